@@ -1,0 +1,41 @@
+# One way to build, one way to test. Every target makes its own virtual environment (.venv)
+# from nothing and builds the native extension in release mode.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := .demo
+
+.PHONY: venv build demo test test-rust test-python bench lint clean
+
+venv: $(BIN)/maturin
+$(BIN)/maturin:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip 'maturin>=1.9,<2'
+
+# The library alone (no test or ML extras): what a user installs.
+build: venv
+	$(BIN)/maturin develop --release --quiet
+
+# The main job: hash a folder of checkpoint-sized files with a progress bar.
+demo: build
+	$(BIN)/python scripts/make_demo_data.py $(DEMO)
+	$(BIN)/receiptcore hash $(DEMO)
+
+# Every test: Rust unit tests, then pytest against the release build with the test extra.
+test: venv
+	$(BIN)/maturin develop --release --quiet --extras test
+	cargo test --locked
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/maturin develop --release --quiet --extras test,bench
+	$(BIN)/python benches/run.py
+
+lint: venv
+	cargo fmt --check
+	cargo clippy --all-targets --features python -- -D warnings
+	$(BIN)/pip install --quiet ruff
+	$(BIN)/ruff check python tests benches
+
+clean:
+	rm -rf $(VENV) target $(DEMO)

@@ -1,0 +1,82 @@
+"""The ``receiptcore`` command line.
+
+Each subcommand lives in :mod:`receiptcore.commands` as a module with ``add_parser(subparsers)``
+that sets ``func(args) -> int`` on its parser. Errors are turned into one line on stderr and an
+exit code here, in one place:
+
+====  =====================================================================
+code  meaning
+====  =====================================================================
+0     success
+1     the check ran and failed (verification failure, scan findings)
+2     usage or configuration error (bad flags, bad config, unknown algo)
+3     a file could not be read (missing, unreadable, a directory...)
+4     a file changed while it was being hashed
+130   interrupted (Ctrl-C)
+====  =====================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from receiptcore.errors import FileChangedError, ReceiptcoreError
+
+COMMANDS = ("hash",)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO, EXIT_CHANGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def exit_code_for(error: BaseException) -> int:
+    """Exit code for an exception: the ``exit_code`` of our errors, else by kind."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, FileChangedError):
+        return EXIT_CHANGED
+    code = getattr(error, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    if isinstance(error, OSError):
+        return EXIT_IO
+    if isinstance(error, ValueError):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="receiptcore",
+        description=(
+            "Keep weights, datasets and indexes out of a runtime repository, and prove with "
+            "signed receipts in an append-only ledger that every artifact used is the one a "
+            "pipeline built."
+        ),
+        epilog="Run 'receiptcore COMMAND --help' for a command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"receiptcore.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from receiptcore import __version__
+
+    return f"receiptcore {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ReceiptcoreError, OSError, ValueError, KeyboardInterrupt) as error:
+        message = str(error) or type(error).__name__
+        print(f"receiptcore: error: {message}", file=sys.stderr)
+        return exit_code_for(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``receiptcore`` subcommand; see :mod:`receiptcore.cli`."""

@@ -1,0 +1,11 @@
+"""Every failure receiptcore reports, under one base class.
+
+The native core defines :class:`ReceiptcoreError` (so Rust can raise our subclasses); Python
+code adds one subclass per failure a caller may handle differently. The CLI maps each to an exit
+code (see :mod:`receiptcore.cli`). File-system failures stay ordinary ``OSError`` subclasses
+(``FileNotFoundError``, ``IsADirectoryError``...) whose ``filename`` names the path.
+"""
+
+from receiptcore._core import FileChangedError, ReceiptcoreError
+
+__all__ = ["FileChangedError", "ReceiptcoreError"]

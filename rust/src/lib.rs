@@ -1,0 +1,10 @@
+//! receiptcore's native core.
+//!
+//! Pure Rust modules know nothing of Python and are tested with `cargo test`; the `python`
+//! module (built only with the `python` feature, which maturin turns on) is the one door:
+//! it converts types, releases the GIL around long work and maps errors to exceptions.
+
+pub mod digest;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,14 @@
+//! The one door between Python and the pure Rust modules. Each submodule binds one domain and
+//! adds itself to the extension module in `register`.
+
+use pyo3::prelude::*;
+
+mod digest;
+mod errors;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    digest::register(m)?;
+    Ok(())
+}
