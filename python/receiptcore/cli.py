@@ -24,7 +24,7 @@ import sys
 
 from receiptcore.errors import FileChangedError, ReceiptcoreError
 
-COMMANDS = ("hash",)
+COMMANDS = ("hash", "scan")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO, EXIT_CHANGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 

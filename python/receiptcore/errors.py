@@ -8,4 +8,10 @@ code (see :mod:`receiptcore.cli`). File-system failures stay ordinary ``OSError`
 
 from receiptcore._core import FileChangedError, ReceiptcoreError
 
-__all__ = ["FileChangedError", "ReceiptcoreError"]
+__all__ = ["ConfigError", "FileChangedError", "ReceiptcoreError"]
+
+
+class ConfigError(ReceiptcoreError, ValueError):
+    """A configuration file, baseline or option the user wrote is wrong (CLI exit code 2)."""
+
+    exit_code = 2

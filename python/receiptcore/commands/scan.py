@@ -1,0 +1,95 @@
+"""``receiptcore scan``: the CI boundary gate (see :mod:`receiptcore.scan` and docs/scan.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from receiptcore.errors import ConfigError
+
+EXAMPLES = """\
+examples:
+  receiptcore scan                         the files git tracks (what a commit carries)
+  receiptcore scan --all                   every file in the tree not ignored by .gitignore
+  receiptcore scan --staged                what is about to be committed (pre-commit hook)
+  receiptcore scan --diff origin/main      what a pull request adds (CI)
+  receiptcore scan --format sarif > scan.sarif   for GitHub code scanning
+  receiptcore scan --write-baseline        accept today's findings; later only new ones fail
+  receiptcore scan --explain weights       what a rule flags, its default and its knob
+
+rules: weights, tensor-data, vector-index, forbidden-dir, large-file, import-boundary.
+config: [tool.receiptcore.scan] in pyproject.toml, or [scan] in receiptcore.toml.
+exit codes: 0 clean (or mode = "warn"), 1 new findings, 2 usage or configuration error.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scan",
+        help="fail on weights, datasets, vector indexes, large files and forbidden imports",
+        description="Scan a repository for what must not be in it: model weights and tensor "
+        "dumps (by name and by content), vector index snapshots, dataset directories, files "
+        "over the size limit, and imports that cross the declared boundaries.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("root", nargs="?", default=".", help="repository root (default: .)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", dest="selection", action="store_const", const="all",
+                       help="walk the tree honouring .gitignore instead of reading the git index")
+    which.add_argument("--staged", dest="selection", action="store_const", const="staged",
+                       help="only files added or changed in the git index")
+    which.add_argument("--diff", metavar="BASE", help="only files added or changed in BASE...HEAD")
+    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="config file (default: receiptcore.toml or pyproject.toml in ROOT)")
+    parser.add_argument("--mode", choices=("enforce", "warn"),
+                        help="override the configured mode (warn: report, exit 0)")
+    parser.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="baseline file (default: the configured 'baseline', in ROOT)")
+    parser.add_argument("--no-baseline", action="store_true", help="report baselined findings too")
+    parser.add_argument("--write-baseline", action="store_true",
+                        help="record every current finding in the baseline and exit 0")
+    parser.add_argument("--explain", metavar="RULE", help="explain a rule and exit")
+    parser.set_defaults(func=run, selection="git")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from receiptcore import __version__
+    from receiptcore.scan import find_all, load_config, run_scan, write_baseline
+    from receiptcore.scan.report import render_json, render_sarif, render_text
+    from receiptcore.scan.rules import RULE_IDS, RULES_BY_ID
+
+    if args.explain is not None:
+        rule = RULES_BY_ID.get(args.explain)
+        if rule is None:
+            raise ConfigError(f"unknown rule {args.explain!r} (rules: {', '.join(RULE_IDS)})")
+        body = textwrap.fill(rule.explain, width=88)
+        print(f"{rule.id}: {rule.title}\ndefault: {rule.default}\nknob:    {rule.knob}\n\n{body}")
+        return 0
+    root = Path(args.root)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a directory")
+    selection = "diff" if args.diff else args.selection
+    config = load_config(root, args.config)
+    if args.mode:
+        config = replace(config, mode=args.mode)
+    baseline = args.baseline or root / config.baseline
+    if args.write_baseline:
+        findings, _ = find_all(root, config, selection, args.diff)
+        count = write_baseline(baseline, findings)
+        print(f"wrote {count} finding(s) to {baseline}", file=sys.stderr)
+        return 0
+    result = run_scan(root, config, selection, args.diff,
+                      None if args.no_baseline else baseline)
+    if args.format == "json":
+        sys.stdout.write(render_json(result))
+    elif args.format == "sarif":
+        sys.stdout.write(render_sarif(result, __version__))
+    else:
+        sys.stdout.write(render_text(result))
+    return 1 if result.failed else 0

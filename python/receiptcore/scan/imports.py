@@ -1,0 +1,126 @@
+"""The import-boundary rule: contracts over the static import graph, built with grimp.
+
+grimp parses every module of the packages named (its scanner is Rust, in parallel) and keeps
+imports of anything else as one node per external top-level package (``torch``), so a contract
+can forbid an in-repository package (``training``) and an installed one (``torch``) alike.
+Packages are looked up only under the configured ``import_paths`` of the scanned root, never in
+the running interpreter's ``sys.path`` or ``sys.modules``: the scan judges the checkout, not
+whatever happens to be installed.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from receiptcore.errors import ConfigError
+from receiptcore.scan.config import ScanConfig
+from receiptcore.scan.rules import Finding
+
+
+def check_imports(root: Path, config: ScanConfig) -> list[Finding]:
+    """One finding per shortest chain from a contract's modules to a forbidden module."""
+    if not config.contracts or "import-boundary" in config.disable:
+        return []
+    root = root.resolve()
+    search = [str(root / p) for p in config.import_paths if (root / p).is_dir()]
+    locations = {}
+    for contract in config.contracts:
+        for module in contract.modules + contract.forbidden:
+            top = module.split(".")[0]
+            if top not in locations:
+                locations[top] = _locate(top, search)
+        for module in contract.modules:
+            if locations[module.split(".")[0]] is None:
+                raise ConfigError(
+                    f"contract '{contract.name}': module '{module}' not found as a package under "
+                    f"{', '.join(config.import_paths)} (set import_paths)")
+    packages = sorted(name for name, where in locations.items() if where is not None)
+    findings = []
+    for ignore_tc in sorted({c.ignore_type_checking for c in config.contracts}):
+        graph = _build_graph(packages, locations, ignore_tc)
+        modules = graph.modules
+        for contract in config.contracts:
+            if contract.ignore_type_checking != ignore_tc:
+                continue
+            for source in contract.modules:
+                if source not in modules:
+                    raise ConfigError(f"contract '{contract.name}': module '{source}' not found")
+                for forbidden in contract.forbidden:
+                    target = forbidden
+                    if locations[forbidden.split(".")[0]] is None:
+                        target = forbidden.split(".")[0]  # external: one squashed node
+                    if target not in modules:
+                        continue
+                    chains = graph.find_shortest_chains(importer=source, imported=target,
+                                                        as_packages=True)
+                    for chain in sorted(chains):
+                        findings.append(_finding(root, graph, locations, contract.name, chain))
+    return findings
+
+
+def _locate(name: str, search: list[str]) -> Path | None:
+    """The directory of top-level package ``name`` under ``search``, or None."""
+    spec = importlib.machinery.PathFinder.find_spec(name, search)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _build_graph(packages: list[str], locations: dict[str, Path | None], ignore_tc: bool):
+    import grimp
+    from grimp.adaptors.packagefinder import ImportLibPackageFinder
+    from grimp.application.config import settings
+
+    class RootPackageFinder(ImportLibPackageFinder):
+        def determine_package_directories(self, package_name, file_system):
+            return {str(locations[package_name])}
+
+    with _package_finder(settings, RootPackageFinder()):
+        try:
+            return grimp.build_graph(*packages, include_external_packages=True,
+                                     exclude_type_checking_imports=ignore_tc, cache_dir=None)
+        except Exception as error:
+            if type(error).__name__ == "SourceSyntaxError":
+                raise ConfigError(f"cannot build the import graph: {error}") from None
+            raise
+
+
+@contextmanager
+def _package_finder(settings, finder) -> Iterator[None]:
+    previous = settings.PACKAGE_FINDER
+    settings.configure(PACKAGE_FINDER=finder)
+    try:
+        yield
+    finally:
+        settings.configure(PACKAGE_FINDER=previous)
+
+
+def _finding(root, graph, locations, contract: str, chain: tuple[str, ...]) -> Finding:
+    importer, imported = chain[0], chain[1]
+    details = graph.get_import_details(importer=importer, imported=imported)
+    first = min(details, key=lambda d: d["line_number"]) if details else None
+    path = _module_path(root, locations, importer)
+    arrow = " -> ".join(chain)
+    evidence = f"{arrow} (contract: {contract})"
+    if first:
+        evidence = f"{arrow}; first import: `{first['line_contents']}` (contract: {contract})"
+    return Finding("import-boundary", path, evidence, line=first["line_number"] if first else None,
+                   key=arrow)
+
+
+def _module_path(root: Path, locations, module: str) -> str:
+    parts = module.split(".")
+    base = locations[parts[0]]
+    if base is None:
+        return module
+    candidate = base.joinpath(*parts[1:])
+    for path in (candidate / "__init__.py", candidate.with_suffix(".py")):
+        if path.is_file():
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                return path.as_posix()
+    return module
