@@ -37,6 +37,12 @@ def check_imports(root: Path, config: ScanConfig) -> list[Finding]:
                 raise ConfigError(
                     f"contract '{contract.name}': module '{module}' not found as a package under "
                     f"{', '.join(config.import_paths)} (set import_paths)")
+    # Every package under the import paths, so chains through modules no contract names count.
+    for directory in search:
+        for init in sorted(Path(directory).glob("*/__init__.py")):
+            name = init.parent.name
+            if name.isidentifier() and name not in locations:
+                locations[name] = init.parent
     packages = sorted(name for name, where in locations.items() if where is not None)
     findings = []
     for ignore_tc in sorted({c.ignore_type_checking for c in config.contracts}):
