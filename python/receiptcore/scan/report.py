@@ -15,7 +15,6 @@ from urllib.parse import quote
 from receiptcore.scan.rules import RULES, RULES_BY_ID, Finding, human_size
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/receiptcore/receiptcore/blob/main/docs/scan.md"
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,6 @@ def render_sarif(result: ScanResult, version: str) -> str:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.explain},
         "help": {"text": f"{rule.explain}\n\nDefault: {rule.default}\nKnob: {rule.knob}"},
-        "helpUri": INFORMATION_URI,
         "defaultConfiguration": {"level": level},
     } for rule in RULES]
     index = {rule.id: i for i, rule in enumerate(RULES)}
@@ -88,7 +86,7 @@ def render_sarif(result: ScanResult, version: str) -> str:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "receiptcore-scan", "version": version,
-                                "informationUri": INFORMATION_URI, "rules": rules}},
+                                "rules": rules}},
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
