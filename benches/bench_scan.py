@@ -121,12 +121,12 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int) -> None:
     report = subprocess.run([*ours, "--format", "json"], capture_output=True).stdout
     files = json.loads(report)["files"]
     rows[0] = (rows[0][0], rows[0][1], f"{files} files")
-    print(f"\n## {title}")
-    print(f"{'tool':44} {'seconds':>9} {'vs rg':>7}  note")
+    print(f"\n## {title}\n")
+    print("| tool | seconds | time / rg's | note |\n|---|---:|---:|---|")
     for name, took, note in rows:
-        ratio = f"{took / rg_time:6.2f}x" if took and rg_time else "     -"
-        shown = f"{took:9.3f}" if took is not None else "      n/a"
-        print(f"{name:44} {shown} {ratio}  {note}")
+        ratio = f"{took / rg_time:.2f}x" if took and rg_time else "-"
+        shown = f"{took:.3f}" if took is not None else "n/a"
+        print(f"| {name} | {shown} | {ratio} | {note} |")
 
 
 def bench_imports(site: Path) -> None:
