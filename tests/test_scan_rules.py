@@ -230,3 +230,26 @@ def test_benign_files_raise_nothing(repo, capsys, tmp_path):
     repo.add(".")
     code, out, _ = repo.scan(capsys)
     assert (code, out.startswith("clean: 4 file(s)")) == (0, True), out
+
+
+def test_tracked_file_missing_from_the_tree_fails_closed(repo, capsys):
+    repo.write("gone.txt", "x")
+    repo.write("here.txt", "x")
+    repo.add(".")
+    (repo.root / "gone.txt").unlink()
+    findings = repo.findings(capsys)
+    assert [(f["rule"], f["path"]) for f in findings] == [("unreadable", "gone.txt")]
+    assert findings[0]["evidence"]
+    repo.config('disable = ["unreadable"]\n')
+    assert repo.findings(capsys) == []
+
+
+def test_symlinks_are_not_followed_nor_judged_by_name(repo, capsys, tmp_path):
+    outside = tmp_path / "weights.safetensors"
+    outside.write_bytes(safetensors_bytes())
+    (repo.root / "model.bin").symlink_to(outside)
+    (repo.root / "datasets").mkdir()
+    (repo.root / "datasets" / "link").symlink_to(outside)
+    repo.add(".")
+    findings = repo.findings(capsys)
+    assert [(f["rule"], f["path"]) for f in findings] == [("forbidden-dir", "datasets/")]

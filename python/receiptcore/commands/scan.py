@@ -87,9 +87,12 @@ def run(args: argparse.Namespace) -> int:
     result = run_scan(root, config, selection, args.diff,
                       None if args.no_baseline else baseline)
     if args.format == "json":
-        sys.stdout.write(render_json(result))
+        report = render_json(result)
     elif args.format == "sarif":
-        sys.stdout.write(render_sarif(result, __version__))
+        report = render_sarif(result, __version__)
     else:
-        sys.stdout.write(render_text(result))
+        report = render_text(result)
+    # Paths that are not UTF-8 come back to their own bytes (JSON and SARIF are ASCII-escaped).
+    sys.stdout.buffer.write(report.encode("utf-8", "surrogateescape"))
+    sys.stdout.flush()
     return 1 if result.failed else 0

@@ -95,7 +95,8 @@ def render_sarif(result: ScanResult, version: str) -> str:
 
 
 def _sarif_result(f: Finding, index: dict[str, int], level: str, baselined: bool) -> dict:
-    location: dict = {"artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"}}
+    location: dict = {"artifactLocation": {"uri": quote(f.path, errors="surrogateescape"),
+                                             "uriBaseId": "%SRCROOT%"}}
     if f.line:
         location["region"] = {"startLine": f.line}
     result = {

@@ -47,11 +47,13 @@ class Finding:
 @dataclass(frozen=True)
 class FileRecord:
     """A selected file: ``path`` relative to the root with '/' separators, ``size`` in bytes,
-    and the native ``sniff`` result (or None)."""
+    the native ``sniff`` result (or None), and why it could not be read (or None)."""
 
     path: str
     size: int
     sniff: Any = None
+    is_symlink: bool = False
+    error: str | None = None
 
 
 RULES = (
@@ -87,6 +89,11 @@ RULES = (
          "path (each entry needs a reason). The default entries data/ and artifacts/ have "
          "ignored_only = true: they excuse a file only while git ignores it and does not track "
          "it, so a force-added checkpoint under data/ is still a finding."),
+    Rule("unreadable", "files the scan could not read, so could not clear",
+         "on", "disable = [\"unreadable\"]",
+         "A selected file that could not be read (permissions, a FIFO, a tracked file missing "
+         "from the working tree, a name that is not valid UTF-8) cannot be shown not to be "
+         "weights or data, so the gate fails closed on it, with the reason."),
     Rule("import-boundary", "imports across the runtime/training boundary",
          "no contracts (declare them in config)",
          "[[contracts]] modules = [\"agents\"], forbidden = [\"training\", \"torch\"]",
@@ -110,7 +117,9 @@ def check_files(records: Iterable[FileRecord], config: ScanConfig) -> list[Findi
     for record in records:
         sniffed = record.sniff
         family = getattr(sniffed, "family", None)
-        if "weights" in on:
+        if "unreadable" in on and record.error:
+            findings.append(Finding("unreadable", record.path, record.error, size=record.size))
+        if "weights" in on and not record.is_symlink:
             finding = _weights(record, config)
             if finding:
                 findings.append(finding)
@@ -118,7 +127,7 @@ def check_files(records: Iterable[FileRecord], config: ScanConfig) -> list[Findi
             findings.append(_from_sniff("tensor-data", record))
         if "vector-index" in on and family == "vector_index":
             findings.append(_from_sniff("vector-index", record))
-        if "large-file" in on and record.size > config.max_file_size:
+        if "large-file" in on and record.size > config.max_file_size and not record.is_symlink:
             finding = _large(record, config)
             if finding:
                 findings.append(finding)

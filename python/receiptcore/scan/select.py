@@ -15,7 +15,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from receiptcore.errors import ConfigError
+from receiptcore.errors import ConfigError, GitError
 from receiptcore.scan.rules import FileRecord
 
 SELECTIONS = ("git", "all", "staged", "diff")
@@ -24,11 +24,15 @@ SELECTIONS = ("git", "all", "staged", "diff")
 def select_files(root: Path, selection: str, base: str | None = None) -> list[FileRecord]:
     from receiptcore import sniff, walk
 
-    if selection != "all":
-        _require_git(root)
+
     if selection in ("git", "all"):
-        entries = walk(str(root), mode="git" if selection == "git" else "gitignore")
-        return [FileRecord(_posix(e.path), e.size, e.sniff) for e in entries]
+        try:
+            entries = walk(str(root), mode="git" if selection == "git" else "gitignore")
+        except GitError as error:
+            raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
+        return [FileRecord(_posix(e.path), e.size, e.sniff, e.is_symlink, e.error)
+                for e in entries]
+    _require_git(root)
     if selection == "staged":
         names = _git(root, "diff", "--cached", "--name-only", "-z", "--no-renames",
                      "--diff-filter=ACMT", "--relative")
@@ -49,8 +53,14 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[Fi
             info = os.lstat(path)
         except FileNotFoundError:
             continue  # staged, then deleted from the working tree: nothing to sniff
-        if stat.S_ISREG(info.st_mode):
-            records.append(FileRecord(_posix(os.fsdecode(name)), info.st_size, sniff(str(path))))
+        rel = _posix(os.fsdecode(name))
+        if stat.S_ISLNK(info.st_mode):
+            records.append(FileRecord(rel, info.st_size, is_symlink=True))
+            continue
+        try:
+            records.append(FileRecord(rel, info.st_size, sniff(path)))
+        except OSError as error:
+            records.append(FileRecord(rel, info.st_size, error=error.strerror or str(error)))
     return records
 
 
