@@ -30,6 +30,8 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[Fi
             entries = walk(str(root), mode="git" if selection == "git" else "gitignore")
         except GitError as error:
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
+        if os.sep == "/":
+            return entries  # native Entry objects have FileRecord's fields
         return [FileRecord(_posix(e.path), e.size, e.sniff, e.is_symlink, e.error)
                 for e in entries]
     _require_git(root)
