@@ -79,7 +79,7 @@ def timed(cmd: list[str] | str, cwd: Path, repeat: int, timeout: float = 600) ->
         start = time.perf_counter()
         try:
             subprocess.run(cmd, cwd=cwd, shell=isinstance(cmd, str), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=timeout)
+                           stderr=subprocess.DEVNULL, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             return None
         elapsed = time.perf_counter() - start
@@ -88,7 +88,8 @@ def timed(cmd: list[str] | str, cwd: Path, repeat: int, timeout: float = 600) ->
 
 
 def count(cmd: list[str] | str, cwd: Path) -> int:
-    out = subprocess.run(cmd, cwd=cwd, shell=isinstance(cmd, str), capture_output=True).stdout
+    out = subprocess.run(cmd, cwd=cwd, shell=isinstance(cmd, str), capture_output=True,
+                         check=False).stdout
     return len([line for line in out.split(b"\n") if line])
 
 
@@ -118,7 +119,7 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int) -> None:
         took = timed([str(modelscan), "-p", str(root)], root, 1, timeout=300)
         rows.append(("modelscan -p", took, "1 run" if took else "over 300 s"))
     rg_time = next((t for name, t, _ in rows if name.startswith("rg ")), None)
-    report = subprocess.run([*ours, "--format", "json"], capture_output=True).stdout
+    report = subprocess.run([*ours, "--format", "json"], capture_output=True, check=False).stdout
     files = json.loads(report)["files"]
     rows[0] = (rows[0][0], rows[0][1], f"{files} files")
     print(f"\n## {title}\n")

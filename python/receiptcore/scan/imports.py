@@ -72,7 +72,7 @@ def _locate(name: str, search: list[str]) -> Path | None:
     spec = importlib.machinery.PathFinder.find_spec(name, search)
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _build_graph(packages: list[str], locations: dict[str, Path | None], ignore_tc: bool):

@@ -106,7 +106,7 @@ def _sarif_result(f: Finding, index: dict[str, int], level: str, baselined: bool
         "message": {"text": f"{RULES_BY_ID[f.rule].title}: {f.evidence}"},
         "locations": [{"physicalLocation": location}],
         "partialFingerprints": {"receiptcoreFinding/v1": hashlib.sha256(
-            "\0".join((f.rule, f.path, f.key)).encode()).hexdigest()},
+            f"{f.rule}\0{f.path}\0{f.key}".encode(errors="surrogateescape")).hexdigest()},
         "baselineState": "unchanged" if baselined else "new",
         "properties": {k: v for k, v in (("format", f.format), ("family", f.family),
                                          ("size", f.size)) if v is not None},
