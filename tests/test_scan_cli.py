@@ -234,3 +234,12 @@ def test_sarif_validates_against_the_official_schema(repo, capsys, vectors):
     assert "my%20file%20%231.bin" in states
     line = next(r for r in results if r["ruleId"] == "import-boundary")
     assert line["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
+
+
+def test_syntax_error_in_a_graphed_package_is_exit_2_naming_the_file(repo, capsys):
+    repo.config(CONTRACT)
+    repo.write("agents/__init__.py", "")
+    repo.write("agents/bad.py", "def f(:\n")
+    repo.add(".")
+    code, out, err = repo.scan(capsys)
+    assert code == 2 and out == "" and "agents/bad.py, line 1" in err
