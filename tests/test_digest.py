@@ -265,3 +265,23 @@ def test_hashing_releases_the_gil(tmp_path):
         done.wait(0.001)
     worker.join()
     assert ticks > 5
+
+
+@pytest.mark.parametrize("algo", ["sha256", "blake3"])
+def test_hashing_8_gib_grows_the_process_by_less_than_64_mib(algo, tmp_path):
+    """Peak RSS of a fresh process, before and after hashing an 8 GiB sparse file."""
+    path = tmp_path / "eight.bin"
+    with open(path, "wb") as f:
+        f.truncate(8 << 30)
+    child = (
+        "import resource, sys\n"
+        "from receiptcore import hash_file\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "hash_file(sys.argv[1], algo=sys.argv[2])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child, str(path), algo], capture_output=True, text=True, check=True
+    )
+    grown_kib = int(out.stdout)
+    assert grown_kib < 64 * 1024, f"peak RSS grew by {grown_kib} KiB"
