@@ -10,7 +10,6 @@ from enum import IntEnum
 from pathlib import Path
 
 import pytest
-
 import receiptcore
 from receiptcore import (
     CanonicalizationError,
@@ -136,7 +135,7 @@ def test_no_whitespace_and_nested_objects_sorted():
 
 
 def test_strings_escape_only_what_jcs_says():
-    s = "\b\f\n\r\t\"\\ \x00\x1f\x7f/\u2028\u2029<>&é\U0001f602"
+    s = '\b\f\n\r\t"\\ \x00\x1f\x7f/\u2028\u2029<>&é\U0001f602'
     want = '"\\b\\f\\n\\r\\t\\"\\\\ \\u0000\\u001f\x7f/\u2028\u2029<>&é\U0001f602"'
     assert canonicalize(s) == want.encode()
 
@@ -281,7 +280,11 @@ def test_hostile_nesting_in_text_does_not_overflow_the_stack():
 
 def test_json_text_may_be_str_bytes_or_bytearray():
     want = b'{"a":1,"b":[true]}'
-    for text in ('{ "b": [true], "a": 1.0 }', b'{"b":[true],"a":1}', bytearray(b'{"b":[true],"a":1}')):
+    for text in (
+        '{ "b": [true], "a": 1.0 }',
+        b'{"b":[true],"a":1}',
+        bytearray(b'{"b":[true],"a":1}'),
+    ):
         assert canonicalize_json(text) == want
     with pytest.raises(TypeError, match="str or bytes"):
         canonicalize_json(12)
