@@ -4,14 +4,19 @@ The public API is re-exported here. The hot loops (hashing, canonical JSON, snif
 live in the native module :mod:`receiptcore._core`, whose stub ``_core.pyi`` documents them.
 """
 
-from receiptcore._core import Hasher, hash_file, hash_files
-from receiptcore.errors import FileChangedError, ReceiptcoreError
+from receiptcore._core import Entry, Hasher, Sniff, hash_file, hash_files, sniff, walk
+from receiptcore.errors import FileChangedError, GitError, ReceiptcoreError
 
 __all__ = [
+    "Entry",
     "FileChangedError",
+    "GitError",
     "Hasher",
     "ReceiptcoreError",
+    "Sniff",
     "hash_file",
     "hash_files",
+    "sniff",
+    "walk",
 ]
 __version__ = "0.1.0"

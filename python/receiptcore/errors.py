@@ -6,6 +6,6 @@ code (see :mod:`receiptcore.cli`). File-system failures stay ordinary ``OSError`
 (``FileNotFoundError``, ``IsADirectoryError``...) whose ``filename`` names the path.
 """
 
-from receiptcore._core import FileChangedError, ReceiptcoreError
+from receiptcore._core import FileChangedError, GitError, ReceiptcoreError
 
-__all__ = ["FileChangedError", "ReceiptcoreError"]
+__all__ = ["FileChangedError", "GitError", "ReceiptcoreError"]

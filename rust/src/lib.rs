@@ -5,6 +5,8 @@
 //! it converts types, releases the GIL around long work and maps errors to exceptions.
 
 pub mod digest;
+pub mod sniff;
+pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;

@@ -5,10 +5,14 @@ use pyo3::prelude::*;
 
 mod digest;
 mod errors;
+mod sniff;
+mod walk;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     digest::register(m)?;
+    sniff::register(m)?;
+    walk::register(m)?;
     Ok(())
 }
