@@ -81,7 +81,8 @@ def test_git_selection_outside_a_repository_is_a_usage_error(tmp_path, capsys):
     from receiptcore.cli import main
 
     assert main(["scan", str(tmp_path)]) == 2
-    assert "not inside a git work tree" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a git repository" in err and "use --all" in err
 
 
 def test_baseline_then_only_new_findings_fail(repo, capsys):
