@@ -5,12 +5,27 @@ live in the native module :mod:`receiptcore._core`, whose stub ``_core.pyi`` doc
 """
 
 from receiptcore._core import Hasher, hash_file, hash_files
-from receiptcore.errors import FileChangedError, ReceiptcoreError
+from receiptcore.errors import (
+    DigestMismatch,
+    FileChangedError,
+    ReceiptcoreError,
+    SchemaError,
+    SignatureInvalid,
+    SigningKeyError,
+    TrustFileError,
+    UntrustedKey,
+)
 
 __all__ = [
+    "DigestMismatch",
     "FileChangedError",
     "Hasher",
     "ReceiptcoreError",
+    "SchemaError",
+    "SignatureInvalid",
+    "SigningKeyError",
+    "TrustFileError",
+    "UntrustedKey",
     "hash_file",
     "hash_files",
 ]
