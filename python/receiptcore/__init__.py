@@ -4,8 +4,16 @@ The public API is re-exported here. The hot loops (hashing, canonical JSON, snif
 live in the native module :mod:`receiptcore._core`, whose stub ``_core.pyi`` documents them.
 """
 
-from receiptcore._core import Hasher, hash_file, hash_files
+from receiptcore._core import (
+    Hasher,
+    canonical_sha256,
+    canonicalize,
+    canonicalize_json,
+    hash_file,
+    hash_files,
+)
 from receiptcore.errors import (
+    CanonicalizationError,
     DigestMismatch,
     FileChangedError,
     ReceiptcoreError,
@@ -17,6 +25,7 @@ from receiptcore.errors import (
 )
 
 __all__ = [
+    "CanonicalizationError",
     "DigestMismatch",
     "FileChangedError",
     "Hasher",
@@ -26,6 +35,9 @@ __all__ = [
     "SigningKeyError",
     "TrustFileError",
     "UntrustedKey",
+    "canonical_sha256",
+    "canonicalize",
+    "canonicalize_json",
     "hash_file",
     "hash_files",
 ]

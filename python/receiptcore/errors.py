@@ -7,7 +7,7 @@ code it maps to (see the table in :mod:`receiptcore.cli`). File-system failures 
 names the path.
 """
 
-from receiptcore._core import FileChangedError, ReceiptcoreError
+from receiptcore._core import CanonicalizationError, FileChangedError, ReceiptcoreError
 
 
 class SchemaError(ReceiptcoreError, ValueError):
@@ -48,6 +48,7 @@ class TrustFileError(ReceiptcoreError):
 
 
 __all__ = [
+    "CanonicalizationError",
     "DigestMismatch",
     "FileChangedError",
     "ReceiptcoreError",
