@@ -12,13 +12,12 @@ import pytest
 from conftest import REPO
 from contract_examples import DOCUMENTS, TOOLS, fresh
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-
 from receiptcore.contracts import load, validate
 from receiptcore.contracts.schemas import DOCUMENTS as MODELS
 from receiptcore.contracts.schemas import TOOLS as TOOL_MODELS
 from receiptcore.contracts.schemas import generate
 from receiptcore.errors import SchemaError
+from referencing import Registry, Resource
 
 SCHEMAS = REPO / "schemas"
 ALL_FILES = sorted(generate())
@@ -70,7 +69,7 @@ def test_committed_schema_files_match_the_models():
 def test_gen_schemas_check_mode_passes_on_the_committed_files():
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "gen_schemas.py"), "--check"],
-        capture_output=True, text=True,
+        capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
 

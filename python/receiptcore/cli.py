@@ -29,7 +29,7 @@ import sys
 
 from receiptcore.errors import FileChangedError, ReceiptcoreError
 
-COMMANDS = ("hash", "keys")
+COMMANDS = ("hash", "manifest", "keys", "receipt")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO, EXIT_CHANGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 

@@ -1,13 +1,14 @@
-"""``receiptcore keys``: make signing keys and keep the trust file."""
+"""``receiptcore keys``: make signing keys and keep the trust file.
+
+The key modules (cryptography, pydantic) are imported when a command runs, not when the CLI
+builds its parser, so that other commands start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-
-from receiptcore.keys import generate_key_pair, keyid_of, load_public_key
-from receiptcore.trust import add_trusted_key
 
 EXAMPLES = """\
 examples:
@@ -60,6 +61,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from receiptcore.keys import generate_key_pair
+    from receiptcore.trust import add_trusted_key
+
     if args.trust and not args.name:
         raise ValueError("--trust needs --name (whose key it is)")
     key = generate_key_pair(args.path)
@@ -77,6 +81,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_trust(args: argparse.Namespace) -> int:
+    from receiptcore.keys import keyid_of, load_public_key
+    from receiptcore.trust import add_trusted_key
+
     public_key = load_public_key(args.public_key)
     added = add_trusted_key(args.trust, public_key, args.name)
     state = "added to" if added else "already in"
@@ -85,6 +92,8 @@ def run_trust(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from receiptcore.keys import keyid_of, load_public_key
+
     public_key = load_public_key(args.path)
     record = {"keyid": keyid_of(public_key), "algorithm": "ed25519", "public_key": public_key.hex()}
     if args.json:

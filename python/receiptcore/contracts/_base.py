@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from receiptcore.errors import SchemaError
 
@@ -34,6 +34,12 @@ RelativePosixPath = Annotated[
 ]
 """A relative POSIX path: ``/``-separated, no leading ``/``, no empty, ``.`` or ``..`` segment,
 no backslash. The same bytes on every host, so it can be committed."""
+
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Integers beyond this have no exact IEEE double, so RFC 8785 (and I-JSON) cannot carry them."""
+
+SafeInt = Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
+Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 

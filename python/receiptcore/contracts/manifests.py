@@ -8,14 +8,17 @@ in :mod:`receiptcore.manifests` sort for you, and validation rejects any other o
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue, StringConstraints, field_validator
 
 from receiptcore.contracts._base import (
+    Count,
     Identifier,
     NonEmptyText,
     RelativePosixPath,
+    SafeInt,
     Sha256Hex,
     StrictModel,
 )
@@ -27,7 +30,7 @@ class FileEntry(StrictModel):
     """One file of a corpus."""
 
     path: RelativePosixPath = Field(description="Path relative to the corpus root, POSIX form.")
-    size: int = Field(ge=0, description="Size in bytes.")
+    size: Count = Field(description="Size in bytes.")
     sha256: Sha256Hex = Field(description="sha256 of the file's bytes, lowercase hex.")
 
 
@@ -61,7 +64,7 @@ class DatasetManifest(StrictModel):
     @field_validator("files")
     @classmethod
     def _sorted_unique_paths(cls, files: list[FileEntry]) -> list[FileEntry]:
-        for before, after in zip(files, files[1:]):
+        for before, after in pairwise(files):
             if before.path >= after.path:
                 raise ValueError(
                     f"paths must be sorted and unique: {after.path!r} comes after {before.path!r}"
@@ -80,9 +83,14 @@ class BuildInputs(StrictModel):
         description="The revision of the code that ran (a git commit id, or a tag)."
     )
     parameters: dict[str, JsonValue] = Field(
-        description="Build parameters by name, any JSON value (model name, chunk size...)."
+        description="Build parameters by name, any JSON value (model name, chunk size...). "
+        "Numbers are IEEE doubles in canonical JSON: an integer beyond 2**53-1 cannot be "
+        "committed; give it as a string."
     )
-    seeds: dict[str, int] = Field(description="Random seeds by name (`python`, `numpy`, `torch`).")
+    seeds: dict[str, SafeInt] = Field(
+        description="Random seeds by name (`python`, `numpy`, `torch`), within +/-(2**53-1): "
+        "canonical JSON has no exact form for larger integers; give those as parameters, as strings."
+    )
     libraries: dict[str, Version] = Field(
         description="Versions of the libraries that shaped the output, by distribution name."
     )
@@ -120,7 +128,7 @@ class BuildManifest(StrictModel):
     @field_validator("outputs")
     @classmethod
     def _sorted_unique_ids(cls, outputs: list[BuildOutput]) -> list[BuildOutput]:
-        for before, after in zip(outputs, outputs[1:]):
+        for before, after in pairwise(outputs):
             if before.artifact_id >= after.artifact_id:
                 raise ValueError(
                     f"outputs must be sorted by artifact_id, each once: {after.artifact_id!r} "

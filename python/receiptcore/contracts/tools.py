@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
-from receiptcore.contracts._base import Identifier, NonEmptyText, Sha256Hex, StrictModel
+from receiptcore.contracts._base import Count, Identifier, NonEmptyText, Sha256Hex, StrictModel
 
 Score = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -58,7 +58,7 @@ class ArtifactFetchRequest(StrictModel):
 class ArtifactFetchResponse(StrictModel):
     artifact: ArtifactRef
     uri: NonEmptyText = Field(description="Where the verified bytes are now (e.g. `file://`).")
-    size: int = Field(ge=0, description="Size in bytes.")
+    size: Count = Field(description="Size in bytes.")
 
 
 class ReceiptVerifyRequest(StrictModel):
@@ -80,4 +80,4 @@ class ReceiptVerifyResponse(StrictModel):
         description="`warn` reports failures without refusing use (the rollback switch)."
     )
     checks: list[VerifyCheck]
-    ledger_index: int | None = Field(ge=0, description="The receipt's entry in the ledger, if found.")
+    ledger_index: Count | None = Field(description="The receipt's entry in the ledger, if found.")
