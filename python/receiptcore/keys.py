@@ -19,6 +19,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -44,14 +45,14 @@ class SigningKey:
 
     private_key: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def public_key(self) -> bytes:
         """The raw 32-byte public key."""
         return self.private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
 
-    @property
+    @cached_property
     def keyid(self) -> str:
         return keyid_of(self.public_key)
 
