@@ -11,6 +11,8 @@ import sys
 import pytest
 from conftest import REPO
 from contract_examples import DOCUMENTS, TOOLS, fresh
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from receiptcore.contracts import load, validate
 from receiptcore.contracts.schemas import DOCUMENTS as MODELS
@@ -142,9 +144,10 @@ def test_strings_are_not_coerced_to_numbers():
     assert not validator("dataset_manifest.schema.json").is_valid(document)
 
 
-def test_unknown_schema_version_is_refused():
+@pytest.mark.parametrize("version", [2, 0, True, "1"])
+def test_unknown_schema_version_is_refused(version):
     document = fresh(DOCUMENTS["build_manifest.schema.json"])
-    document["schema_version"] = 2
+    document["schema_version"] = version
     with pytest.raises(SchemaError, match=r"schema_version: Input should be 1"):
         validate(MODELS["build_manifest.schema.json"], document)
     assert not validator("build_manifest.schema.json").is_valid(document)
@@ -251,3 +254,70 @@ def test_a_validation_message_is_one_line_naming_source_and_field():
     assert "\n" not in message
     assert message.startswith("corpus.json: owner: ")
     assert "(and 1 more problem)" in message
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=70),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=8), inner, max_size=2),
+    max_leaves=4,
+)
+
+
+def _leaf_paths(value, path=()):
+    """Every place in a document where a value can be swapped: each member and element."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield (*path, key)
+            yield from _leaf_paths(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield (*path, index)
+            yield from _leaf_paths(child, (*path, index))
+
+
+def _replace(document, path, new):
+    target = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = new
+
+
+def _json_integral_float(value) -> bool:
+    """JSON Schema counts 1.0 as an integer; strict pydantic does not (a documented difference)."""
+    if isinstance(value, float):
+        return value.is_integer()
+    if isinstance(value, dict):
+        return any(_json_integral_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_json_integral_float(v) for v in value)
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=st.sampled_from(CASES), data=st.data())
+def test_property_model_and_schema_agree_on_mutated_documents(case, data):
+    name, part, model, example = case
+    document = fresh(example)
+    path = data.draw(st.sampled_from(list(_leaf_paths(document))))
+    new = data.draw(JSON_VALUES)
+    _replace(document, path, new)
+    try:
+        validate(model, document)
+        model_ok = True
+    except SchemaError:
+        model_ok = False
+    schema_ok = validator(name, part).is_valid(document)
+    if model_ok:
+        assert schema_ok, (path, new)  # the schema never refuses what receiptcore accepts
+    elif schema_ok:
+        # Only the documented differences: order/uniqueness rules, and 1.0 as an integer.
+        assert _json_integral_float(new) or _order_rule_broken(model, document), (path, new)
+
+
+def _order_rule_broken(model, document) -> bool:
+    try:
+        validate(model, document)
+    except SchemaError as error:
+        return "sorted" in str(error) or "listed twice" in str(error)
+    return False

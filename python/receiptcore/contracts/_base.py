@@ -8,9 +8,16 @@ Schema files from them and a test fails when the committed files drift.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from receiptcore.errors import SchemaError
 
@@ -19,6 +26,17 @@ SCHEMA_BASE = "https://receiptcore.dev/schemas/v1/"
 
 SCHEMA_VERSION = 1
 """The major version carried in each top-level document's ``schema_version`` field."""
+
+
+def _not_a_bool(value: Any) -> Any:
+    # Python's True == 1, so Literal[1] alone would accept JSON `true` as version 1.
+    if isinstance(value, bool):
+        raise ValueError("Input should be 1, not a boolean")  # noqa: TRY004 (pydantic wants ValueError)
+    return value
+
+
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_a_bool)]
+"""``schema_version``: the integer 1 (not ``true``, not ``1.0``)."""
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A sha256 digest as 64 lowercase hex characters, without an ``sha256:`` prefix."""
@@ -106,6 +124,8 @@ def describe_validation_error(error: ValidationError, source: str) -> str:
         message = "unknown field (not in the contract)"
     elif first["type"] == "missing":
         message = "required field is missing"
+    elif first["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
     more = f" (and {len(problems) - 1} more problem{'s' * (len(problems) > 2)})" if len(problems) > 1 else ""
     return f"{source}: {where}: {message}{more}"
 

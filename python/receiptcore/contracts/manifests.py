@@ -19,6 +19,7 @@ from receiptcore.contracts._base import (
     NonEmptyText,
     RelativePosixPath,
     SafeInt,
+    SchemaVersion,
     Sha256Hex,
     StrictModel,
 )
@@ -46,7 +47,7 @@ class DatasetManifest(StrictModel):
     }
 
     kind: Literal["dataset_manifest"] = Field(description="Names the contract.")
-    schema_version: Literal[1] = Field(description="Major version of the contract.")
+    schema_version: SchemaVersion = Field(description="Major version of the contract.")
     name: Identifier = Field(description="The dataset's id, e.g. `support-docs`.")
     source: NonEmptyText = Field(
         description="Where the corpus came from: a URI, a repository and revision, or a short "
@@ -119,7 +120,7 @@ class BuildManifest(StrictModel):
     }
 
     kind: Literal["build_manifest"] = Field(description="Names the contract.")
-    schema_version: Literal[1] = Field(description="Major version of the contract.")
+    schema_version: SchemaVersion = Field(description="Major version of the contract.")
     inputs: BuildInputs
     outputs: list[BuildOutput] = Field(
         min_length=1, description="The artifacts produced, sorted by artifact_id, each id once."

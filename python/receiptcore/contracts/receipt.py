@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from receiptcore.contracts._base import Identifier, NonEmptyText, Sha256Hex, StrictModel
+from receiptcore.contracts._base import (
+    Identifier,
+    NonEmptyText,
+    SchemaVersion,
+    Sha256Hex,
+    StrictModel,
+)
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://receiptcore.dev/ArtifactReceipt/v1"
@@ -35,7 +41,7 @@ class Subject(StrictModel):
 class ReceiptPredicate(StrictModel):
     """What the issuer asserts about the artifact, besides its id and commit."""
 
-    schema_version: Literal[1] = Field(description="Major version of the receipt contract.")
+    schema_version: SchemaVersion = Field(description="Major version of the receipt contract.")
     uri: NonEmptyText = Field(
         description="Where the bytes can be fetched (`file://`, `s3://`, a store reference)."
     )
@@ -111,7 +117,7 @@ class TrustFile(StrictModel):
     model_config = StrictModel.model_config | {"title": "TrustFile"}
 
     kind: Literal["trust"] = Field(description="Names the contract.")
-    schema_version: Literal[1] = Field(description="Major version of the contract.")
+    schema_version: SchemaVersion = Field(description="Major version of the contract.")
     keys: list[TrustedKey]
 
     @field_validator("keys")
