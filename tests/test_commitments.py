@@ -100,6 +100,19 @@ def test_a_missing_or_non_directory_root_is_an_os_error(tmp_path):
         list_corpus(tmp_path / "f")
 
 
+def test_a_file_name_that_is_not_utf8_is_refused(tmp_path):
+    (tmp_path / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"latin-1 name")
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        list_corpus(tmp_path)
+
+
+@pytest.mark.parametrize("value", [2**53 + 1, [1, {"seed": -(2**60) - 1}], float("inf")])
+def test_parameters_without_a_canonical_form_are_refused_when_built(value):
+    with pytest.raises(SchemaError, match=r"inputs\.parameters: .*JSON pointer"):
+        build_manifest(dataset_manifest_commits=[], code_revision="r", outputs={"a": "00" * 32},
+                       parameters={"p": value})
+
+
 def test_a_file_name_the_contract_refuses_is_a_schema_error(tmp_path):
     write_tree(tmp_path, {"back\\slash": b""})
     with pytest.raises(SchemaError, match=r"files\[0\]\.path"):

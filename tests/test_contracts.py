@@ -235,6 +235,7 @@ def test_tool_requests_carry_references_never_payloads():
     [
         (b'{"kind": "trust", "kind": "trust"}', "duplicate key 'kind'"),
         (b'{"score": NaN}', "NaN is not a JSON number"),
+        (b'{"score": 1e400}', "1e400 is beyond the range of a double"),
         (b'{"a": 1', "not valid JSON"),
         (b"\xff\xfe{}", "not valid JSON"),
     ],
@@ -311,13 +312,14 @@ def test_property_model_and_schema_agree_on_mutated_documents(case, data):
     if model_ok:
         assert schema_ok, (path, new)  # the schema never refuses what receiptcore accepts
     elif schema_ok:
-        # Only the documented differences: order/uniqueness rules, and 1.0 as an integer.
-        assert _json_integral_float(new) or _order_rule_broken(model, document), (path, new)
+        # Only the documented differences: order/uniqueness rules, numbers in build parameters
+        # that have no canonical form, and 1.0 as an integer.
+        assert _json_integral_float(new) or _documented_gap(model, document), (path, new)
 
 
-def _order_rule_broken(model, document) -> bool:
+def _documented_gap(model, document) -> bool:
     try:
         validate(model, document)
     except SchemaError as error:
-        return "sorted" in str(error) or "listed twice" in str(error)
+        return any(s in str(error) for s in ("sorted", "listed twice", "exactly representable"))
     return False

@@ -8,6 +8,7 @@ Schema files from them and a test fails when the committed files drift.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -90,7 +91,12 @@ def parse_json_bytes(data: bytes | str, source: str = "document") -> Any:
     """JSON text to Python values, refusing what JSON parsers disagree on: duplicate keys
     (which one wins?), and ``NaN``/``Infinity`` (not JSON at all)."""
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        return json.loads(
+            data,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
     except json.JSONDecodeError as error:
         raise SchemaError(
             f"{source}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -156,4 +162,11 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> float:
     raise _JsonRefused(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _JsonRefused(f"{text} is beyond the range of a double")
+    return value
 

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue, StringConstraints, field_validator
 
+from receiptcore._core import CanonicalizationError, canonicalize
 from receiptcore.contracts._base import (
     Count,
     Identifier,
@@ -95,6 +96,17 @@ class BuildInputs(StrictModel):
     libraries: dict[str, Version] = Field(
         description="Versions of the libraries that shaped the output, by distribution name."
     )
+
+    @field_validator("parameters")
+    @classmethod
+    def _committable(cls, parameters: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        # The canonicalizer is the judge of what can be committed (no infinities, no integer
+        # beyond what a double holds exactly): refuse here, naming the place, not at commit time.
+        try:
+            canonicalize(parameters)
+        except CanonicalizationError as error:
+            raise ValueError(str(error)) from None
+        return parameters
 
     @field_validator("dataset_manifest_commits")
     @classmethod
