@@ -233,11 +233,13 @@ def test_tool_requests_carry_references_never_payloads():
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        (b'{"kind": "trust", "kind": "trust"}', "duplicate key 'kind'"),
-        (b'{"score": NaN}', "NaN is not a JSON number"),
-        (b'{"score": 1e400}', "1e400 is beyond the range of a double"),
-        (b'{"a": 1', "not valid JSON"),
-        (b"\xff\xfe{}", "not valid JSON"),
+        (b'{"kind": "trust", "kind": "trust"}', 'not valid JSON: duplicate object key "kind"'),
+        (b'{"score": NaN}', "not valid JSON at byte 10"),
+        (b'{"score": 1e400}', "too large for an IEEE-754 double"),
+        (b'{"name": "\\ud800"}', "lone surrogate"),
+        (b'{"a": 1', "not valid JSON at byte 7"),
+        (b'{"a": 1,}', "not valid JSON at byte 8"),
+        (b"\xff\xfe{}", "not valid JSON at byte 0"),
     ],
 )
 def test_json_that_parsers_disagree_on_is_refused(text, reason):

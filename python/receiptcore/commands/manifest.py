@@ -191,7 +191,7 @@ def _json_value(name: str, text: str):
     try:
         return parse_json_bytes(text, f"--param {name}")
     except SchemaError as error:
-        if "Expecting value" not in str(error):
+        if "expected a JSON value" not in str(error):
             raise
         raise SchemaError(f"{error} (strings need JSON quotes: {name}='\"text\"')") from None
 

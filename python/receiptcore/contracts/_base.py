@@ -8,7 +8,6 @@ Schema files from them and a test fails when the committed files drift.
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -20,6 +19,7 @@ from pydantic import (
     ValidationError,
 )
 
+from receiptcore._core import CanonicalizationError, canonicalize_json
 from receiptcore.errors import SchemaError
 
 SCHEMA_BASE = "https://receiptcore.dev/schemas/v1/"
@@ -88,23 +88,24 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_json_bytes(data: bytes | str, source: str = "document") -> Any:
-    """JSON text to Python values, refusing what JSON parsers disagree on: duplicate keys
-    (which one wins?), and ``NaN``/``Infinity`` (not JSON at all)."""
+    """JSON text to Python values, refusing what JSON parsers disagree on.
+
+    The native strict parser (:func:`receiptcore.canonicalize_json`) is the gate: duplicate
+    keys (which one wins?), ``NaN``/``Infinity``, numbers beyond a double, lone surrogates,
+    invalid UTF-8, a byte order mark and anything RFC 8259 does not allow are refused with the
+    byte offset and JSON pointer of the fault. Only then does :func:`json.loads` build values
+    (exact integers, which the contracts' own bounds then check).
+    """
     try:
-        return json.loads(
-            data,
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
-        )
-    except json.JSONDecodeError as error:
-        raise SchemaError(
-            f"{source}: not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise SchemaError(f"{source}: not valid JSON: not UTF-8 ({error.reason})") from None
-    except _JsonRefused as error:
-        raise SchemaError(f"{source}: not valid JSON: {error}") from None
+        canonicalize_json(data)
+    except CanonicalizationError as error:
+        message = str(error)
+        if message.startswith("invalid JSON "):  # "invalid JSON at byte N: ..."
+            message = " " + message.removeprefix("invalid JSON ")
+        else:
+            message = ": " + message
+        raise SchemaError(f"{source}: not valid JSON{message}") from None
+    return json.loads(data)
 
 
 def validate(model: type[M], data: Any, source: str = "document") -> M:
@@ -145,28 +146,3 @@ def field_path(loc: tuple[int | str, ...]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-class _JsonRefused(ValueError):
-    pass
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _JsonRefused(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> float:
-    raise _JsonRefused(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _JsonRefused(f"{text} is beyond the range of a double")
-    return value
-
