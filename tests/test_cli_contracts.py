@@ -120,6 +120,8 @@ GOOD_BUILD = DOCUMENTS["build_manifest.schema.json"]
 BAD_INPUTS = {
     "dataset dir missing": ({}, ["manifest", "dataset", "nope", "--source", "s", "--license", "l", "--owner", "o", "--out", "o.json"], 3, "nope"),
     "dataset bad terms": ({}, ["manifest", "dataset", "corpus", "--source", "", "--license", "l", "--owner", "o", "--out", "o.json"], 5, "source"),
+    "output directory missing": ({}, ["manifest", "dataset", "corpus", "--source", "s", "--license", "l", "--owner", "o", "--out", "no/dir/o.json"], 3, "No such directory for output: 'no/dir'"),
+    "key directory missing": ({}, ["keys", "generate", "no/dir/k.key"], 3, "No such directory for output: 'no/dir'"),
     "build dataset missing": ({}, ["manifest", "build", "--dataset", "ds.json", "--code-revision", "r", "--artifact", "a=index.bin", "--out", "o.json"], 3, "ds.json"),
     "build dataset malformed": ({"ds.json": "{oops"}, ["manifest", "build", "--dataset", "ds.json", "--code-revision", "r", "--artifact", "a=index.bin", "--out", "o.json"], 5, "not valid JSON"),
     "build dataset schema": ({"ds.json": BAD_DATASET}, ["manifest", "build", "--dataset", "ds.json", "--code-revision", "r", "--artifact", "a=index.bin", "--out", "o.json"], 5, "files[0].size"),

@@ -6,6 +6,7 @@ into place in one step; a failure on the way leaves the target as it was and no 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 
@@ -31,7 +32,13 @@ def create_file(path: str | os.PathLike[str], data: bytes, mode: int) -> None:
 def _write_then(path: str | os.PathLike[str], data: bytes, mode: int, publish) -> None:
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
+    except FileNotFoundError:
+        # Name the directory the user gave, not our temporary file inside it.
+        raise FileNotFoundError(errno.ENOENT, "No such directory for output", directory) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:
