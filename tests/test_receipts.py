@@ -185,6 +185,34 @@ def test_non_canonical_base64_is_refused():
         verify_envelope(validate(Envelope, document), TRUST)
 
 
+def test_url_safe_base64_is_accepted_as_dsse_requires():
+    # A uri whose bytes make '+' and '/' appear in the standard encoding of the payload.
+    document = next(
+        d for d in (receipt(uri=f"s3://models/idx/{n}?~>~?").to_json_obj() for n in range(100))
+        if "+" in d["payload"] and "/" in d["payload"]
+    )
+    urlsafe = {"+": "-", "/": "_"}
+    document["payload"] = document["payload"].translate(str.maketrans(urlsafe))
+    signature = document["signatures"][0]
+    signature["sig"] = signature["sig"].translate(str.maketrans(urlsafe))
+    assert verify_envelope(validate(Envelope, document), TRUST).artifact_commit == H2
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda sig: sig.rstrip("="), "not valid base64"),  # padding is required
+        (lambda sig: "-" + sig[1:-3] + "+==", "mixes the standard and URL-safe"),
+        (lambda sig: sig[:10] + "\n" + sig[10:], "sig"),  # refused by the contract's pattern
+    ],
+)
+def test_unpadded_mixed_or_broken_base64_is_refused(change, reason):
+    document = receipt().to_json_obj()
+    document["signatures"][0]["sig"] = change(document["signatures"][0]["sig"])
+    with pytest.raises((SignatureInvalid, SchemaError), match=reason):
+        verify_envelope(validate(Envelope, document), TRUST)
+
+
 def test_a_key_not_in_the_trust_file_is_untrusted():
     stranger = SigningKey.generate()
     with pytest.raises(UntrustedKey, match=stranger.keyid):

@@ -6,8 +6,9 @@ length **in bytes**, as ASCII decimal without leading zeros, and ``body`` is the
 (not its base64). Signing the PAE rather than the payload binds the payload type, so a signature
 made for one type cannot be replayed under another.
 
-Base64 is read strictly: only the canonical encoding of some bytes is accepted, so that no two
-different envelope texts carry the same signed bytes (a changed character is always a failure).
+Base64 is read as DSSE requires (standard or URL-safe alphabet; we write standard) but strictly:
+only the canonical, padded encoding of some bytes in that alphabet is accepted, so a changed
+character is always a failure, never another text for the same bytes.
 """
 
 from __future__ import annotations
@@ -74,12 +75,18 @@ def verify_payload(envelope: Envelope, trust: Trust) -> tuple[bytes, str]:
 
 
 def b64decode_strict(text: str, what: str) -> bytes:
-    """Standard, padded base64 in its one canonical form, else SignatureInvalid."""
+    """RFC 4648 base64, standard or URL-safe alphabet (DSSE verifiers must take either), padded,
+    and in its one canonical form (no stray bits in the last character); else SignatureInvalid.
+    """
+    urlsafe = "-" in text or "_" in text
+    if urlsafe and ("+" in text or "/" in text):
+        raise SignatureInvalid(f"envelope {what} mixes the standard and URL-safe base64 alphabets")
+    altchars = b"-_" if urlsafe else None
     try:
-        data = base64.b64decode(text, validate=True)
+        data = base64.b64decode(text, altchars=altchars, validate=True)
     except (binascii.Error, ValueError):
         raise SignatureInvalid(f"envelope {what} is not valid base64") from None
-    if _b64(data) != text:
+    if base64.b64encode(data, altchars=altchars).decode("ascii") != text:
         raise SignatureInvalid(f"envelope {what} is not in canonical base64")
     return data
 

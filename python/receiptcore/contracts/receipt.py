@@ -25,7 +25,8 @@ PREDICATE_TYPE = "https://receiptcore.dev/ArtifactReceipt/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
+Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/_-]*={0,2}$")]
+"""RFC 4648 base64, standard or URL-safe alphabet (DSSE allows either), padded."""
 Ed25519PublicKeyHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -97,7 +98,10 @@ class Envelope(StrictModel):
 
     model_config = StrictModel.model_config | {"title": "DsseEnvelope"}
 
-    payload: Base64 = Field(description="base64 (standard alphabet, padded) of the payload.")
+    payload: Base64 = Field(
+        description="base64 of the payload: standard alphabet (what receiptcore writes) or "
+        "URL-safe, padded."
+    )
     payload_type: Literal["application/vnd.in-toto+json"] = Field(
         alias="payloadType", description="The payload's media type."
     )
