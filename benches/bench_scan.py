@@ -2,7 +2,7 @@
 modelscan, on the same trees, in one run.
 
 Trees: a synthetic 100,000-file git repository (source and text with a sprinkling of real
-weights, tensor and faiss files) and, where present, the site-packages of this environment.
+weights, tensor and faiss files; generated here) and the site-packages of this environment.
 Each tool is run as users run it (a fresh process), best of --repeat runs, output to /dev/null.
 
     .venv/bin/python benches/bench_scan.py [--files 100000] [--repeat 3] [--keep DIR]
@@ -103,6 +103,9 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int) -> None:
     ours = [rc, "scan", *flag, "--config", str(config), "--mode", "warn", str(root)]
     rows.append((f"receiptcore scan {' '.join(flag) or '(git index)'}",
                  timed(ours, root, repeat), ""))
+    if git:
+        rows.append(("receiptcore scan --all", timed([*ours[:2], "--all", *ours[2:]], root,
+                                                     repeat), ""))
     if shutil.which("rg"):
         rg = ["rg", "--files", "--hidden", "--no-require-git", "-g", "!.git"]
         rows.append(("rg --files --hidden", timed(rg, root, repeat),
@@ -163,9 +166,9 @@ def main() -> None:
         bench_tree(f"synthetic repository, {args.files} files", root, True, args.repeat)
         site = Path(sysconfig.get_paths()["purelib"])
         if site.is_dir():
-            # A copy outside any git work tree, so no parent .gitignore hides part of it.
+            # A copy (hard links) outside any git work tree, so no parent .gitignore hides it.
             copy = tmp / "site-packages"
-            shutil.copytree(site, copy, symlinks=True)
+            shutil.copytree(site, copy, symlinks=True, copy_function=os.link)
             bench_tree("site-packages of this environment (a copy)", copy, False, args.repeat)
             bench_imports(copy)
     finally:

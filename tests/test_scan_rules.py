@@ -253,3 +253,18 @@ def test_symlinks_are_not_followed_nor_judged_by_name(repo, capsys, tmp_path):
     repo.add(".")
     findings = repo.findings(capsys)
     assert [(f["rule"], f["path"]) for f in findings] == [("forbidden-dir", "datasets/")]
+
+
+def test_a_name_that_is_not_utf8_round_trips_to_its_bytes(repo, capsys):
+    import os
+    import subprocess
+    import sys
+
+    name = os.fsdecode(b"model-\xff.bin")
+    repo.write(name, "x")
+    repo.add(".")
+    findings = repo.findings(capsys)  # JSON escapes the undecodable byte
+    assert ("weights", name) in {(f["rule"], f["path"]) for f in findings}
+    done = subprocess.run([sys.executable, "-m", "receiptcore.cli", "scan", str(repo.root)],
+                          capture_output=True, check=False)
+    assert done.returncode == 1 and b"model-\xff.bin" in done.stdout

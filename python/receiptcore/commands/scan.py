@@ -19,7 +19,8 @@ examples:
   receiptcore scan --write-baseline        accept today's findings; later only new ones fail
   receiptcore scan --explain weights       what a rule flags, its default and its knob
 
-rules: weights, tensor-data, vector-index, forbidden-dir, large-file, import-boundary.
+rules: weights, tensor-data, vector-index, forbidden-dir, large-file, unreadable,
+       import-boundary.
 config: [tool.receiptcore.scan] in pyproject.toml, or [scan] in receiptcore.toml.
 exit codes: 0 clean (or mode = "warn"), 1 new findings, 2 usage or configuration error.
 """

@@ -89,7 +89,7 @@ RULES = (
          "path (each entry needs a reason). The default entries data/ and artifacts/ have "
          "ignored_only = true: they excuse a file only while git ignores it and does not track "
          "it, so a force-added checkpoint under data/ is still a finding."),
-    Rule("unreadable", "files the scan could not read, so could not clear",
+    Rule("unreadable", "files the scan could not read or name, so could not clear",
          "on", "disable = [\"unreadable\"]",
          "A selected file that could not be read (permissions, a FIFO, a tracked file missing "
          "from the working tree, a name that is not valid UTF-8) cannot be shown not to be "
