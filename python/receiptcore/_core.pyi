@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from typing_extensions import Buffer
 
@@ -67,7 +67,10 @@ class Hasher:
     @property
     def digest_size(self) -> int: ...
 
-_Json = dict[str, "_Json"] | list["_Json"] | tuple["_Json", ...] | str | int | float | bool | None
+# What canonicalize accepts: JSON's types as Python holds them.
+_Json: TypeAlias = (
+    dict[str, _Json] | list[_Json] | tuple[_Json, ...] | str | int | float | bool | None
+)
 
 def canonicalize(obj: _Json) -> bytes:
     """RFC 8785 (JCS) canonical JSON bytes of a Python value.
