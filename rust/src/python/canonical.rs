@@ -2,15 +2,13 @@
 //!
 //! Python objects are walked directly into the canonical writer (no intermediate JSON value, no
 //! `json.dumps`), so `canonical_sha256` of a large manifest costs one pass and 64 KiB of buffer.
-//! The walk runs no Python code: exact types are dispatched first, subclasses are read through
-//! the C API of their base type (never through `__float__`, `__eq__`, `__index__`...).
+//! The walk reads containers through borrowed pointers and runs no Python code (see
+//! `GcPause`), which is what lets it keep pace with orjson.
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
-};
+use pyo3::types::{PyByteArray, PyBytes, PyFloat, PyString};
 
 use super::errors::canonicalization_error;
 use crate::canonical::{
@@ -64,157 +62,299 @@ impl Fail {
     }
 }
 
-/// Writes `obj` canonically into `out`.
-fn walk<S: Sink>(obj: &Bound<'_, PyAny>, out: &mut S, depth: usize) -> Result<(), Fail> {
-    // Exact types first: the common case costs one pointer comparison each.
-    if obj.is_exact_instance_of::<PyString>() {
-        let s = unsafe { obj.cast_unchecked::<PyString>() };
-        write_str(out.buf(), utf8(s, "string")?);
-    } else if obj.is_exact_instance_of::<PyDict>() {
-        walk_dict(unsafe { obj.cast_unchecked::<PyDict>() }, out, depth)?;
-    } else if obj.is_exact_instance_of::<PyInt>() {
-        write_int(obj, out.buf())?;
-    } else if obj.is_exact_instance_of::<PyFloat>() {
-        write_f64(
-            out.buf(),
-            unsafe { obj.cast_unchecked::<PyFloat>() }.value(),
-        )?;
-    } else if obj.is_exact_instance_of::<PyList>() {
-        walk_items(unsafe { obj.cast_unchecked::<PyList>() }.iter(), out, depth)?;
-    } else if obj.is_none() {
-        out.buf().extend_from_slice(b"null");
-    } else if obj.is_exact_instance_of::<PyBool>() {
-        let word: &[u8] = if obj.is_truthy()? { b"true" } else { b"false" };
-        out.buf().extend_from_slice(word);
-    } else if obj.is_exact_instance_of::<PyTuple>() {
-        walk_items(
-            unsafe { obj.cast_unchecked::<PyTuple>() }.iter(),
-            out,
-            depth,
-        )?;
-    // Subclasses (IntEnum, OrderedDict, str enums...): read as their base type.
-    } else if let Ok(s) = obj.cast::<PyString>() {
-        write_str(out.buf(), utf8(s, "string")?);
-    } else if let Ok(d) = obj.cast::<PyDict>() {
-        walk_dict(d, out, depth)?;
-    } else if obj.cast::<PyInt>().is_ok() {
-        write_int(obj, out.buf())?;
-    } else if let Ok(f) = obj.cast::<PyFloat>() {
-        write_f64(out.buf(), f.value())?;
-    } else if let Ok(l) = obj.cast::<PyList>() {
-        walk_items(l.iter(), out, depth)?;
-    } else if let Ok(t) = obj.cast::<PyTuple>() {
-        walk_items(t.iter(), out, depth)?;
-    } else {
-        return Err(CanonicalError::new(format!(
-            "unsupported type {}: canonical JSON takes dict (with str keys), list, tuple, str, \
-             int, float, bool and None",
-            type_name(obj)
-        ))
-        .into());
-    }
-    Ok(())
+/// Pauses the cyclic garbage collector while alive.
+///
+/// The walk reads containers through borrowed pointers. That is sound only if nothing can
+/// change them while we look: the GIL is held throughout, the walk calls no Python code (exact
+/// types first, subclasses through their base type's C API, never `__float__`, `__eq__`...),
+/// and the cyclic GC, which could run an unrelated finalizer during an allocation, is paused.
+struct GcPause {
+    was_enabled: bool,
 }
 
-fn walk_items<'py, S: Sink>(
-    items: impl Iterator<Item = Bound<'py, PyAny>>,
-    out: &mut S,
-    depth: usize,
-) -> Result<(), Fail> {
-    if depth >= MAX_DEPTH {
-        return Err(too_deep().into());
-    }
-    out.buf().push(b'[');
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.buf().push(b',');
+impl GcPause {
+    fn new() -> GcPause {
+        GcPause {
+            was_enabled: unsafe { ffi::PyGC_Disable() } == 1,
         }
-        walk(&item, out, depth + 1).map_err(|e| e.in_index(i))?;
-        out.checkpoint();
     }
-    out.buf().push(b']');
-    Ok(())
 }
 
-fn walk_dict<S: Sink>(dict: &Bound<'_, PyDict>, out: &mut S, depth: usize) -> Result<(), Fail> {
-    if depth >= MAX_DEPTH {
-        return Err(too_deep().into());
+impl Drop for GcPause {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            unsafe { ffi::PyGC_Enable() };
+        }
     }
-    // Owned references keep every key (and so its UTF-8 buffer) alive while we sort.
-    let pairs: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = dict.iter().collect();
-    let mut members: Vec<(&str, &Bound<'_, PyAny>)> = Vec::with_capacity(pairs.len());
-    for (key, value) in &pairs {
-        let Ok(key) = key.cast::<PyString>() else {
-            return Err(CanonicalError::new(format!(
-                "object keys must be str, not {}",
-                type_name(key)
+}
+
+/// One object member, borrowed: the key's UTF-8 (cached on the key object) and the value.
+#[derive(Clone, Copy)]
+struct Member {
+    key: *const u8,
+    len: usize,
+    value: *mut ffi::PyObject,
+}
+
+impl Member {
+    fn key<'a>(&self) -> &'a str {
+        // Valid UTF-8 from PyUnicode_AsUTF8AndSize, alive as long as the dict holds the key.
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.key, self.len)) }
+    }
+}
+
+/// Writes Python objects canonically. One per call; `scratch[depth]` is the member list reused
+/// by every object at that depth, so a large manifest allocates a handful of vectors in all.
+struct Walker<'py> {
+    py: Python<'py>,
+    scratch: Vec<Vec<Member>>,
+}
+
+fn is_type(obj: *mut ffi::PyObject, ty: *mut ffi::PyTypeObject) -> bool {
+    unsafe { ffi::Py_TYPE(obj) == ty }
+}
+
+impl<'py> Walker<'py> {
+    fn walk<S: Sink>(
+        &mut self,
+        obj: *mut ffi::PyObject,
+        out: &mut S,
+        depth: usize,
+    ) -> Result<(), Fail> {
+        use std::ptr::addr_of_mut;
+        unsafe {
+            // Exact types first: the common case costs one pointer comparison each.
+            if is_type(obj, addr_of_mut!(ffi::PyUnicode_Type)) {
+                write_str(out.buf(), self.utf8(obj, "string")?);
+            } else if is_type(obj, addr_of_mut!(ffi::PyDict_Type)) {
+                self.walk_dict(obj, out, depth)?;
+            } else if is_type(obj, addr_of_mut!(ffi::PyLong_Type)) {
+                self.write_int(obj, out.buf())?;
+            } else if is_type(obj, addr_of_mut!(ffi::PyFloat_Type)) {
+                write_f64(out.buf(), ffi::PyFloat_AS_DOUBLE(obj))?;
+            } else if is_type(obj, addr_of_mut!(ffi::PyList_Type)) {
+                self.walk_array(
+                    obj,
+                    ffi::PyList_GET_SIZE(obj),
+                    ffi::PyList_GET_ITEM,
+                    out,
+                    depth,
+                )?;
+            } else if obj == ffi::Py_None() {
+                out.buf().extend_from_slice(b"null");
+            } else if obj == ffi::Py_True() {
+                out.buf().extend_from_slice(b"true");
+            } else if obj == ffi::Py_False() {
+                out.buf().extend_from_slice(b"false");
+            } else if is_type(obj, addr_of_mut!(ffi::PyTuple_Type)) {
+                self.walk_array(
+                    obj,
+                    ffi::PyTuple_GET_SIZE(obj),
+                    ffi::PyTuple_GET_ITEM,
+                    out,
+                    depth,
+                )?;
+            // Subclasses (IntEnum, OrderedDict, str enums...): read as their base type.
+            } else if ffi::PyUnicode_Check(obj) != 0 {
+                write_str(out.buf(), self.utf8(obj, "string")?);
+            } else if ffi::PyDict_Check(obj) != 0 {
+                self.walk_dict(obj, out, depth)?;
+            } else if ffi::PyLong_Check(obj) != 0 {
+                self.write_int(obj, out.buf())?;
+            } else if ffi::PyFloat_Check(obj) != 0 {
+                write_f64(out.buf(), ffi::PyFloat_AS_DOUBLE(obj))?;
+            } else if ffi::PyList_Check(obj) != 0 {
+                self.walk_array(
+                    obj,
+                    ffi::PyList_GET_SIZE(obj),
+                    ffi::PyList_GET_ITEM,
+                    out,
+                    depth,
+                )?;
+            } else if ffi::PyTuple_Check(obj) != 0 {
+                self.walk_array(
+                    obj,
+                    ffi::PyTuple_GET_SIZE(obj),
+                    ffi::PyTuple_GET_ITEM,
+                    out,
+                    depth,
+                )?;
+            } else {
+                return Err(CanonicalError::new(format!(
+                    "unsupported type {}: canonical JSON takes dict (with str keys), list, \
+                     tuple, str, int, float, bool and None",
+                    self.type_name(obj)
+                ))
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_array<S: Sink>(
+        &mut self,
+        array: *mut ffi::PyObject,
+        len: ffi::Py_ssize_t,
+        item: unsafe fn(*mut ffi::PyObject, ffi::Py_ssize_t) -> *mut ffi::PyObject,
+        out: &mut S,
+        depth: usize,
+    ) -> Result<(), Fail> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep().into());
+        }
+        out.buf().push(b'[');
+        for i in 0..len {
+            if i > 0 {
+                out.buf().push(b',');
+            }
+            let value = unsafe { item(array, i) };
+            self.walk(value, out, depth + 1)
+                .map_err(|e| e.in_index(i as usize))?;
+            out.checkpoint();
+        }
+        out.buf().push(b']');
+        Ok(())
+    }
+
+    fn walk_dict<S: Sink>(
+        &mut self,
+        dict: *mut ffi::PyObject,
+        out: &mut S,
+        depth: usize,
+    ) -> Result<(), Fail> {
+        if depth >= MAX_DEPTH {
+            return Err(too_deep().into());
+        }
+        if self.scratch.len() <= depth {
+            self.scratch.resize_with(depth + 1, Vec::new);
+        }
+        let mut members = std::mem::take(&mut self.scratch[depth]);
+        members.clear();
+        let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+        while unsafe { ffi::PyDict_Next(dict, &mut pos, &mut key, &mut value) } != 0 {
+            if unsafe { ffi::PyUnicode_Check(key) } == 0 {
+                return Err(CanonicalError::new(format!(
+                    "object keys must be str, not {}",
+                    self.type_name(key)
+                ))
+                .into());
+            }
+            let text = self.utf8(key, "object key")?;
+            members.push(Member {
+                key: text.as_ptr(),
+                len: text.len(),
+                value,
+            });
+        }
+        members.sort_unstable_by(|a, b| cmp_utf16(a.key(), b.key()));
+        // Only str subclasses with their own __eq__/__hash__ can get two equal keys into a dict.
+        if let Some(pair) = members
+            .windows(2)
+            .find(|pair| pair[0].key() == pair[1].key())
+        {
+            return Err(duplicate_key(pair[0].key()).into());
+        }
+        out.buf().push(b'{');
+        for (i, member) in members.iter().enumerate() {
+            if i > 0 {
+                out.buf().push(b',');
+            }
+            write_str(out.buf(), member.key());
+            out.buf().push(b':');
+            self.walk(member.value, out, depth + 1)
+                .map_err(|e| e.in_key(member.key()))?;
+            out.checkpoint();
+        }
+        out.buf().push(b'}');
+        self.scratch[depth] = members;
+        Ok(())
+    }
+
+    /// The UTF-8 of a str (cached on the object), which fails only for lone surrogates.
+    fn utf8<'a>(&self, s: *mut ffi::PyObject, what: &str) -> Result<&'a str, Fail> {
+        let mut len: ffi::Py_ssize_t = 0;
+        let data = unsafe { ffi::PyUnicode_AsUTF8AndSize(s, &mut len) };
+        if data.is_null() {
+            return Err(self.surrogate_error(what));
+        }
+        Ok(unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                data.cast::<u8>(),
+                len as usize,
             ))
-            .into());
-        };
-        members.push((utf8(key, "object key")?, value));
+        })
     }
-    members.sort_unstable_by(|a, b| cmp_utf16(a.0, b.0));
-    // Only str subclasses with their own __eq__/__hash__ can get two equal keys into a dict.
-    if let Some(pair) = members.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-        return Err(duplicate_key(pair[0].0).into());
-    }
-    out.buf().push(b'{');
-    for (i, (key, value)) in members.iter().enumerate() {
-        if i > 0 {
-            out.buf().push(b',');
-        }
-        write_str(out.buf(), key);
-        out.buf().push(b':');
-        walk(value, out, depth + 1).map_err(|e| e.in_key(key))?;
-        out.checkpoint();
-    }
-    out.buf().push(b'}');
-    Ok(())
-}
 
-/// The UTF-8 of a str, which fails only for lone surrogates (Python allows them; JSON not).
-fn utf8<'a>(s: &'a Bound<'_, PyString>, what: &str) -> Result<&'a str, Fail> {
-    s.to_str().map_err(|err| {
-        let py = s.py();
+    #[cold]
+    fn surrogate_error(&self, what: &str) -> Fail {
+        let py = self.py;
+        let err = PyErr::fetch(py);
+        if !err.is_instance_of::<PyUnicodeEncodeError>(py) {
+            return Fail::Python(err); // MemoryError
+        }
+        // The exception holds the string and the position of the first bad character.
         let value = err.value(py);
         let start: usize = value
             .getattr("start")
             .and_then(|v| v.extract())
             .unwrap_or(0);
-        let code = unsafe { ffi::PyUnicode_ReadChar(s.as_ptr(), start as ffi::Py_ssize_t) };
+        let code = match value.getattr("object") {
+            Ok(s) => unsafe { ffi::PyUnicode_ReadChar(s.as_ptr(), start as ffi::Py_ssize_t) },
+            Err(_) => 0,
+        };
         Fail::Canon(CanonicalError::new(format!(
             "{what} contains a lone surrogate U+{code:04X} at index {start}: JSON text must be \
              valid Unicode"
         )))
-    })
-}
-
-/// An int, which must be exactly a double: 2^53 + 1 is refused, 2^60 and 2^68 are written.
-fn write_int(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> Result<(), Fail> {
-    let mut overflow = 0;
-    // For int instances (subclasses too) this reads the digits; it never calls __index__.
-    let small = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
-    if overflow == 0 {
-        return Ok(write_i64(out, small)?);
     }
-    let py = obj.py();
-    let x = unsafe { ffi::PyLong_AsDouble(obj.as_ptr()) };
-    if x == -1.0 {
-        if let Some(err) = PyErr::take(py) {
-            drop(err); // OverflowError: beyond the largest double
+
+    /// An int, which must be exactly a double: 2^53 + 1 is refused, 2^60 and 2^68 are written.
+    fn write_int(&self, obj: *mut ffi::PyObject, out: &mut Vec<u8>) -> Result<(), Fail> {
+        let mut overflow = 0;
+        // For int instances (subclasses too) this reads the digits; it never calls __index__.
+        let small = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow) };
+        if overflow == 0 {
+            return Ok(write_i64(out, small)?);
+        }
+        let py = self.py;
+        let x = unsafe { ffi::PyLong_AsDouble(obj) };
+        if x == -1.0 && PyErr::take(py).is_some() {
+            // OverflowError: beyond the largest double.
             return Err(CanonicalError::new(
                 "integer is too large for an IEEE-754 double (over 1.8e308)",
             )
             .into());
         }
+        // Compare the rounded double with the exact integer: float == int is exact in Python.
+        // PyNumber_Index makes an exact int of a subclass without calling its methods.
+        let exact = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyNumber_Index(obj)) }?;
+        if !PyFloat::new(py, x).as_any().eq(&exact)? {
+            return Err(inexact_integer(&exact.str()?.to_string()).into());
+        }
+        Ok(write_f64(out, x)?)
     }
-    // Compare the rounded double with the exact integer: float == int is exact in Python.
-    // PyNumber_Index makes an exact int of a subclass without calling its methods.
-    let exact = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyNumber_Index(obj.as_ptr())) }?;
-    if !PyFloat::new(py, x).as_any().eq(&exact)? {
-        return Err(inexact_integer(&exact.str()?.to_string()).into());
+
+    #[cold]
+    fn type_name(&self, obj: *mut ffi::PyObject) -> String {
+        let obj = unsafe { Borrowed::from_ptr(self.py, obj) };
+        obj.get_type()
+            .qualname()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into())
     }
-    Ok(write_f64(out, x)?)
+}
+
+/// Writes `obj` canonically into `out`.
+fn write_object<S: Sink>(obj: &Bound<'_, PyAny>, out: &mut S) -> PyResult<()> {
+    let py = obj.py();
+    let _pause = GcPause::new();
+    let mut walker = Walker {
+        py,
+        scratch: Vec::new(),
+    };
+    walker
+        .walk(obj.as_ptr(), out, 0)
+        .map_err(|e| e.into_pyerr(py))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -228,15 +368,15 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 #[pyfunction]
 fn canonicalize<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = Vec::with_capacity(4096);
-    walk(obj, &mut out, 0).map_err(|e| e.into_pyerr(py))?;
+    write_object(obj, &mut out)?;
     Ok(PyBytes::new(py, &out))
 }
 
 /// canonical_sha256(obj) -> str
 #[pyfunction]
-fn canonical_sha256(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+fn canonical_sha256(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     let mut sink = Sha256Sink::new();
-    walk(obj, &mut sink, 0).map_err(|e| e.into_pyerr(py))?;
+    write_object(obj, &mut sink)?;
     Ok(sink.hexdigest())
 }
 

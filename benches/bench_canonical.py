@@ -1,0 +1,117 @@
+"""Canonical JSON + sha256: receiptcore against the other ways to get a digest of a JSON value.
+
+Workloads: a realistic ~10 MB dataset manifest (thousands of file entries with paths, sizes,
+digests, timestamps) and a number-heavy document (embedding statistics). Anchors:
+``rfc8785`` (conformant, pure Python), ``canonicaljson`` (sorted ``json.dumps``; not RFC 8785 for
+numbers) and ``orjson`` with ``OPT_SORT_KEYS`` (not conformant: the speed reference), each
+followed by ``hashlib.sha256``. Best of several runs, measured side by side in one process.
+
+    python benches/bench_canonical.py [--repeat N]
+"""
+
+import argparse
+import hashlib
+import random
+import time
+
+import canonicaljson
+import orjson
+import rfc8785
+
+import receiptcore
+
+
+def manifest(target_bytes=10 << 20):
+    rng = random.Random(8785)
+    files = []
+    size = 0
+    i = 0
+    while size < target_bytes:
+        shard = i // 1000
+        entry = {
+            "path": f"corpus/lang={rng.choice(['en', 'de', 'fr', 'ja'])}/shard-{shard:05d}/"
+            f"part-{i:07d}.parquet",
+            "size": rng.randrange(1, 2**34),
+            "sha256": rng.randbytes(32).hex(),
+            "mtime": 1_700_000_000 + rng.random() * 1e7,
+            "media_type": "application/vnd.apache.parquet",
+            "rows": rng.randrange(10_000, 2_000_000),
+            "license": rng.choice(["cc-by-4.0", "apache-2.0", "mit"]),
+            "tags": rng.sample(["train", "eval", "dedup", "pii-scrubbed", "v2"], 2),
+        }
+        files.append(entry)
+        size += 330
+        i += 1
+    return {
+        "schema": "receiptcore.dataset-manifest/v1",
+        "name": "corpus-2026-11",
+        "created": "2026-11-25T12:00:00Z",
+        "files": files,
+        "totals": {"files": len(files), "bytes": sum(f["size"] for f in files)},
+    }
+
+
+def numbers(count=400_000):
+    rng = random.Random(1)
+    return {
+        "model": "embedder-v3",
+        "stats": [
+            {"mean": rng.gauss(0, 1), "std": rng.random(), "min": -rng.random() * 10,
+             "max": rng.random() * 10, "count": rng.randrange(1, 2**31)}
+            for _ in range(count // 5)
+        ],
+        "vector": [rng.uniform(-1, 1) for _ in range(count)],
+    }
+
+
+CONTENDERS = {
+    "receiptcore.canonical_sha256": receiptcore.canonical_sha256,
+    "receiptcore.canonicalize+hashlib": lambda v: hashlib.sha256(
+        receiptcore.canonicalize(v)
+    ).hexdigest(),
+    "rfc8785+hashlib": lambda v: hashlib.sha256(rfc8785.dumps(v)).hexdigest(),
+    "canonicaljson+hashlib": lambda v: hashlib.sha256(
+        canonicaljson.encode_canonical_json(v)
+    ).hexdigest(),
+    "orjson OPT_SORT_KEYS+hashlib": lambda v: hashlib.sha256(
+        orjson.dumps(v, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest(),
+}
+CONFORMANT = {"receiptcore.canonical_sha256", "receiptcore.canonicalize+hashlib", "rfc8785+hashlib"}
+
+
+def best_of(function, value, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        digest = function(value)
+        times.append(time.perf_counter() - start)
+    return min(times), digest
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per contender (best is kept)")
+    args = parser.parse_args()
+
+    workloads = {"manifest": manifest(), "number-heavy": numbers()}
+    print(f"{'workload':<13} {'implementation':<34} {'best ms':>9} {'MB/s':>8} {'vs ours':>9}")
+    for name, value in workloads.items():
+        size_mb = len(receiptcore.canonicalize(value)) / 1e6
+        results = {}
+        for label, function in CONTENDERS.items():
+            repeat = 2 if label.startswith("rfc8785") else args.repeat
+            results[label] = best_of(function, value, repeat)
+        ours, ours_digest = results["receiptcore.canonical_sha256"]
+        for label, (seconds, digest) in results.items():
+            if label in CONFORMANT:
+                assert digest == ours_digest, f"{label} disagrees on {name}"
+            print(
+                f"{name:<13} {label:<34} {seconds * 1e3:9.1f} {size_mb / seconds:8.0f} "
+                f"{seconds / ours:8.2f}x"
+            )
+        print(f"{'':<13} ({size_mb:.1f} MB canonical; rfc8785 agrees on the digest)")
+
+
+if __name__ == "__main__":
+    main()
