@@ -16,9 +16,8 @@ import time
 
 import canonicaljson
 import orjson
-import rfc8785
-
 import receiptcore
+import rfc8785
 
 
 def manifest(target_bytes=10 << 20):
@@ -40,7 +39,7 @@ def manifest(target_bytes=10 << 20):
             "tags": rng.sample(["train", "eval", "dedup", "pii-scrubbed", "v2"], 2),
         }
         files.append(entry)
-        size += 330
+        size += 300  # about the canonical size of one entry
         i += 1
     return {
         "schema": "receiptcore.dataset-manifest/v1",
@@ -56,8 +55,13 @@ def numbers(count=400_000):
     return {
         "model": "embedder-v3",
         "stats": [
-            {"mean": rng.gauss(0, 1), "std": rng.random(), "min": -rng.random() * 10,
-             "max": rng.random() * 10, "count": rng.randrange(1, 2**31)}
+            {
+                "mean": rng.gauss(0, 1),
+                "std": rng.random(),
+                "min": -rng.random() * 10,
+                "max": rng.random() * 10,
+                "count": rng.randrange(1, 2**31),
+            }
             for _ in range(count // 5)
         ],
         "vector": [rng.uniform(-1, 1) for _ in range(count)],

@@ -324,3 +324,10 @@ def test_invalid_json_text_is_rejected_with_pointer(text, pointer, message):
         canonicalize_json(text)
     assert info.value.pointer == pointer
     assert message in str(info.value)
+
+
+def test_the_documented_example_runs(capsys):
+    doc = Path(__file__).resolve().parents[1] / "docs" / "canonical-json.md"
+    code = doc.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, str(doc), "exec"), {})  # noqa: S102 -- our own documentation
+    assert '(at JSON pointer "/files/0/size")' in capsys.readouterr().out
