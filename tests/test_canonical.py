@@ -186,6 +186,48 @@ def test_bool_is_not_an_int_and_subclasses_read_as_their_base():
     assert canonicalize(value) == b'{"a":[true,false,"x"],"z":1}'
 
 
+def test_subclass_methods_are_never_called():
+    def boom(*args):
+        raise AssertionError("user code ran during canonicalization")
+
+    class Int(int):
+        __index__ = __float__ = __eq__ = __hash__ = __repr__ = __str__ = boom
+
+    class Float(float):
+        __float__ = __repr__ = boom
+
+    class Str(str):
+        __str__ = __eq__ = __hash__ = __iter__ = boom
+
+    class Dict(dict):
+        __iter__ = items = keys = __getitem__ = boom
+
+    class List(list):
+        __iter__ = __getitem__ = __len__ = boom
+
+    value = Dict(a=List([Int(2**60), Int(7), Float(0.5), Str("s")]))
+    assert canonicalize(value) == b'{"a":[1152921504606847000,7,0.5,"s"]}'
+    with pytest.raises(CanonicalizationError, match="9007199254740993"):
+        canonicalize(Int(2**53 + 1))
+
+
+def test_garbage_collector_state_is_restored():
+    import gc
+
+    assert gc.isenabled()
+    canonicalize({"a": [1, 2]})
+    assert gc.isenabled()
+    with pytest.raises(CanonicalizationError):
+        canonicalize({"a": [math.nan]})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        canonical_sha256([1])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_tuples_are_arrays():
     assert canonicalize((1, (2.5, "x"))) == b'[1,[2.5,"x"]]'
 
