@@ -1,11 +1,3 @@
-"""Every failure receiptcore reports, under one base class.
+from receiptcore._core import CanonicalizationError, FileChangedError, GitError, ReceiptcoreError
 
-The native core defines :class:`ReceiptcoreError` (so Rust can raise our subclasses); Python
-code adds one subclass per failure a caller may handle differently. The CLI maps each to an exit
-code (see :mod:`receiptcore.cli`). File-system failures stay ordinary ``OSError`` subclasses
-(``FileNotFoundError``, ``IsADirectoryError``...) whose ``filename`` names the path.
-"""
-
-from receiptcore._core import CanonicalizationError, FileChangedError, ReceiptcoreError
-
-__all__ = ["CanonicalizationError", "FileChangedError", "ReceiptcoreError"]
+__all__ = ["CanonicalizationError", "FileChangedError", "GitError", "ReceiptcoreError"]
