@@ -2,10 +2,10 @@
 //!
 //! Python objects are walked directly into the canonical writer (no intermediate JSON value, no
 //! `json.dumps`), so `canonical_sha256` of a large manifest costs one pass and 64 KiB of buffer.
-//! The walk (`walk.rs`) reads containers through borrowed pointers and runs no Python code,
+//! The walk (`objects.rs`) reads containers through borrowed pointers and runs no Python code,
 //! which is what lets it keep pace with orjson.
 
-mod walk;
+mod objects;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -13,7 +13,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use super::errors::canonicalization_error;
 use crate::canonical::{canonicalize_text, Sha256Sink};
-use walk::{type_name, write_object};
+use objects::{type_name, write_object};
 
 /// JSON texts at least this long are canonicalized with the GIL released.
 const DETACH_MIN: usize = 64 << 10;
