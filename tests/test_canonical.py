@@ -5,6 +5,8 @@ import hashlib
 import json
 import math
 import struct
+import subprocess
+import sys
 from collections import OrderedDict
 from enum import IntEnum
 from pathlib import Path
@@ -293,6 +295,40 @@ def test_nesting_limit_is_512():
     with pytest.raises(CanonicalizationError, match="nesting deeper than 512"):
         canonicalize_json(b"[" * 513 + b"]" * 513)
     assert canonicalize_json(b"[" * 512 + b"]" * 512) == b"[" * 512 + b"]" * 512
+
+
+def test_the_depth_limit_fits_a_small_thread_stack():
+    # 512 levels of objects need about 150 KiB of native stack; a thread with 256 KiB (Linux
+    # gives 8 MiB by default) must get to the limit and past it without a crash. A subprocess,
+    # so that a stack overflow fails this test instead of killing the run.
+    child = """
+import threading, receiptcore
+from receiptcore import CanonicalizationError
+threading.stack_size(256 * 1024)
+def nested(depth):  # depth containers, objects and arrays in turn
+    value = 1
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+def work():
+    receiptcore.canonical_sha256(nested(512))
+    receiptcore.canonicalize_json('{"a":' * 511 + "1" + "}" * 511)
+    for bad in (lambda: receiptcore.canonicalize(nested(100_000)),
+                lambda: receiptcore.canonicalize_json('{"a":' * 100_000)):
+        try:
+            bad()
+        except CanonicalizationError:
+            pass
+    print("ok")
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
 
 
 def test_a_container_that_contains_itself_is_rejected():

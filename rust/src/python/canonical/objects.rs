@@ -16,9 +16,10 @@ use crate::canonical::{
 use crate::python::errors::canonicalization_error;
 
 /// Why a walk stopped: the value has no canonical form, or Python itself failed (MemoryError).
+/// Boxed like `CanonicalError`, so `Result<(), Fail>` is one pointer wide.
 enum Fail {
     Canon(CanonicalError),
-    Python(PyErr),
+    Python(Box<PyErr>),
 }
 
 impl From<CanonicalError> for Fail {
@@ -28,8 +29,9 @@ impl From<CanonicalError> for Fail {
 }
 
 impl From<PyErr> for Fail {
+    #[cold]
     fn from(e: PyErr) -> Fail {
-        Fail::Python(e)
+        Fail::Python(Box::new(e))
     }
 }
 
@@ -53,7 +55,7 @@ impl Fail {
     fn into_pyerr(self, py: Python<'_>) -> PyErr {
         match self {
             Fail::Canon(e) => canonicalization_error(py, e),
-            Fail::Python(e) => e,
+            Fail::Python(e) => *e,
         }
     }
 }
@@ -176,12 +178,7 @@ impl<'py> Walker<'py> {
                     depth,
                 )?;
             } else {
-                return Err(CanonicalError::new(format!(
-                    "unsupported type {}: canonical JSON takes dict (with str keys), list, \
-                     tuple, str, int, float, bool and None",
-                    self.type_name(obj)
-                ))
-                .into());
+                return Err(self.unsupported(obj));
             }
         }
         Ok(())
@@ -229,11 +226,7 @@ impl<'py> Walker<'py> {
         let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
         while unsafe { ffi::PyDict_Next(dict, &mut pos, &mut key, &mut value) } != 0 {
             if unsafe { ffi::PyUnicode_Check(key) } == 0 {
-                return Err(CanonicalError::new(format!(
-                    "object keys must be str, not {}",
-                    self.type_name(key)
-                ))
-                .into());
+                return Err(self.non_str_key(key));
             }
             let text = self.utf8(key, "object key")?;
             members.push(Member {
@@ -282,11 +275,12 @@ impl<'py> Walker<'py> {
     }
 
     #[cold]
+    #[inline(never)]
     fn surrogate_error(&self, what: &str) -> Fail {
         let py = self.py;
         let err = PyErr::fetch(py);
         if !err.is_instance_of::<PyUnicodeEncodeError>(py) {
-            return Fail::Python(err); // MemoryError
+            return Fail::Python(Box::new(err)); // MemoryError
         }
         // The exception holds the string and the position of the first bad character.
         let value = err.value(py);
@@ -305,6 +299,7 @@ impl<'py> Walker<'py> {
     }
 
     /// An int, which must be exactly a double: 2^53 + 1 is refused, 2^60 and 2^68 are written.
+    #[inline(never)]
     fn write_int(&self, obj: *mut ffi::PyObject, out: &mut Vec<u8>) -> Result<(), Fail> {
         let mut overflow = 0;
         // For int instances (subclasses too) this reads the digits; it never calls __index__.
@@ -328,6 +323,27 @@ impl<'py> Walker<'py> {
             return Err(inexact_integer(&exact.str()?.to_string()).into());
         }
         Ok(write_f64(out, x)?)
+    }
+
+    // Messages are built out of line: `walk` and `walk_dict` recurse, and their stack frames
+    // stay small only if no formatting is inlined into them.
+    #[cold]
+    #[inline(never)]
+    fn unsupported(&self, obj: *mut ffi::PyObject) -> Fail {
+        Fail::Canon(CanonicalError::new(format!(
+            "unsupported type {}: canonical JSON takes dict (with str keys), list, tuple, str, \
+             int, float, bool and None",
+            self.type_name(obj)
+        )))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn non_str_key(&self, key: *mut ffi::PyObject) -> Fail {
+        Fail::Canon(CanonicalError::new(format!(
+            "object keys must be str, not {}",
+            self.type_name(key)
+        )))
     }
 
     #[cold]
