@@ -248,3 +248,34 @@ def benign_files(d: Path) -> list[Path]:
     (d / "empty_dir_zip.zip").write_bytes(buf.getvalue())
     out.append(d / "empty_dir_zip.zip")
     return out
+
+
+def joblib_compressed(d: Path, method: str) -> Path:
+    import joblib
+
+    p = d / f"model_{method}.joblib"
+    joblib.dump({"coef": np.arange(500, dtype=np.float64), "name": "ridge"}, p, compress=(method, 3))
+    return p
+
+
+def chroma_dir(d: Path) -> Path:
+    import chromadb
+    from chromadb.config import Settings
+
+    p = d / "chroma"
+    client = chromadb.PersistentClient(path=str(p), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection("docs")
+    rng = np.random.default_rng(0)
+    collection.add(ids=[f"id{i}" for i in range(20)], embeddings=rng.random((20, 8)).tolist())
+    del collection, client
+    return p
+
+
+def lance_dataset(d: Path) -> Path:
+    import lance
+    import pyarrow as pa
+
+    p = d / "vectors.lance"
+    table = pa.table({"id": [1, 2, 3], "vector": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]})
+    lance.write_dataset(table, str(p))
+    return p

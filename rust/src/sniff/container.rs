@@ -65,8 +65,17 @@ pub fn detect_lance(p: &Probe) -> io::Result<Option<Sniff>> {
     }
     let n = t.len();
     let (major, minor) = (u16_at(t, n - 8).unwrap_or(99), u16_at(t, n - 6).unwrap_or(999));
-    let offset = u64_at(t, n - 16).unwrap_or(u64::MAX);
-    if major > 3 || minor > 100 || offset >= p.size {
+    if major > 3 || minor > 100 {
+        return Ok(None);
+    }
+    // Lance v2 files (written as 0.3, then 2.x) end with a 40-byte footer of three offsets and
+    // two counts; v1 files and manifests with a 16-byte one holding one offset.
+    let v2 = major >= 2 || (major == 0 && minor == 3);
+    let offsets: &[usize] = if v2 { &[40, 32, 24] } else { &[16] };
+    if t.len() < 40 && v2 {
+        return Ok(None);
+    }
+    if offsets.iter().any(|&back| u64_at(t, n - back).is_none_or(|o| o >= p.size)) {
         return Ok(None);
     }
     Ok(Some(Sniff::new(
