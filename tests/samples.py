@@ -152,10 +152,28 @@ def faiss_indexes(d: Path) -> list[Path]:
         p = d / f"faiss{i}.index"
         faiss.write_index(index, str(p))
         out.append(p)
+    newer = ["RaBitQ", "IVF4,RaBitQ", "IVF4,RaBitQfs", "RaBitQfs"]  # faiss >= 1.12
+    if hasattr(faiss, "IndexRaBitQ"):
+        for i, spec in enumerate(newer):
+            index = faiss.index_factory(16, spec)
+            index.train(x)
+            index.add(x)
+            p = d / f"faiss_new{i}.index"
+            faiss.write_index(index, str(p))
+            out.append(p)
+    for name, make in [("IndexHNSWFlatPanorama", lambda c: c(16, 8, 4)),
+                       ("IndexHNSWCagra", lambda c: c(16, 8))]:
+        if hasattr(faiss, name):
+            index = make(getattr(faiss, name))
+            index.add(x)
+            faiss.write_index(index, str(d / f"{name}.index"))
+            out.append(d / f"{name}.index")
     xb = rng.integers(0, 255, (200, 4), dtype=np.uint8)
     quant = faiss.IndexBinaryFlat(32)
     for i, index in enumerate([faiss.IndexBinaryFlat(32), faiss.IndexBinaryHNSW(32, 8),
-                               faiss.IndexBinaryIVF(quant, 32, 2)]):
+                               faiss.IndexBinaryIVF(quant, 32, 2),
+                               *([faiss.IndexBinaryHNSWCagra(32, 8)]
+                                 if hasattr(faiss, "IndexBinaryHNSWCagra") else [])]):
         index.train(xb)
         index.add(xb)
         p = d / f"faiss_bin{i}.index"

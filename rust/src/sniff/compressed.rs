@@ -14,7 +14,10 @@ const OUTPUT: usize = 64 << 10;
 
 pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     let h = p.head;
-    let zlib = h.len() >= 2 && h[0] & 0x0f == 8 && h[0] >> 4 <= 7 && (u16::from(h[0]) << 8 | u16::from(h[1])) % 31 == 0;
+    let zlib = h.len() >= 2
+        && h[0] & 0x0f == 8
+        && h[0] >> 4 <= 7
+        && (u16::from(h[0]) << 8 | u16::from(h[1])) % 31 == 0;
     let gzip = h.starts_with(b"\x1f\x8b\x08");
     if !zlib && !gzip {
         return Ok(None);
@@ -30,7 +33,10 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
         Sniff::new(
             s.format,
             Family::Weights,
-            format!("{stream} stream at offset 0 holding a {}: {}", s.format, s.evidence),
+            format!(
+                "{stream} stream at offset 0 holding a {}: {}",
+                s.format, s.evidence
+            ),
         )
     }))
 }

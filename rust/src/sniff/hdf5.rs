@@ -36,7 +36,11 @@ fn found(p: &Probe, at: u64, version: u8) -> io::Result<Sniff> {
         .any(|needle| start.windows(needle.len()).any(|w| w == *needle));
     let place = format!("HDF5 signature at offset {at}, superblock version {version}");
     Ok(if keras {
-        Sniff::new("keras_h5", Family::Weights, format!("{place}, Keras attributes in the first 64 KiB"))
+        Sniff::new(
+            "keras_h5",
+            Family::Weights,
+            format!("{place}, Keras attributes in the first 64 KiB"),
+        )
     } else {
         Sniff::new("hdf5", Family::TensorData, place)
     })

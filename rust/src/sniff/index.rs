@@ -32,7 +32,8 @@ fn usearch_header(h: &[u8]) -> Option<String> {
         return None;
     }
     let (major, minor, patch) = (u16_at(h, 7)?, u16_at(h, 9)?, u16_at(h, 11)?);
-    ((1..=9).contains(&major) && minor < 1000 && patch < 1000).then(|| format!("{major}.{minor}.{patch}"))
+    ((1..=9).contains(&major) && minor < 1000 && patch < 1000)
+        .then(|| format!("{major}.{minor}.{patch}"))
 }
 
 fn found_usearch(at: u64, version: &str) -> Sniff {
@@ -41,7 +42,11 @@ fn found_usearch(at: u64, version: &str) -> Sniff {
     } else {
         format!("offset {at}, after the saved vectors")
     };
-    Sniff::new("usearch", Family::VectorIndex, format!("usearch {version} header at {place}"))
+    Sniff::new(
+        "usearch",
+        Family::VectorIndex,
+        format!("usearch {version} header at {place}"),
+    )
 }
 
 pub fn detect_hnswlib(p: &Probe) -> io::Result<Option<Sniff>> {
@@ -99,5 +104,11 @@ fn hnswlib_header(b: &[u8], at: usize) -> Option<HnswHeader> {
         && count <= max_elements
         && (mult - 1.0 / (m as f64).ln()).abs() < 1e-6;
     let data_end = count.checked_mul(per_element)?.checked_add(96)?;
-    ok.then_some(HnswHeader { m, count, max_elements, per_element, data_end })
+    ok.then_some(HnswHeader {
+        m,
+        count,
+        max_elements,
+        per_element,
+        data_end,
+    })
 }

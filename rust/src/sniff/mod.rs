@@ -93,7 +93,9 @@ impl Source for File {
 
 impl Source for &[u8] {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
         let n = buf.len().min(self.len() - start);
         buf[..n].copy_from_slice(&self[start..start + n]);
         Ok(n)
@@ -222,7 +224,10 @@ pub fn sniff_path(path: &Path) -> io::Result<Option<Sniff>> {
 /// Sniffs an open file. `size` is a hint from a stat the caller already made, or `None` to
 /// learn it here; returns the size read and the result. A file shorter than the head is
 /// sized by the read itself, which saves a `fstat` per small file in the walk.
-pub fn sniff_open_file(file: &File, size: impl Into<Option<u64>>) -> io::Result<(u64, Option<Sniff>)> {
+pub fn sniff_open_file(
+    file: &File,
+    size: impl Into<Option<u64>>,
+) -> io::Result<(u64, Option<Sniff>)> {
     let mut head = [0u8; HEAD];
     // One read: a regular file returns fewer bytes than asked only at its end, and a second
     // read to see 0 would cost a system call per small file in the walk.
@@ -290,7 +295,9 @@ mod tests {
             src: &&data[..],
             spent: Cell::new(0),
         };
-        let first = probe.read_at(HEAD as u64, TARGETED_BUDGET as usize + 10).unwrap();
+        let first = probe
+            .read_at(HEAD as u64, TARGETED_BUDGET as usize + 10)
+            .unwrap();
         assert_eq!(first.len() as u64, TARGETED_BUDGET);
         assert!(probe.read_at(HEAD as u64, 10).unwrap().is_empty());
         // Head and tail stay free.
