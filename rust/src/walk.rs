@@ -331,23 +331,58 @@ fn walk_git(root: &Path, threads: usize) -> Result<Vec<Entry>, WalkError> {
     Ok(pool.install(|| {
         tracked
             .par_iter()
-            .map(|(raw, _)| {
-                let rel = PathBuf::from(OsStr::from_bytes(raw));
-                let abs = root.join(&rel);
-                match std::fs::symlink_metadata(&abs) {
-                    Ok(m) => {
-                        let size = m.is_file().then(|| m.len());
-                        inspect(&abs, rel, Kind::from(m.file_type()), size)
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => failed(
-                        rel,
-                        "tracked by git but missing from the working tree".into(),
-                    ),
-                    Err(e) => failed(rel, format!("cannot stat: {e}")),
-                }
-            })
+            .map(|&(raw, is_link)| tracked_entry(root, raw, is_link))
             .collect()
     }))
+}
+
+/// A tracked file, typed by its mode in the index: a regular file is opened straight away
+/// (no `lstat`: `O_NOFOLLOW` refuses a symlink that replaced it, `O_NONBLOCK` a FIFO).
+fn tracked_entry(root: &Path, raw: &[u8], is_link: bool) -> Entry {
+    let rel = PathBuf::from(OsStr::from_bytes(raw));
+    let abs = root.join(&rel);
+    let missing = |rel| {
+        failed(
+            rel,
+            "tracked by git but missing from the working tree".into(),
+        )
+    };
+    if is_link {
+        return match std::fs::symlink_metadata(&abs) {
+            Ok(m) => inspect(&abs, rel, Kind::from(m.file_type()), None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+            Err(e) => failed(rel, format!("cannot stat: {e}")),
+        };
+    }
+    match open_no_follow(&abs) {
+        Ok(file) => {
+            let mut entry = inspect_open(&file, rel);
+            if entry.path.to_str().is_none() {
+                let why = "name is not valid UTF-8".to_string();
+                entry.error = Some(match entry.error.take() {
+                    Some(e) => format!("{why}; {e}"),
+                    None => why,
+                });
+            }
+            entry
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => inspect(&abs, rel, Kind::Symlink, None),
+        Err(e) => failed(rel, format!("cannot read: {e}")),
+    }
+}
+
+fn inspect_open(file: &File, rel: PathBuf) -> Entry {
+    match sniff_open_file(file, None) {
+        Ok((size, sniff)) => Entry {
+            path: rel,
+            size,
+            sniff,
+            is_symlink: false,
+            error: None,
+        },
+        Err(e) => failed(rel, format!("cannot read: {e}")),
+    }
 }
 
 #[cfg(test)]
