@@ -94,8 +94,7 @@ fn hnswlib_header(b: &[u8], at: usize) -> Option<HnswHeader> {
     let (max_m, max_m0, m) = (f(56), f(64), f(72));
     let mult = f64::from_bits(f(80));
     let ok = f(0) == 0
-        && m >= 2
-        && m < (1 << 16)
+        && (2..(1 << 16)).contains(&m)
         && max_m == m
         && max_m0 == 2 * m
         && offset_data == max_m0 * 4 + 4
