@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod canonical;
 mod digest;
 mod errors;
 mod sniff;
@@ -12,6 +13,7 @@ mod walk;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     digest::register(m)?;
+    canonical::register(m)?;
     sniff::register(m)?;
     walk::register(m)?;
     Ok(())
