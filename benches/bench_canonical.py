@@ -17,8 +17,9 @@ import random
 
 import canonicaljson
 import orjson
-import receiptcore
 import rfc8785
+
+import receiptcore
 from _common import best_of, table
 
 

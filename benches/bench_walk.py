@@ -27,7 +27,7 @@ import numpy as np
 
 from receiptcore import walk
 
-WORDS = "def class return import self value data model index vector weight token".split()
+WORDS = ["def", "class", "return", "import", "self", "value", "data", "model", "index", "vector", "weight", "token"]
 
 
 def text(rng: random.Random, size: int) -> bytes:

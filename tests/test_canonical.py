@@ -12,6 +12,7 @@ from enum import IntEnum
 from pathlib import Path
 
 import pytest
+
 import receiptcore
 from receiptcore import (
     CanonicalizationError,

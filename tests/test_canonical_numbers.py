@@ -10,6 +10,7 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from receiptcore import canonicalize, canonicalize_json
 
 ES6_FILE = "rfc8785/es6numbers/es6testfile100k.txt.gz"
