@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from scanrepo import Repo, flagged, safetensors_bytes
 
 CONTRACT = '[[scan.contracts]]\nmodules = ["agents"]\nforbidden = ["training"]\n'

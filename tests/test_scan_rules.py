@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from scanrepo import Repo, faiss_bytes, flagged, npy_bytes, pickle_bytes, safetensors_bytes
 
 SOURCE = "def f():\n    return 1\n"

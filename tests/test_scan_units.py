@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from receiptcore.errors import ConfigError
 from receiptcore.scan.baseline import fingerprint, load_baseline, split_new, write_baseline
 from receiptcore.scan.config import ScanConfig, parse_config, parse_size
