@@ -21,6 +21,17 @@ const POLL: Duration = Duration::from_millis(100);
 /// Buffers smaller than this are hashed without releasing the GIL (the switch costs more).
 const DETACH_MIN: usize = 64 << 10;
 
+/// A file-system path from str, bytes or os.PathLike. Bytes are taken as they are, so names
+/// that are not valid UTF-8 work.
+pub(crate) fn fs_path(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let fspath = obj.py().import("os")?.getattr("fspath")?.call1((obj,))?;
+    if let Ok(bytes) = fspath.cast::<PyBytes>() {
+        return Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes.as_bytes())));
+    }
+    fspath.extract::<PathBuf>()
+}
+
 fn parse_algo(algo: &str) -> PyResult<Algo> {
     Algo::parse(algo).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -106,9 +117,9 @@ fn run_hashing(
 /// hash_file(path, algo="sha256") -> str
 #[pyfunction]
 #[pyo3(signature = (path, algo = "sha256"))]
-fn hash_file(py: Python<'_>, path: PathBuf, algo: &str) -> PyResult<String> {
+fn hash_file(py: Python<'_>, path: &Bound<'_, PyAny>, algo: &str) -> PyResult<String> {
     let algo = parse_algo(algo)?;
-    let mut digests = run_hashing(py, vec![path], algo, None, None)?;
+    let mut digests = run_hashing(py, vec![fs_path(path)?], algo, None, None)?;
     Ok(digests.pop().expect("one path in, one digest out"))
 }
 
@@ -117,12 +128,13 @@ fn hash_file(py: Python<'_>, path: PathBuf, algo: &str) -> PyResult<String> {
 #[pyo3(signature = (paths, algo = "sha256", threads = None, progress = None))]
 fn hash_files(
     py: Python<'_>,
-    paths: Vec<PathBuf>,
+    paths: Vec<Bound<'_, PyAny>>,
     algo: &str,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<String>> {
     let algo = parse_algo(algo)?;
+    let paths = paths.iter().map(fs_path).collect::<PyResult<Vec<_>>>()?;
     run_hashing(py, paths, algo, threads, progress)
 }
 
