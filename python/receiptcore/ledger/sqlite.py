@@ -14,9 +14,12 @@ already in the log returns the first entry instead of adding a second one.
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,41 +150,49 @@ class SqliteLedger:
         """
         if self.signer is None:
             raise CheckpointError("this ledger was opened read-only: it cannot sign")
-        with self._write():
-            size = self._size()
+        with self._writer_lock(), self._write():
+            size = start = self._size()
             frontier = [(lvl, self._perfect(lvl, i)) for lvl, i in _frontier(size)]
             entries: list[Entry] = []
-            new_entries, new_nodes = [], []
-            seen: dict[bytes, Entry] = {}
-            for data, artifact_id, artifact_commit in items:
-                data = bytes(data)
-                leaf = merkle.leaf_hash(data)
-                found = seen.get(leaf) or self._entry_by_leaf(leaf)
-                if found is not None:
-                    entries.append(found)
-                    continue
-                entry = Entry(size, leaf, data, artifact_id, artifact_commit)
-                new_entries.append((size, leaf, data, artifact_id, artifact_commit))
-                seen[leaf] = entry
-                entries.append(entry)
-                size += 1
-                frontier.append((0, leaf))
-                while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
-                    (level, right), (_, left) = frontier.pop(), frontier.pop()
-                    parent = merkle.node_hash(left, right)
-                    frontier.append((level + 1, parent))
-                    new_nodes.append((level + 1, (size >> (level + 1)) - 1, parent))
-            if new_entries:
+            added: dict[bytes, Entry] = {}
+            for chunk in _chunks(items, 1000):
+                rows = [(bytes(data), aid, commit) for data, aid, commit in chunk]
+                leaves = [merkle.leaf_hash(data) for data, _, _ in rows]
+                logged = self._entries_by_leaf([leaf for leaf in leaves if leaf not in added])
+                new_entries, new_nodes = [], []
+                for (data, artifact_id, artifact_commit), leaf in zip(rows, leaves):
+                    found = added.get(leaf) or logged.get(leaf)
+                    if found is not None:
+                        entries.append(found)
+                        continue
+                    entry = Entry(size, leaf, data, artifact_id, artifact_commit)
+                    new_entries.append((size, leaf, data, artifact_id, artifact_commit))
+                    added[leaf] = entry
+                    entries.append(entry)
+                    size += 1
+                    frontier.append((0, leaf))
+                    while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
+                        (level, right), (_, left) = frontier.pop(), frontier.pop()
+                        parent = merkle.node_hash(left, right)
+                        frontier.append((level + 1, parent))
+                        new_nodes.append((level + 1, (size >> (level + 1)) - 1, parent))
                 self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?)", new_entries)
                 self._db.executemany("INSERT INTO nodes VALUES (?, ?, ?)", new_nodes)
-                root = merkle.EMPTY_ROOT
-                if frontier:
-                    root = frontier[-1][1]
-                    for _, h in reversed(frontier[:-1]):
-                        root = merkle.node_hash(h, root)
+            if size > start:
+                root = frontier[-1][1]
+                for _, h in reversed(frontier[:-1]):
+                    root = merkle.node_hash(h, root)
                 note = Checkpoint(self.signer.name, size, root).sign(self.signer)
                 self._db.execute("INSERT INTO checkpoints VALUES (?, ?)", (size, note))
             return entries
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        """Writers queue on a kernel lock: woken the moment it is free, where SQLite's own busy
+        handler would poll with growing sleeps. BEGIN IMMEDIATE still guards correctness."""
+        with open(self.home / "ledger.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -285,13 +296,15 @@ class SqliteLedger:
     def _size(self) -> int:
         return self._db.execute("SELECT coalesce(max(idx) + 1, 0) FROM entries").fetchone()[0]
 
-    def _entry_by_leaf(self, leaf: bytes) -> Entry | None:
-        row = self._db.execute(
+    def _entries_by_leaf(self, leaves: list[bytes]) -> dict[bytes, Entry]:
+        if not leaves:
+            return {}
+        rows = self._db.execute(
             "SELECT idx, leaf_hash, data, artifact_id, artifact_commit FROM entries "
-            "WHERE leaf_hash = ?",
-            (leaf,),
-        ).fetchone()
-        return None if row is None else Entry(*row)
+            f"WHERE leaf_hash IN ({', '.join('?' * len(leaves))})",
+            leaves,
+        )
+        return {row[1]: Entry(*row) for row in rows}
 
     def _perfect(self, level: int, index: int) -> bytes:
         h = self.stored_node(level, index)
@@ -303,6 +316,12 @@ class SqliteLedger:
         if size > self._size():
             raise NotInLedger(f"the ledger has fewer than {size} entries")
         return self._perfect
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def _frontier(size: int) -> list[tuple[int, int]]:
