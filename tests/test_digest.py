@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import threading
 
 import blake3
@@ -187,14 +188,25 @@ def test_directory_passed_as_a_file_names_the_path(tmp_path):
     assert info.value.filename == str(tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file_names_the_path(tmp_path):
     path = tmp_path / "secret"
     path.write_bytes(b"x")
     path.chmod(0)
-    with pytest.raises(PermissionError) as info:
-        hash_file(path)
-    assert info.value.filename == str(path)
+    if os.geteuid() != 0:
+        with pytest.raises(PermissionError) as info:
+            hash_file(path)
+        assert info.value.filename == str(path)
+        return
+    # Root reads any file: check from a child that drops to the unprivileged user "nobody".
+    tmp_path.chmod(0o755)
+    child = (
+        "import os, sys; os.setgid(65534); os.setuid(65534)\n"
+        "from receiptcore import hash_file\n"
+        "try: hash_file(sys.argv[1])\n"
+        "except PermissionError as e: print(e.filename)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True)
+    assert out.stdout.strip() == str(path), out.stderr
 
 
 def test_a_fifo_is_refused_not_read_forever(tmp_path):
@@ -253,3 +265,23 @@ def test_hashing_releases_the_gil(tmp_path):
         done.wait(0.001)
     worker.join()
     assert ticks > 5
+
+
+@pytest.mark.parametrize("algo", ["sha256", "blake3"])
+def test_hashing_8_gib_grows_the_process_by_less_than_64_mib(algo, tmp_path):
+    """Peak RSS of a fresh process, before and after hashing an 8 GiB sparse file."""
+    path = tmp_path / "eight.bin"
+    with open(path, "wb") as f:
+        f.truncate(8 << 30)
+    child = (
+        "import resource, sys\n"
+        "from receiptcore import hash_file\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "hash_file(sys.argv[1], algo=sys.argv[2])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child, str(path), algo], capture_output=True, text=True, check=True
+    )
+    grown_kib = int(out.stdout)
+    assert grown_kib < 64 * 1024, f"peak RSS grew by {grown_kib} KiB"

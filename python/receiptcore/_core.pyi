@@ -15,6 +15,15 @@ class ReceiptcoreError(Exception):
 class FileChangedError(ReceiptcoreError):
     """A file changed size or mtime while it was being hashed."""
 
+class CanonicalizationError(ReceiptcoreError):
+    """A value has no RFC 8785 canonical form, or a JSON text is not strictly valid.
+
+    The message says what and where; ``pointer`` is the RFC 6901 JSON pointer of the place
+    (``""`` for the whole document).
+    """
+
+    pointer: str
+
 def hash_file(path: _Path, algo: _Algo = "sha256") -> str:
     """Digest of a file's bytes as lowercase hex.
 
@@ -57,3 +66,40 @@ class Hasher:
     def name(self) -> str: ...
     @property
     def digest_size(self) -> int: ...
+
+_Json = dict[str, "_Json"] | list["_Json"] | tuple["_Json", ...] | str | int | float | bool | None
+
+def canonicalize(obj: _Json) -> bytes:
+    """RFC 8785 (JCS) canonical JSON bytes of a Python value.
+
+    Takes ``dict`` (str keys), ``list``/``tuple``, ``str``, ``int``, ``float``, ``bool`` and
+    ``None`` (subclasses are read as their base type; no Python code runs during the walk).
+    Members are sorted by the UTF-16 code units of their keys; numbers are written as
+    ECMAScript's ``Number.prototype.toString``; no whitespace.
+
+    Raises:
+        CanonicalizationError: NaN or an infinity; an ``int`` that no double equals exactly
+            (2**53 + 1 is refused, 2**60 is written as ``1152921504606847000``); a lone
+            surrogate in a string or key; a non-str key; another type; nesting deeper than
+            512 arrays/objects (this also stops a container that contains itself).
+    """
+
+def canonicalize_json(text: str | bytes | bytearray) -> bytes:
+    """RFC 8785 canonical bytes of a JSON text, parsed strictly in Rust.
+
+    Refused besides what :func:`canonicalize` refuses: duplicate keys, invalid UTF-8, a byte
+    order mark, lone surrogate escapes (``"\\ud800"``), numbers beyond the double range, and any
+    syntax RFC 8259 does not allow (comments, trailing commas, leading zeros, single quotes).
+    Texts of 64 KiB or more are processed with the GIL released.
+
+    Raises:
+        CanonicalizationError: with the byte offset and the JSON pointer of the fault.
+        TypeError: ``text`` is not str, bytes or bytearray.
+    """
+
+def canonical_sha256(obj: _Json) -> str:
+    """Lowercase hex sha256 of :func:`canonicalize` ``(obj)``, without building the bytes.
+
+    The canonical bytes are hashed in 64 KiB chunks as they are written. Raises as
+    :func:`canonicalize`.
+    """

@@ -6,9 +6,10 @@ code (see :mod:`receiptcore.cli`). File-system failures stay ordinary ``OSError`
 (``FileNotFoundError``, ``IsADirectoryError``...) whose ``filename`` names the path.
 """
 
-from receiptcore._core import FileChangedError, ReceiptcoreError
+from receiptcore._core import CanonicalizationError, FileChangedError, ReceiptcoreError
 
 __all__ = [
+    "CanonicalizationError",
     "CheckpointError",
     "DigestMismatch",
     "FileChangedError",

@@ -4,6 +4,7 @@
 //! module (built only with the `python` feature, which maturin turns on) is the one door:
 //! it converts types, releases the GIL around long work and maps errors to exceptions.
 
+pub mod canonical;
 pub mod digest;
 
 #[cfg(feature = "python")]

@@ -5,6 +5,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyOSError};
 use pyo3::prelude::*;
 
+use crate::canonical::CanonicalError;
 use crate::digest::DigestError;
 
 create_exception!(
@@ -19,11 +20,22 @@ create_exception!(
     ReceiptcoreError,
     "A file changed size or mtime while it was being hashed."
 );
+create_exception!(
+    _core,
+    CanonicalizationError,
+    ReceiptcoreError,
+    "A value has no RFC 8785 canonical form (NaN, an inexact integer, a lone surrogate, a \
+     duplicate key, invalid JSON text...). `pointer` is the JSON pointer of the place."
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("ReceiptcoreError", py.get_type::<ReceiptcoreError>())?;
     m.add("FileChangedError", py.get_type::<FileChangedError>())?;
+    m.add(
+        "CanonicalizationError",
+        py.get_type::<CanonicalizationError>(),
+    )?;
     Ok(())
 }
 
@@ -57,4 +69,13 @@ pub fn digest_error(err: DigestError) -> PyErr {
             pyo3::exceptions::PyKeyboardInterrupt::new_err("hashing was cancelled")
         }
     }
+}
+
+/// `CanonicalizationError(message)` with a `pointer` attribute (RFC 6901) naming the place.
+pub fn canonicalization_error(py: Python<'_>, err: CanonicalError) -> PyErr {
+    let exc = CanonicalizationError::new_err(err.to_string());
+    if let Err(e) = exc.value(py).setattr("pointer", err.pointer()) {
+        return e;
+    }
+    exc
 }

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod canonical;
 mod digest;
 mod errors;
 
@@ -10,5 +11,6 @@ mod errors;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     digest::register(m)?;
+    canonical::register(m)?;
     Ok(())
 }
