@@ -30,7 +30,6 @@ def audit(
     ledger: SqliteLedger,
     verifier: VerifierKey,
     check_entry: Callable[[Entry], None] | None = None,
-    progress: Callable[[int], None] | None = None,
 ) -> AuditReport:
     """Recompute ``ledger``; raise :class:`LedgerCorrupt` naming the first entry that fails.
 
@@ -87,8 +86,6 @@ def audit(
                     f"{index}) proofs are served from does not match the entries",
                     first,
                 )
-        if progress is not None:
-            progress(size)
     if pending is not None:
         raise LedgerCorrupt(
             f"a signed checkpoint covers {pending[0]} entries but only {size} are stored "
