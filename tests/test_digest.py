@@ -200,8 +200,9 @@ def test_unreadable_file_names_the_path(tmp_path):
     # Root reads any file: check from a child that drops to the unprivileged user "nobody".
     tmp_path.chmod(0o755)
     child = (
-        "import os, sys; os.setgid(65534); os.setuid(65534)\n"
-        "from receiptcore import hash_file\n"
+        "import os, sys\n"
+        "from receiptcore import hash_file\n"  # import first: 'nobody' may not read the stdlib
+        "os.setgid(65534); os.setuid(65534)\n"
         "try: hash_file(sys.argv[1])\n"
         "except PermissionError as e: print(e.filename)\n"
     )

@@ -5,24 +5,107 @@ live in the native module :mod:`receiptcore._core`, whose stub ``_core.pyi`` doc
 """
 
 from receiptcore._core import (
+    Entry,
     Hasher,
+    Sniff,
     canonical_sha256,
     canonicalize,
     canonicalize_json,
     hash_file,
     hash_files,
+    sniff,
+    walk,
 )
-from receiptcore.errors import CanonicalizationError, FileChangedError, ReceiptcoreError
+from receiptcore.errors import (
+    CanonicalizationError,
+    DigestMismatch,
+    FileChangedError,
+    GitError,
+    ReceiptcoreError,
+    SchemaError,
+    SignatureInvalid,
+    SigningKeyError,
+    TrustFileError,
+    UntrustedKey,
+)
+
+_LAZY = {
+    # Commitments, keys and receipts pull in pydantic and cryptography (~0.3 s): they load on
+    # first use, so `import receiptcore` (and `receiptcore hash`) stays instant.
+    "artifact_commit": "receiptcore.manifests",
+    "build_manifest": "receiptcore.manifests",
+    "commit_of": "receiptcore.manifests",
+    "dataset_manifest": "receiptcore.manifests",
+    "read_manifest": "receiptcore.manifests",
+    "SigningKey": "receiptcore.keys",
+    "generate_key_pair": "receiptcore.keys",
+    "load_signing_key": "receiptcore.keys",
+    "Trust": "receiptcore.trust",
+    "load_trust": "receiptcore.trust",
+    "read_envelope": "receiptcore.receipts",
+    "sign_receipt": "receiptcore.receipts",
+    "verify_envelope": "receiptcore.receipts",
+    "write_envelope": "receiptcore.receipts",
+}
 
 __all__ = [
     "CanonicalizationError",
+    "DigestMismatch",
+    "Entry",
     "FileChangedError",
+    "GitError",
     "Hasher",
     "ReceiptcoreError",
+    "SchemaError",
+    "Sniff",
+    "SignatureInvalid",
+    "SigningKey",
+    "SigningKeyError",
+    "Trust",
+    "TrustFileError",
+    "UntrustedKey",
+    "artifact_commit",
+    "build_manifest",
     "canonical_sha256",
     "canonicalize",
     "canonicalize_json",
+    "commit_of",
+    "dataset_manifest",
+    "generate_key_pair",
     "hash_file",
     "hash_files",
+    "load_signing_key",
+    "load_trust",
+    "read_envelope",
+    "read_manifest",
+    "sign_receipt",
+    "sniff",
+    "verify_envelope",
+    "walk",
+    "write_envelope",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'receiptcore' has no attribute {name!r}")
+
+
+TYPE_CHECKING = False  # typing's own idiom, without importing typing at start-up
+if TYPE_CHECKING:
+    from receiptcore.keys import SigningKey, generate_key_pair, load_signing_key
+    from receiptcore.manifests import (
+        artifact_commit,
+        build_manifest,
+        commit_of,
+        dataset_manifest,
+        read_manifest,
+    )
+    from receiptcore.receipts import read_envelope, sign_receipt, verify_envelope, write_envelope
+    from receiptcore.trust import Trust, load_trust

@@ -102,4 +102,74 @@ def canonical_sha256(obj: _Json) -> str:
 
     The canonical bytes are hashed in 64 KiB chunks as they are written. Raises as
     :func:`canonicalize`.
+class GitError(ReceiptcoreError):
+    """git could not list the tracked files (not a repository, or git is missing)."""
+
+_Family = Literal["weights", "tensor_data", "vector_index"]
+_Mode = Literal["all", "gitignore", "git"]
+
+class Sniff:
+    """What :func:`sniff` recognised. Frozen; equal when all three fields are equal.
+
+    ``format`` is a stable lowercase name (``"safetensors"``, ``"torch_zip"``, ``"faiss"``...,
+    listed in ``docs/sniff.md``); ``family`` one of ``"weights"``, ``"tensor_data"``,
+    ``"vector_index"``; ``evidence`` a short human string saying what was seen at which offset.
+    """
+
+    @property
+    def format(self) -> str: ...
+    @property
+    def family(self) -> _Family: ...
+    @property
+    def evidence(self) -> str: ...
+
+class Entry:
+    """One file listed by :func:`walk`. Frozen.
+
+    ``path`` is relative to the root (decoded like :func:`os.fsdecode`, so a non-UTF-8 name
+    round-trips through :func:`os.fsencode`); ``size`` in bytes (of the link itself for a
+    symlink); ``sniff`` as :func:`sniff` would say, or None; ``is_symlink`` for a symlink (never
+    followed, never read); ``error`` is None, or why the file could not be read or named
+    (unreadable file, FIFO, non-UTF-8 name, tracked but missing, unreadable directory).
+    """
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sniff(self) -> Sniff | None: ...
+    @property
+    def is_symlink(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+
+def sniff(path_or_bytes: _Path | Buffer, /) -> Sniff | None:
+    """Recognises model weights, tensor data and vector indexes by content, never by name.
+
+    Bytes (``bytes``, ``bytearray``, ``memoryview``) are taken as the start of a file (the whole
+    file for formats whose structure spans it). A path is read: at most 4 KiB from the start,
+    64 bytes from the end, then targeted reads at offsets the header computes (at most 8 MiB,
+    usually a few hundred bytes; see ``docs/sniff.md``). A directory is checked for Chroma and
+    Lance stores. Nothing is loaded or unpickled. The GIL is released.
+
+    Returns None for anything else (source, text, images, PDFs, plain zips...).
+
+    Raises:
+        FileNotFoundError, PermissionError, OSError: the path cannot be read (``filename`` set).
+    """
+
+def walk(root: _Path, mode: _Mode = "all") -> list[Entry]:
+    """Lists every file under ``root`` on all cores and sniffs each, sorted by path.
+
+    ``mode``: ``"all"`` every file; ``"gitignore"`` files not ignored by ``.gitignore`` (and
+    ``.git/info/exclude``), hidden files included; ``"git"`` exactly the files tracked by git
+    (from ``git ls-files``), even those that ``.gitignore`` matches. ``.git`` is never entered,
+    symlinks are listed but never followed, and a file or directory that cannot be read is an
+    entry with ``error`` set, not an exception. The GIL is released.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError: ``root`` is missing or not a directory.
+        GitError: mode ``"git"`` outside a git work tree, or git is missing.
+        ValueError: unknown ``mode``.
     """

@@ -9,9 +9,14 @@ code  meaning
 ====  =====================================================================
 0     success
 1     the check ran and failed (verification failure, scan findings)
-2     usage or configuration error (bad flags, bad config, unknown algo)
+2     usage or configuration error (bad flags, bad config, trust file, unknown algo)
 3     a file could not be read (missing, unreadable, a directory...)
 4     a file changed while it was being hashed
+5     a document is not valid JSON or breaks its contract (SchemaError)
+6     a signature does not verify (SignatureInvalid)
+7     signed by a key the trust file does not list (UntrustedKey)
+8     signing key missing, unreadable, not Ed25519, or would be overwritten (SigningKeyError)
+9     bytes do not match their claimed commit (DigestMismatch)
 130   interrupted (Ctrl-C)
 ====  =====================================================================
 """
@@ -24,7 +29,7 @@ import sys
 
 from receiptcore.errors import FileChangedError, ReceiptcoreError
 
-COMMANDS = ("hash",)
+COMMANDS = ("hash", "manifest", "keys", "receipt")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO, EXIT_CHANGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 

@@ -6,6 +6,8 @@
 
 pub mod canonical;
 pub mod digest;
+pub mod sniff;
+pub mod walk;
 
 #[cfg(feature = "python")]
 mod python;

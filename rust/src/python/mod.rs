@@ -6,11 +6,15 @@ use pyo3::prelude::*;
 mod canonical;
 mod digest;
 mod errors;
+mod sniff;
+mod walk;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     digest::register(m)?;
     canonical::register(m)?;
+    sniff::register(m)?;
+    walk::register(m)?;
     Ok(())
 }

@@ -1,0 +1,57 @@
+"""Writing files so that a reader sees the old content or the new one, never half of either.
+
+Both helpers write to a temporary file in the target's directory, flush it to disk, then move it
+into place in one step; a failure on the way leaves the target as it was and no temporary behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+
+
+def replace_file(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path``, replacing any existing file atomically.
+
+    ``mode`` defaults to what a new file would get under the current umask.
+    """
+    _write_then(path, data, _default_mode() if mode is None else mode, os.replace)
+
+
+def create_file(path: str | os.PathLike[str], data: bytes, mode: int) -> None:
+    """Write ``data`` to a new file ``path`` with ``mode``; ``FileExistsError`` if it exists.
+
+    The file is complete and already has ``mode`` when its name appears (a hard link is how it
+    appears, and linking refuses an existing name), so a private key is never readable by others
+    even for an instant, and two writers racing for one name cannot both win.
+    """
+    _write_then(path, data, mode, os.link)
+
+
+def _write_then(path: str | os.PathLike[str], data: bytes, mode: int, publish) -> None:
+    path = os.fspath(path)
+    directory = os.path.dirname(path) or "."
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
+    except FileNotFoundError:
+        # Name the directory the user gave, not our temporary file inside it.
+        raise FileNotFoundError(errno.ENOENT, "No such directory for output", directory) from None
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        publish(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+
+
+def _default_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask

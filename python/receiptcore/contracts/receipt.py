@@ -1,0 +1,135 @@
+"""The artifact receipt: an in-toto Statement v1 about one artifact, the DSSE envelope that
+carries it signed, and the trust file that says whose signatures count.
+
+Formats followed exactly: in-toto Attestation Framework, Statement layer v1
+(https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md) and DSSE v1
+(https://github.com/secure-systems-lab/dsse/blob/master/envelope.md).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from receiptcore.contracts._base import (
+    Identifier,
+    NonEmptyText,
+    SchemaVersion,
+    Sha256Hex,
+    StrictModel,
+)
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://receiptcore.dev/ArtifactReceipt/v1"
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/_-]*={0,2}$")]
+"""RFC 4648 base64, standard or URL-safe alphabet (DSSE allows either), padded."""
+Ed25519PublicKeyHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class SubjectDigest(StrictModel):
+    sha256: Sha256Hex = Field(description="The artifact_commit: sha256 of the artifact's bytes.")
+
+
+class Subject(StrictModel):
+    name: Identifier = Field(description="The artifact_id.")
+    digest: SubjectDigest
+
+
+class ReceiptPredicate(StrictModel):
+    """What the issuer asserts about the artifact, besides its id and commit."""
+
+    schema_version: SchemaVersion = Field(description="Major version of the receipt contract.")
+    uri: NonEmptyText = Field(
+        description="Where the bytes can be fetched (`file://`, `s3://`, a store reference)."
+    )
+    build_manifest_commit: Sha256Hex = Field(
+        description="Commit of the build manifest that lists this artifact among its outputs."
+    )
+    dataset_manifest_commits: list[Sha256Hex] = Field(
+        description="Commits of the dataset manifests the build read, sorted, each once.",
+        json_schema_extra={"uniqueItems": True},
+    )
+    issuer: NonEmptyText = Field(description="Who signed: a CI identity, e.g. `ci@models-host`.")
+
+    @field_validator("dataset_manifest_commits")
+    @classmethod
+    def _sorted_unique(cls, commits: list[str]) -> list[str]:
+        if commits != sorted(set(commits)):
+            raise ValueError("commits must be sorted and unique")
+        return commits
+
+
+class Statement(StrictModel):
+    """An in-toto Statement v1 whose one subject is the artifact."""
+
+    model_config = StrictModel.model_config | {"title": "ArtifactReceipt"}
+
+    type_: Literal["https://in-toto.io/Statement/v1"] = Field(
+        alias="_type", description="The in-toto Statement type, v1."
+    )
+    subject: list[Subject] = Field(
+        min_length=1, max_length=1, description="Exactly one subject: the artifact."
+    )
+    predicate_type: Literal["https://receiptcore.dev/ArtifactReceipt/v1"] = Field(
+        alias="predicateType", description="Names (and versions) the predicate."
+    )
+    predicate: ReceiptPredicate
+
+    @property
+    def artifact_id(self) -> str:
+        return self.subject[0].name
+
+    @property
+    def artifact_commit(self) -> str:
+        return self.subject[0].digest.sha256
+
+
+class EnvelopeSignature(StrictModel):
+    keyid: KeyId = Field(description="sha256 (hex) of the signer's raw 32-byte Ed25519 public key.")
+    sig: Base64 = Field(description="Ed25519 signature over PAE(payloadType, payload), base64.")
+
+
+class Envelope(StrictModel):
+    """A DSSE v1 envelope. ``payload`` is the base64 of the Statement's bytes."""
+
+    model_config = StrictModel.model_config | {"title": "DsseEnvelope"}
+
+    payload: Base64 = Field(
+        description="base64 of the payload: standard alphabet (what receiptcore writes) or "
+        "URL-safe, padded."
+    )
+    payload_type: Literal["application/vnd.in-toto+json"] = Field(
+        alias="payloadType", description="The payload's media type."
+    )
+    signatures: list[EnvelopeSignature] = Field(min_length=1)
+
+
+class TrustedKey(StrictModel):
+    keyid: KeyId = Field(description="sha256 (hex) of the raw public key; checked on load.")
+    algorithm: Literal["ed25519"]
+    public_key: Ed25519PublicKeyHex = Field(description="The raw 32-byte public key, hex.")
+    name: NonEmptyText = Field(description="Whose key this is, for people reading the file.")
+
+
+class TrustFile(StrictModel):
+    """The public keys whose receipts a verifier accepts."""
+
+    model_config = StrictModel.model_config | {"title": "TrustFile"}
+
+    kind: Literal["trust"] = Field(description="Names the contract.")
+    schema_version: SchemaVersion = Field(description="Major version of the contract.")
+    keys: list[TrustedKey]
+
+    @field_validator("keys")
+    @classmethod
+    def _unique_keyids(cls, keys: list[TrustedKey]) -> list[TrustedKey]:
+        seen: set[str] = set()
+        for key in keys:
+            if key.keyid in seen:
+                raise ValueError(f"key id {key.keyid} is listed twice")
+            seen.add(key.keyid)
+        return keys

@@ -1,0 +1,192 @@
+"""Manifests and the commitments computed over them.
+
+- ``dataset_manifest_commit = sha256(JCS(dataset manifest))``
+- ``build_manifest_commit   = sha256(JCS(build manifest))``
+- ``artifact_commit         = sha256(artifact bytes)``
+
+JCS is RFC 8785, done by the native core (:func:`receiptcore.canonical_sha256`); file hashing is
+the native engine's too, in parallel. This module only decides what goes into a manifest.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from receiptcore import canonical_sha256, hash_file, hash_files
+from receiptcore.contracts import BuildManifest, DatasetManifest, parse_json_bytes, validate
+from receiptcore.errors import SchemaError
+
+Manifest = DatasetManifest | BuildManifest
+
+
+def commit_of(manifest: Manifest) -> str:
+    """sha256 (hex) of the RFC 8785 canonical JSON of a manifest: its commit."""
+    return canonical_sha256(manifest.to_json_obj())
+
+
+dataset_manifest_commit = commit_of
+build_manifest_commit = commit_of
+
+
+def artifact_commit(path: str | os.PathLike[str]) -> str:
+    """sha256 (hex) of a file's bytes, by the native engine."""
+    return hash_file(path, "sha256")
+
+
+def list_corpus(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """``(relative POSIX path, filesystem path)`` of every regular file under ``root``, sorted
+    by relative path. Hidden files count. Symlinks to files are followed (their content is what
+    a reader gets); a symlink to a directory, a device, pipe or socket is an error, not a skip:
+    a manifest that silently leaves something out commits to the wrong corpus."""
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        if os.path.exists(root):
+            raise NotADirectoryError(20, "Not a directory", root)
+        raise FileNotFoundError(2, "No such file or directory", root)
+    found = []
+    for directory, dirs, names in os.walk(root, onerror=_raise):
+        for name in dirs + names:
+            path = os.path.join(directory, name)
+            mode = os.stat(path).st_mode  # follows symlinks; a dangling one raises
+            if stat.S_ISDIR(mode):
+                if os.path.islink(path):
+                    raise ValueError(f"{path}: symlink to a directory; a corpus must not hold one")
+                continue
+            if not stat.S_ISREG(mode):
+                raise ValueError(f"{path}: not a regular file (device, pipe or socket)")
+            relative = os.path.relpath(path, root).replace(os.sep, "/")
+            try:
+                relative.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{path!r}: file name is not valid UTF-8") from None
+            found.append((relative, path))
+    found.sort()
+    return found
+
+
+def dataset_manifest(
+    root: str | os.PathLike[str],
+    *,
+    name: str,
+    source: str,
+    license: str,
+    owner: str,
+    threads: int | None = None,
+    progress: Callable[[int], object] | None = None,
+    files: list[tuple[str, str]] | None = None,
+) -> DatasetManifest:
+    """The manifest of the corpus under ``root``: every file's relative path, size and sha256
+    (hashed in parallel; ``progress(bytes_done)`` as in :func:`receiptcore.hash_files`).
+    ``files`` is :func:`list_corpus` of ``root``, if the caller already has it."""
+    files = list_corpus(root) if files is None else files
+    paths = [path for _, path in files]
+    sizes = [os.stat(path).st_size for path in paths]
+    digests = hash_files(paths, algo="sha256", threads=threads, progress=progress)
+    entries = [
+        {"path": relative, "size": size, "sha256": digest}
+        for (relative, _), size, digest in zip(files, sizes, digests)
+    ]
+    return validate(
+        DatasetManifest,
+        {
+            "kind": "dataset_manifest",
+            "schema_version": 1,
+            "name": name,
+            "source": source,
+            "license": license,
+            "owner": owner,
+            "files": entries,
+        },
+        "dataset manifest",
+    )
+
+
+def build_manifest(
+    *,
+    dataset_manifest_commits: Iterable[str],
+    code_revision: str,
+    outputs: Mapping[str, str],
+    parameters: Mapping[str, Any] | None = None,
+    seeds: Mapping[str, int] | None = None,
+    libraries: Mapping[str, str] | None = None,
+) -> BuildManifest:
+    """The manifest of a build. ``outputs`` maps artifact_id -> artifact_commit. Lists are put
+    in canonical order here (commits sorted and deduplicated, outputs sorted by id)."""
+    return validate(
+        BuildManifest,
+        {
+            "kind": "build_manifest",
+            "schema_version": 1,
+            "inputs": {
+                "dataset_manifest_commits": sorted(set(dataset_manifest_commits)),
+                "code_revision": code_revision,
+                "parameters": dict(parameters or {}),
+                "seeds": dict(seeds or {}),
+                "libraries": dict(libraries or {}),
+            },
+            "outputs": [
+                {"artifact_id": artifact_id, "artifact_commit": commit}
+                for artifact_id, commit in sorted(outputs.items())
+            ],
+        },
+        "build manifest",
+    )
+
+
+def library_versions(names: Iterable[str]) -> dict[str, str]:
+    """Installed versions of the named distributions (``torch``, ``sentence-transformers``)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise ValueError(f"library {name!r} is not installed; give NAME==VERSION") from None
+    return versions
+
+
+def read_manifest(path: str | os.PathLike[str]) -> Manifest:
+    """A dataset or build manifest file, told apart by its ``kind``. OSError if unreadable,
+    SchemaError if not JSON or not a valid manifest."""
+    path = os.fspath(path)
+    with open(path, "rb") as source:
+        data = source.read()
+    document = parse_json_bytes(data, path)
+    kind = document.get("kind") if isinstance(document, dict) else None
+    models: dict[Any, type[Manifest]] = {
+        "dataset_manifest": DatasetManifest,
+        "build_manifest": BuildManifest,
+    }
+    if kind not in models:
+        raise SchemaError(f"{path}: kind: expected 'dataset_manifest' or 'build_manifest', got {kind!r}")
+    return validate(models[kind], document, path)
+
+
+def read_manifest_of(path: str | os.PathLike[str], model: type[Manifest]) -> Manifest:
+    """Like :func:`read_manifest`, but the file must hold a ``model``."""
+    manifest = read_manifest(path)
+    if not isinstance(manifest, model):
+        expected = "dataset_manifest" if model is DatasetManifest else "build_manifest"
+        raise SchemaError(f"{os.fspath(path)}: kind: expected {expected!r}, got {manifest.kind!r}")
+    return manifest
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+__all__ = [
+    "artifact_commit",
+    "build_manifest",
+    "build_manifest_commit",
+    "commit_of",
+    "dataset_manifest",
+    "dataset_manifest_commit",
+    "library_versions",
+    "list_corpus",
+    "read_manifest",
+    "read_manifest_of",
+]

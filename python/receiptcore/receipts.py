@@ -1,0 +1,129 @@
+"""Artifact receipts: an in-toto Statement v1 about one artifact, signed in a DSSE envelope.
+
+The whole API a publisher or a verifier needs::
+
+    envelope = sign_receipt(artifact_id, artifact_commit, uri, build_manifest_commit,
+                            dataset_manifest_commits, key, issuer="ci@models-host")
+    write_envelope(path, envelope)
+    statement = verify_envelope(read_envelope(path), load_trust("trust.json"))
+    statement.artifact_commit  # what the bytes must hash to
+
+The payload is the RFC 8785 (JCS) form of the Statement, so the same receipt fields signed by
+the same key give byte-identical envelopes (Ed25519 signatures are deterministic): a ledger can
+recognise a receipt appended twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from receiptcore import canonicalize
+from receiptcore.atomic import replace_file
+from receiptcore.contracts import (
+    PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    Envelope,
+    Statement,
+    load,
+    validate,
+)
+from receiptcore.dsse import b64decode_strict, sign_payload, verify_payload
+from receiptcore.keys import SigningKey
+from receiptcore.trust import Trust
+
+DEFAULT_ISSUER = "receiptcore"
+
+
+def build_statement(
+    artifact_id: str,
+    artifact_commit: str,
+    uri: str,
+    build_manifest_commit: str,
+    dataset_manifest_commits: Iterable[str],
+    issuer: str = DEFAULT_ISSUER,
+) -> Statement:
+    """The Statement for one artifact; dataset commits are sorted and deduplicated.
+    Raises SchemaError (naming the field) when a value breaks the contract."""
+    return validate(
+        Statement,
+        {
+            "_type": STATEMENT_TYPE,
+            "subject": [{"name": artifact_id, "digest": {"sha256": artifact_commit}}],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {
+                "schema_version": 1,
+                "uri": uri,
+                "build_manifest_commit": build_manifest_commit,
+                "dataset_manifest_commits": sorted(set(dataset_manifest_commits)),
+                "issuer": issuer,
+            },
+        },
+        "receipt",
+    )
+
+
+def sign_statement(statement: Statement, key: SigningKey) -> Envelope:
+    """The Statement's canonical JSON, signed by ``key``, in a DSSE envelope."""
+    return sign_payload(canonicalize(statement.to_json_obj()), key)
+
+
+def sign_receipt(
+    artifact_id: str,
+    artifact_commit: str,
+    uri: str,
+    build_manifest_commit: str,
+    dataset_manifest_commits: Iterable[str],
+    key: SigningKey,
+    issuer: str = DEFAULT_ISSUER,
+) -> Envelope:
+    """Build and sign the receipt for one artifact (see :func:`build_statement`)."""
+    statement = build_statement(
+        artifact_id, artifact_commit, uri, build_manifest_commit, dataset_manifest_commits, issuer
+    )
+    return sign_statement(statement, key)
+
+
+def verify_envelope(envelope: Envelope, trust: Trust) -> Statement:
+    """The Statement, once a trusted key's signature over it verifies and it is a valid receipt.
+
+    Raises UntrustedKey, SignatureInvalid, or SchemaError (signed, but not a receipt of ours).
+    """
+    payload, _keyid = verify_payload(envelope, trust)
+    return load(Statement, payload, "receipt payload")
+
+
+def unverified_statement(envelope: Envelope) -> Statement:
+    """The Statement inside an envelope WITHOUT checking any signature: for display only."""
+    return load(Statement, b64decode_strict(envelope.payload, "payload"), "receipt payload")
+
+
+def read_envelope(path: str | os.PathLike[str]) -> Envelope:
+    """Read an envelope file. OSError if unreadable, SchemaError if not a DSSE envelope."""
+    path = os.fspath(path)
+    with open(path, "rb") as source:
+        data = source.read()
+    return load(Envelope, data, path)
+
+
+def envelope_bytes(envelope: Envelope) -> bytes:
+    """The envelope as one line of JSON (the usual form for ``.intoto.jsonl`` files)."""
+    return envelope.to_json_bytes(indent=None)
+
+
+def write_envelope(path: str | os.PathLike[str], envelope: Envelope) -> None:
+    """Write an envelope file atomically."""
+    replace_file(path, envelope_bytes(envelope))
+
+
+__all__ = [
+    "DEFAULT_ISSUER",
+    "build_statement",
+    "envelope_bytes",
+    "read_envelope",
+    "sign_receipt",
+    "sign_statement",
+    "unverified_statement",
+    "verify_envelope",
+    "write_envelope",
+]

@@ -1,0 +1,91 @@
+//! Bindings for the parallel walk: `walk(root, mode="all") -> list[Entry]`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::errors::ReceiptcoreError;
+use super::sniff::{io_error, PySniff};
+use crate::walk::{walk as walk_tree, Entry, Mode, WalkError};
+
+create_exception!(
+    _core,
+    GitError,
+    ReceiptcoreError,
+    "git could not list the tracked files (not a repository, or git is missing)."
+);
+
+/// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `is_symlink`,
+/// `error` (None, or why the file could not be read or named).
+#[pyclass(frozen, eq, module = "receiptcore._core", name = "Entry")]
+#[derive(Clone, PartialEq)]
+pub struct PyEntry {
+    /// Decoded like `os.fsdecode`, so a non-UTF-8 name round-trips through `os.fsencode`.
+    #[pyo3(get)]
+    path: OsString,
+    #[pyo3(get)]
+    size: u64,
+    #[pyo3(get)]
+    sniff: Option<PySniff>,
+    #[pyo3(get)]
+    is_symlink: bool,
+    #[pyo3(get)]
+    error: Option<String>,
+}
+
+impl From<Entry> for PyEntry {
+    fn from(e: Entry) -> Self {
+        PyEntry {
+            path: e.path.into_os_string(),
+            size: e.size,
+            sniff: e.sniff.map(PySniff::from),
+            is_symlink: e.is_symlink,
+            error: e.error,
+        }
+    }
+}
+
+#[pymethods]
+impl PyEntry {
+    fn __repr__(&self) -> String {
+        let sniff = match &self.sniff {
+            Some(s) => format!("{:?}", s.format()),
+            None => "None".into(),
+        };
+        let mut out = format!("Entry(path={:?}, size={}, sniff={sniff}", self.path, self.size);
+        if self.is_symlink {
+            out.push_str(", is_symlink=True");
+        }
+        if let Some(err) = &self.error {
+            out.push_str(&format!(", error={err:?}"));
+        }
+        out.push(')');
+        out
+    }
+}
+
+/// walk(root, mode="all") -> list[Entry]
+#[pyfunction]
+#[pyo3(signature = (root, mode = "all"))]
+fn walk(py: Python<'_>, root: PathBuf, mode: &str) -> PyResult<Vec<PyEntry>> {
+    let mode = Mode::parse(mode).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown mode {mode:?}: use \"all\", \"gitignore\" or \"git\""
+        ))
+    })?;
+    let entries = py.detach(|| walk_tree(&root, mode, None)).map_err(|e| match e {
+        WalkError::Root { path, source } => io_error(source, &path),
+        WalkError::Git(msg) => GitError::new_err(msg),
+    })?;
+    Ok(entries.into_iter().map(PyEntry::from).collect())
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(walk, m)?)?;
+    m.add_class::<PyEntry>()?;
+    m.add("GitError", m.py().get_type::<GitError>())?;
+    Ok(())
+}

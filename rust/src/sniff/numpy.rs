@@ -1,0 +1,37 @@
+//! NumPy `.npy`: the magic `\x93NUMPY`, a version, a header length, and a Python dict literal
+//! naming `descr`, `fortran_order` and `shape`. (`.npz` is a zip: see `zip.rs`.)
+
+use std::io;
+
+use super::{u16_at, u32_at, Family, Probe, Sniff};
+
+pub fn detect_npy(p: &Probe) -> io::Result<Option<Sniff>> {
+    let h = p.head;
+    if !h.starts_with(b"\x93NUMPY") || h.len() < 10 {
+        return Ok(None);
+    }
+    let (len, start) = match h[6] {
+        1 => (u16_at(h, 8).map(u32::from), 10usize),
+        2 | 3 => (u32_at(h, 8), 12usize),
+        _ => return Ok(None),
+    };
+    let Some(len) = len else { return Ok(None) };
+    let Some(header) = p.exact(start as u64, len as usize)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&header);
+    if !(text.starts_with('{') && text.contains("'descr'") && text.contains("'shape'")) {
+        return Ok(None);
+    }
+    let shape = text
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .map(|s| format!("{})", s.trim()))
+        .unwrap_or_default();
+    Ok(Some(Sniff::new(
+        "npy",
+        Family::TensorData,
+        format!("NumPy magic at offset 0, format {}.{}, shape {shape}", h[6], h[7]),
+    )))
+}

@@ -1,0 +1,172 @@
+"""walk() lists a tree on all cores, sniffs every file, never follows symlinks, and reports
+what it cannot read instead of failing. Oracles: os.walk, and git's own ls-files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import samples
+from receiptcore import Entry, GitError, ReceiptcoreError, walk
+
+
+def git(root, *args):
+    return subprocess.run(
+        ["git", "-C", str(root), *args], check=True, capture_output=True
+    ).stdout
+
+
+def os_walk_files(root):
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            out.add(os.path.relpath(os.path.join(dirpath, name), root))
+    return out
+
+
+def test_walk_finds_weights_under_innocent_names_and_sizes_files(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("print('hi')\n")
+    shutil.move(samples.safetensors_file(tmp_path), tmp_path / "src" / "logo.png")
+    samples.npy(tmp_path)
+    entries = {e.path: e for e in walk(tmp_path)}
+    assert set(entries) == {"src/app.py", "src/logo.png", "x.npy"}
+    assert entries["src/app.py"].sniff is None
+    assert entries["src/app.py"].size == 12
+    assert entries["src/logo.png"].sniff.format == "safetensors"
+    assert entries["src/logo.png"].size == (tmp_path / "src" / "logo.png").stat().st_size
+    assert entries["x.npy"].sniff.format == "npy"
+    assert all(e.error is None for e in entries.values())
+
+
+def test_entries_come_sorted_and_are_frozen_values(tmp_path):
+    for name in ["b", "a", "c"]:
+        (tmp_path / name).write_text(name)
+    first, second = walk(tmp_path), walk(tmp_path)
+    assert [e.path for e in first] == ["a", "b", "c"]
+    assert first == second
+    assert isinstance(first[0], Entry)
+    assert repr(first[0]) == 'Entry(path="a", size=1, sniff=None)'
+    with pytest.raises(AttributeError):
+        first[0].size = 3
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(["a", "b", ".h", "d d", "é", "x.txt"]), min_size=1, max_size=4), max_size=20))
+def test_mode_all_lists_what_os_walk_lists(tmp_path_factory, paths):
+    root = tmp_path_factory.mktemp("tree")
+    for parts in paths:
+        target = root.joinpath(*parts)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                target.write_bytes(b"x")
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            continue
+    assert {e.path for e in walk(root, "all")} == os_walk_files(root)
+
+
+def make_repo(root):
+    git(root, "init", "-q")
+    (root / ".gitignore").write_text("*.pt\nbuild/\n!keep.pt\n")
+    (root / "sub").mkdir()
+    (root / "sub" / ".gitignore").write_text("*.log\n")
+    for rel in ["main.py", "sub/a.log", "sub/b.txt", "build/out.bin", "keep.pt", ".env"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    shutil.move(samples.torch_zip(root), root / "forced.pt")
+    git(root, "add", ".")
+    git(root, "add", "-f", "forced.pt")
+
+
+def test_gitignore_mode_agrees_with_git_exclude_standard(tmp_path):
+    make_repo(tmp_path)
+    (tmp_path / "untracked.pt").write_text("ignored")
+    oracle = git(tmp_path, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    expected = {p.decode() for p in oracle.split(b"\0") if p} - {"forced.pt"}
+    assert {e.path for e in walk(tmp_path, "gitignore")} == expected
+
+
+def test_git_mode_lists_exactly_the_index_including_force_added_weights(tmp_path):
+    make_repo(tmp_path)
+    (tmp_path / "untracked.txt").write_text("not in the index")
+    entries = {e.path: e for e in walk(tmp_path, mode="git")}
+    oracle = {p.decode() for p in git(tmp_path, "ls-files", "-z").split(b"\0") if p}
+    assert set(entries) == oracle
+    assert entries["forced.pt"].sniff.format == "torch_zip"
+
+
+def test_git_mode_from_a_subfolder_lists_paths_relative_to_it(tmp_path):
+    make_repo(tmp_path)
+    assert {e.path for e in walk(tmp_path / "sub", "git")} == {".gitignore", "b.txt"}
+
+
+def test_git_mode_reports_tracked_files_missing_from_the_work_tree(tmp_path):
+    make_repo(tmp_path)
+    (tmp_path / "main.py").unlink()
+    entry = {e.path: e for e in walk(tmp_path, "git")}["main.py"]
+    assert "missing from the working tree" in entry.error
+
+
+def test_git_mode_outside_a_repository_raises_git_error(tmp_path):
+    with pytest.raises(GitError, match="git ls-files failed") as err:
+        walk(tmp_path, "git")
+    assert isinstance(err.value, ReceiptcoreError)
+
+
+def test_symlinks_are_listed_not_followed_and_loops_do_not_hang(tmp_path):
+    samples.npy(tmp_path)
+    os.symlink(tmp_path / "x.npy", tmp_path / "link.npy")
+    os.symlink(tmp_path, tmp_path / "loop")
+    entries = {e.path: e for e in walk(tmp_path)}
+    assert set(entries) == {"x.npy", "link.npy", "loop"}
+    assert entries["link.npy"].is_symlink and entries["link.npy"].sniff is None
+    assert entries["loop"].is_symlink
+    assert not entries["x.npy"].is_symlink
+
+
+def test_non_utf8_names_are_reported_and_still_sniffed(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.bin"
+    with open(raw, "wb") as f:
+        f.write(samples.npy(tmp_path).read_bytes())
+    entry = {e.path: e for e in walk(tmp_path)}[os.fsdecode(b"caf\xe9.bin")]
+    assert "not valid UTF-8" in entry.error
+    assert entry.sniff.format == "npy"
+    assert os.fsencode(entry.path) == b"caf\xe9.bin"
+
+
+def test_fifos_are_reported_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    (entry,) = walk(tmp_path)
+    assert entry.path == "pipe" and "not a regular file" in entry.error
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_files_and_directories_are_reported_not_fatal(tmp_path):
+    (tmp_path / "secret").write_text("x")
+    (tmp_path / "secret").chmod(0)
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "f").write_text("x")
+    (tmp_path / "closed").chmod(0)
+    try:
+        entries = {e.path: e for e in walk(tmp_path)}
+    finally:
+        (tmp_path / "closed").chmod(0o755)
+    assert "cannot read" in entries["secret"].error
+    assert "cannot list" in entries["closed"].error
+
+
+def test_bad_roots_and_modes_raise_named_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        walk(tmp_path / "missing")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        walk(tmp_path / "f")
+    with pytest.raises(ValueError, match="unknown mode"):
+        walk(tmp_path, mode="everything")
