@@ -2,16 +2,16 @@
 
 The private key is written in the Go ``sumdb/note`` text form (``PRIVATE+KEY+...``) with mode
 0600, and the public verifier key (``<name>+<id>+<base64>``) next to it for verifiers to copy.
-Creation is atomic and race-free: the key is written to a temporary file and hard-linked into
-place, so of several processes starting a ledger at once exactly one key wins and all use it.
+Creation is atomic and race-free (:func:`receiptcore.atomic.create_file` links a complete file
+into place): of several processes starting a ledger at once exactly one key wins and all use it.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
+from receiptcore.atomic import create_file
 from receiptcore.ledger.checkpoint import SignerKey
 
 KEY_FILE = "ledger.key"
@@ -34,16 +34,7 @@ def load_or_create_signer(home: Path, name: str | None = None) -> SignerKey:
 
 def _create_exclusive(path: Path, text: str, mode: int) -> None:
     """Write ``path`` whole or not at all; if another process got there first, keep theirs."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-    finally:
-        tmp.unlink(missing_ok=True)
+        create_file(path, text.encode(), mode)
+    except FileExistsError:
+        pass
