@@ -348,6 +348,9 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
             time.sleep(0.01)
     # An acknowledged append survives a power cut, not only a crash of the process.
     db.execute("PRAGMA synchronous = FULL")
+    # Up to 64 MiB of pages in memory (taken only as needed): the unique index on leaf hashes is
+    # written at random places, and a bulk load of millions of entries thrashes the 2 MiB default.
+    db.execute("PRAGMA cache_size = -65536")
     return db
 
 
