@@ -263,3 +263,33 @@ def test_ledger_show_and_proof(env, capsys):
     code, out, _ = run(capsys, "ledger", "show", "1", "--json")
     assert json.loads(out)["artifact_id"] == "a1.bin"
     assert run(capsys, "ledger", "show", "7")[0] == 11
+
+
+def test_a_ledger_entry_that_is_not_a_receipt_fails_as_malformed(env, capsys):
+    published(env, capsys)
+    junk = b'{"not": "an envelope"}'
+    _db(env).execute("UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 0",
+                     (junk, merkle.leaf_hash(junk)))
+    os.remove("model.bin")
+    code, _, err = run(capsys, "verify", "model.bin")
+    assert code == 5 and "ledger entry 0" in err
+
+
+def test_the_python_api_raises_the_named_error_with_the_verdict(env, capsys):
+    from receiptcore.errors import DigestMismatch
+    from receiptcore.publish import publish
+    from receiptcore.verify import verify
+
+    (env / "w.bin").write_bytes(b"weights")
+    ref = publish(env / "w.bin", artifact_id="weights")
+    assert ref.reference == {"artifact_id": "weights", "uri": ref.uri,
+                             "artifact_commit": ref.artifact_commit}
+    assert verify(artifact_id="weights").verified
+    (env / "w.bin").write_bytes(b"weightz")
+    with pytest.raises(DigestMismatch) as info:
+        verify(path=env / "w.bin", artifact_id="weights")
+    assert info.value.verdict.checks[-1].name == "digest"
+    verdict = verify(path=env / "w.bin", artifact_id="weights", mode="warn")
+    assert not verdict.verified and isinstance(verdict.error, DigestMismatch)
+    with pytest.raises(ValueError):
+        verify()
