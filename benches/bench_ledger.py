@@ -24,7 +24,6 @@ import tempfile
 import time
 
 from _common import best_of, table
-
 from receiptcore.ledger import merkle
 from receiptcore.ledger.sqlite import SqliteLedger
 
@@ -54,7 +53,9 @@ def appends(tmp: str, count: int) -> None:
     ctx = multiprocessing.get_context("spawn")
     ready, start, done = ctx.Queue(), ctx.Event(), ctx.Queue()
     per = count // 4
-    procs = [ctx.Process(target=_writer, args=(home4, w, per, ready, start, done)) for w in range(4)]
+    procs = [
+        ctx.Process(target=_writer, args=(home4, w, per, ready, start, done)) for w in range(4)
+    ]
     for p in procs:
         p.start()
     for _ in procs:  # the clock starts once the 4 interpreters have imported and opened
@@ -105,13 +106,19 @@ def proofs(tmp: str, n: int, samples: int = 1000) -> None:
     t_vcons = (time.perf_counter() - t0) / samples
     ledger.close()
     size = os.path.getsize(os.path.join(home, "ledger.sqlite3"))
-    print(f"\n## proofs at {n:,} entries (bulk load: {load:.1f} s, {n / load:,.0f} entries/s; "
-          f"database {size / (1 << 20):.0f} MiB)\n")
+    print(
+        f"\n## proofs at {n:,} entries (bulk load: {load:.1f} s, {n / load:,.0f} entries/s; "
+        f"database {size / (1 << 20):.0f} MiB)\n"
+    )
     print("| operation | hashes in proof (avg) | microseconds each |")
     print("|---|---:|---:|")
-    print(f"| inclusion proof, generate | {sum(map(len, incl)) / samples:.1f} | {t_incl * 1e6:.0f} |")
+    print(
+        f"| inclusion proof, generate | {sum(map(len, incl)) / samples:.1f} | {t_incl * 1e6:.0f} |"
+    )
     print(f"| inclusion proof, verify | | {t_vincl * 1e6:.0f} |")
-    print(f"| consistency proof, generate | {sum(map(len, cons)) / samples:.1f} | {t_cons * 1e6:.0f} |")
+    print(
+        f"| consistency proof, generate | {sum(map(len, cons)) / samples:.1f} | {t_cons * 1e6:.0f} |"
+    )
     print(f"| consistency proof, verify | | {t_vcons * 1e6:.0f} |")
 
 
@@ -123,8 +130,7 @@ def verify_vs_hashlib(tmp: str, gib: int) -> None:
     path = os.path.join(tmp, "artifact.bin")
     block = os.urandom(16 << 20)
     with open(path, "wb") as f:
-        for _ in range((gib << 30) // len(block)):
-            f.write(block)
+        f.writelines(block for _ in range((gib << 30) // len(block)))
     publish(path, artifact_id="bench-artifact", home=home)
 
     def hashlib_sha256() -> str:
@@ -136,12 +142,21 @@ def verify_vs_hashlib(tmp: str, gib: int) -> None:
     hashlib_sha256()  # page cache
     rows = [
         ("hashlib.sha256 (file_digest)", best_of(hashlib_sha256)),
-        ("receiptcore.verify.verify(path=...)", best_of(lambda: verify(path=path, home=home, state=state))),
-        ("receiptcore verify FILE (CLI, new process)",
-         best_of(lambda: subprocess.run(cli, env=env, check=True, stdout=subprocess.DEVNULL))),
+        (
+            "receiptcore.verify.verify(path=...)",
+            best_of(lambda: verify(path=path, home=home, state=state)),
+        ),
+        (
+            "receiptcore verify FILE (CLI, new process)",
+            best_of(lambda: subprocess.run(cli, env=env, check=True, stdout=subprocess.DEVNULL)),
+        ),
     ]
-    table(f"verify a published {gib} GiB artifact (target: <= 1.1x hashlib's time)", rows,
-          gib << 30, "hashlib.sha256 (file_digest)")
+    table(
+        f"verify a published {gib} GiB artifact (target: <= 1.1x hashlib's time)",
+        rows,
+        gib << 30,
+        "hashlib.sha256 (file_digest)",
+    )
     ref = rows[0][1]
     for name, seconds in rows[1:]:
         print(f"\n{name}: {seconds / ref:.3f}x the time of hashlib.sha256", end="")
@@ -149,7 +164,9 @@ def verify_vs_hashlib(tmp: str, gib: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=1_000_000, help="ledger size for the proofs")
     parser.add_argument("--appends", type=int, default=2000, help="receipts appended one by one")
     parser.add_argument("--gib", type=int, default=1, help="size of the artifact to verify (GiB)")

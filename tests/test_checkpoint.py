@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from receiptcore.errors import CheckpointError
 from receiptcore.ledger.checkpoint import (
     Checkpoint,

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from receiptcore.errors import CheckpointError, LedgerCorrupt, NotInLedger
 from receiptcore.ledger import merkle
 from receiptcore.ledger.audit import audit
@@ -30,8 +29,10 @@ def _raw(home: Path) -> sqlite3.Connection:
     return sqlite3.connect(home / DB_FILE, isolation_level=None)
 
 
-@pytest.mark.parametrize(("table", "column"), [
-    ("entries", "data"), ("nodes", "hash"), ("checkpoints", "note"), ("meta", "value")])
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("entries", "data"), ("nodes", "hash"), ("checkpoints", "note"), ("meta", "value")],
+)
 @pytest.mark.parametrize("statement", ["UPDATE {t} SET {c} = {c}", "DELETE FROM {t}"])
 def test_triggers_refuse_update_and_delete_on_every_table(tmp_path, table, column, statement):
     _fill(tmp_path, 5).close()
@@ -49,7 +50,9 @@ def test_appending_the_same_receipt_twice_returns_the_first_entry(tmp_path):
     ledger = _fill(tmp_path, 4)
     again = ledger.append(b"receipt 2", "artifact-2", "sha256:" + "2".zfill(64))
     assert again.index == 2 and ledger.size() == 4
-    batch = ledger.append_many([(b"new", None, None), (b"new", None, None), (b"receipt 0", None, None)])
+    batch = ledger.append_many(
+        [(b"new", None, None), (b"new", None, None), (b"receipt 0", None, None)]
+    )
     assert [e.index for e in batch] == [4, 4, 0] and ledger.size() == 5
 
 
@@ -164,7 +167,7 @@ ledger.append_many([(b"never committed %d" % i, None, None) for i in range(3)])
 
 
 def test_a_writer_killed_in_the_middle_of_an_append_leaves_a_log_that_verifies(tmp_path):
-    result = subprocess.run([sys.executable, "-c", KILLED_MID_APPEND, str(tmp_path)])
+    result = subprocess.run([sys.executable, "-c", KILLED_MID_APPEND, str(tmp_path)], check=False)
     assert result.returncode == -signal.SIGKILL
     ledger = SqliteLedger(tmp_path)
     assert [e.data for e in ledger.entries()] == [b"committed %d" % i for i in range(5)]
@@ -217,8 +220,12 @@ def test_an_edited_receipt_is_found_and_named(tmp_path):
 def test_an_edit_that_also_rewrites_the_leaf_hash_is_named_by_its_checkpoint(tmp_path):
     _fill(tmp_path, 12).close()
     forged = b"forged receipt"
-    _edit(tmp_path, "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 9",
-          forged, merkle.leaf_hash(forged))
+    _edit(
+        tmp_path,
+        "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 9",
+        forged,
+        merkle.leaf_hash(forged),
+    )
     ledger = SqliteLedger(tmp_path)
     with pytest.raises(LedgerCorrupt, match="entry 9: the tree does not match") as info:
         audit(ledger, ledger.verifier_key)

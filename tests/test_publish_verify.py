@@ -1,4 +1,4 @@
-"""publish → verify through the CLI, on the embedded defaults: every failure has its own exit code."""
+"""publish → verify through the CLI on the embedded defaults: one exit code per failure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 
 import pytest
-
 from receiptcore.cli import main
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import open_checkpoint
@@ -67,7 +66,12 @@ def test_verify_by_file_and_by_id_passes_every_check(env, capsys):
     verdict = json.loads(out)
     assert verdict["verified"] is True and verdict["ledger_index"] == 0
     assert [c["name"] for c in verdict["checks"]] == [
-        "trust", "signature", "inclusion", "consistency", "digest"]
+        "trust",
+        "signature",
+        "inclusion",
+        "consistency",
+        "digest",
+    ]
     assert all(c["ok"] for c in verdict["checks"])
     os.remove("model.bin")
     assert run(capsys, "verify", "model.bin")[0] == 0  # now an artifact id: the stored object
@@ -79,7 +83,8 @@ def test_publish_with_a_build_manifest_takes_the_id_from_it(env, capsys):
     import hashlib
 
     manifest = build_manifest(
-        dataset_manifest_commits=["a" * 64], code_revision="abc123",
+        dataset_manifest_commits=["a" * 64],
+        code_revision="abc123",
         outputs={"docs-index": hashlib.sha256(data).hexdigest(), "other": "b" * 64},
     )
     (env / "build.json").write_bytes(manifest.to_json_bytes())
@@ -144,8 +149,10 @@ def test_a_receipt_with_a_forged_signature_fails(env, capsys):
     sig[0] ^= 1
     envelope["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
     forged = json.dumps(envelope, separators=(",", ":")).encode()
-    db.execute("UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 0",
-               (forged, merkle.leaf_hash(forged)))
+    db.execute(
+        "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 0",
+        (forged, merkle.leaf_hash(forged)),
+    )
     code, _, err = run(capsys, "verify", "model.bin")
     assert code == 6 and "does not verify" in err
 
@@ -230,8 +237,10 @@ def test_ledger_verify_names_an_edited_entry(env, capsys):
     db = _db(env)
     (data,) = db.execute("SELECT data FROM entries WHERE idx = 3").fetchone()
     forged = data.replace(b'"payloadType"', b'"payloadType" ')
-    db.execute("UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 3",
-               (forged, merkle.leaf_hash(forged)))
+    db.execute(
+        "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 3",
+        (forged, merkle.leaf_hash(forged)),
+    )
     code, _, err = run(capsys, "ledger", "verify")
     assert code == 15 and "entry 3" in err
 
@@ -258,8 +267,13 @@ def test_ledger_show_and_proof(env, capsys):
     proof = json.loads(out)
     ledger = SqliteLedger.open_readonly(env / "home")
     checkpoint = open_checkpoint(proof["checkpoint"], ledger.verifier_key)
-    merkle.verify_inclusion(1, checkpoint.size, bytes.fromhex(proof["leaf_hash"]),
-                            [bytes.fromhex(p) for p in proof["proof"]], checkpoint.root)
+    merkle.verify_inclusion(
+        1,
+        checkpoint.size,
+        bytes.fromhex(proof["leaf_hash"]),
+        [bytes.fromhex(p) for p in proof["proof"]],
+        checkpoint.root,
+    )
     code, out, _ = run(capsys, "ledger", "show", "1", "--json")
     assert json.loads(out)["artifact_id"] == "a1.bin"
     assert run(capsys, "ledger", "show", "7")[0] == 11
@@ -268,8 +282,9 @@ def test_ledger_show_and_proof(env, capsys):
 def test_a_ledger_entry_that_is_not_a_receipt_fails_as_malformed(env, capsys):
     published(env, capsys)
     junk = b'{"not": "an envelope"}'
-    _db(env).execute("UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 0",
-                     (junk, merkle.leaf_hash(junk)))
+    _db(env).execute(
+        "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 0", (junk, merkle.leaf_hash(junk))
+    )
     os.remove("model.bin")
     code, _, err = run(capsys, "verify", "model.bin")
     assert code == 5 and "ledger entry 0" in err
@@ -282,8 +297,11 @@ def test_the_python_api_raises_the_named_error_with_the_verdict(env, capsys):
 
     (env / "w.bin").write_bytes(b"weights")
     ref = publish(env / "w.bin", artifact_id="weights")
-    assert ref.reference == {"artifact_id": "weights", "uri": ref.uri,
-                             "artifact_commit": ref.artifact_commit}
+    assert ref.reference == {
+        "artifact_id": "weights",
+        "uri": ref.uri,
+        "artifact_commit": ref.artifact_commit,
+    }
     assert verify(artifact_id="weights").verified
     (env / "w.bin").write_bytes(b"weightz")
     with pytest.raises(DigestMismatch) as info:

@@ -8,7 +8,6 @@ import os
 import shutil
 
 import pytest
-
 from receiptcore.errors import DigestMismatch, ObjectNotFound
 from receiptcore.store import LocalStore, parse_commit
 
@@ -96,10 +95,12 @@ def test_tampered_objects_raise_on_every_read(store, tmp_path, how):
         shutil.copyfile(store.path(other), path)
     with pytest.raises(DigestMismatch, match=commit):
         store.verify(commit)
-    with pytest.raises(DigestMismatch, match="truncated, corrupted or swapped"):
-        with store.open(commit) as reader:
-            while reader.read(4096):
-                pass
+    with (
+        pytest.raises(DigestMismatch, match="truncated, corrupted or swapped"),
+        store.open(commit) as reader,
+    ):
+        while reader.read(4096):
+            pass
     with pytest.raises(DigestMismatch):
         store.get(commit, tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing written half

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from receiptcore.errors import CheckpointError, RollbackDetected
-from receiptcore.ledger.checkpoint import SignerKey, open_checkpoint
+from receiptcore.ledger.checkpoint import SignerKey
 from receiptcore.ledger.sqlite import SqliteLedger
 from receiptcore.ledger.trusted import TrustedCheckpoints
 

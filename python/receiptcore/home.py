@@ -35,7 +35,9 @@ def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit)
     if os.environ.get(ENV_STATE):
         return Path(os.environ[ENV_STATE])
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
     return Path(base) / "receiptcore"
 
 

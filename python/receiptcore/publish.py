@@ -45,7 +45,11 @@ class Publication:
 
     @property
     def reference(self) -> dict[str, str]:
-        return {"artifact_id": self.artifact_id, "uri": self.uri, "artifact_commit": self.artifact_commit}
+        return {
+            "artifact_id": self.artifact_id,
+            "uri": self.uri,
+            "artifact_commit": self.artifact_commit,
+        }
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -80,8 +84,13 @@ def publish(
     assert stored == f"sha256:{build_commit}", "a build manifest is stored under its commit"
     key = key or embedded_signing_key(home)
     envelope = sign_receipt(
-        artifact_id, hexdigest, store.uri(commit), build_commit,
-        build.inputs.dataset_manifest_commits, key, issuer=issuer,
+        artifact_id,
+        hexdigest,
+        store.uri(commit),
+        build_commit,
+        build.inputs.dataset_manifest_commits,
+        key,
+        issuer=issuer,
     )
     with SqliteLedger(home) as ledger:
         entry = ledger.append(envelope_bytes(envelope), artifact_id, commit)

@@ -94,7 +94,9 @@ class Verdict:
             "ledger_index": self.ledger_index,
             "checkpoint_size": self.checkpoint_size,
             "checks": [vars(c) for c in self.checks],
-            "error": None if self.error is None else {
+            "error": None
+            if self.error is None
+            else {
                 "type": type(self.error).__name__,
                 "exit_code": getattr(self.error, "exit_code", 1),
                 "message": str(self.error),
@@ -236,24 +238,30 @@ def _run(verdict, hashing, artifact_id, commit, home, trust, ledger_key, state) 
         )
     if artifact_id is None and receipt_commit != digest:
         raise NotInLedger(f"ledger entry {entry.index} is a receipt for {receipt_commit}")
-    verdict.checks.append(Check(
-        "signature", True, f"receipt for {statement.artifact_id} at ledger entry {entry.index}"
-    ))
+    verdict.checks.append(
+        Check(
+            "signature", True, f"receipt for {statement.artifact_id} at ledger entry {entry.index}"
+        )
+    )
 
     # 2. inclusion of that receipt under a checkpoint signed by the ledger key
     verdict.checkpoint_size = checkpoint.size
     if entry.index >= checkpoint.size:
         raise CheckpointError(
-            f"no signed checkpoint covers ledger entry {entry.index} (latest: size {checkpoint.size})"
+            f"no signed checkpoint covers ledger entry {entry.index} "
+            f"(latest: size {checkpoint.size})"
         )
     proof = ledger.inclusion_proof(entry.index, checkpoint.size)
     leaf = merkle.leaf_hash(entry.data)  # of the very bytes whose signature was checked
     merkle.verify_inclusion(entry.index, checkpoint.size, leaf, proof, checkpoint.root)
-    verdict.checks.append(Check(
-        "inclusion", True,
-        f"entry {entry.index} is in the signed checkpoint of size {checkpoint.size} "
-        f"({len(proof)}-hash proof)",
-    ))
+    verdict.checks.append(
+        Check(
+            "inclusion",
+            True,
+            f"entry {entry.index} is in the signed checkpoint of size {checkpoint.size} "
+            f"({len(proof)}-hash proof)",
+        )
+    )
 
     # 3. that checkpoint extends what this verifier trusted before
     advance = checkpoints.advance(verifier, checkpoint, note, ledger.consistency_proof)

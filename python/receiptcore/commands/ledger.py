@@ -32,14 +32,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--home", metavar="DIR", help="ledger folder (default: .receiptcore)")
-    common.add_argument("--ledger-key", metavar="VKEY", help="the ledger's verifier key or a file holding it")
+    common.add_argument(
+        "--ledger-key", metavar="VKEY", help="the ledger's verifier key or a file holding it"
+    )
     common.add_argument("--state", metavar="DIR", help="where this verifier remembers checkpoints")
     common.add_argument("--json", action="store_true", help="print as JSON")
 
-    check = actions.add_parser("verify", parents=[common], help="recompute and check everything",
-                               description="Recompute the tree from the leaves, compare every stored "
-                               "subtree hash and every signed checkpoint, and name the first entry "
-                               "that does not match.")
+    check = actions.add_parser(
+        "verify",
+        parents=[common],
+        help="recompute and check everything",
+        description="Recompute the tree from the leaves, compare every stored "
+        "subtree hash and every signed checkpoint, and name the first entry "
+        "that does not match.",
+    )
     check.add_argument("--trust", metavar="FILE", help="also verify every receipt's signature")
     check.set_defaults(func=run_verify)
 
@@ -78,10 +84,15 @@ def run_verify(args: argparse.Namespace) -> int:
 
     def check_entry(entry: Entry) -> None:
         envelope = load(Envelope, entry.data, "receipt")
-        statement = (verify_envelope(envelope, trust) if trust is not None
-                     else unverified_statement(envelope))
+        statement = (
+            verify_envelope(envelope, trust)
+            if trust is not None
+            else unverified_statement(envelope)
+        )
         if (statement.artifact_id, f"sha256:{statement.artifact_commit}") != (
-                entry.artifact_id, entry.artifact_commit):
+            entry.artifact_id,
+            entry.artifact_commit,
+        ):
             raise LedgerCorrupt(
                 f"its lookup columns say {entry.artifact_id} {entry.artifact_commit}, but the "
                 f"receipt is for {statement.artifact_id} sha256:{statement.artifact_commit}"
@@ -89,39 +100,58 @@ def run_verify(args: argparse.Namespace) -> int:
 
     report = audit(ledger, verifier, check_entry)
     result = {
-        "ok": True, "origin": verifier.name, "size": report.size,
-        "root": base64.b64encode(report.root).decode(), "checkpoints": report.checkpoints,
-        "subtrees": report.nodes, "signatures_checked": trust is not None,
+        "ok": True,
+        "origin": verifier.name,
+        "size": report.size,
+        "root": base64.b64encode(report.root).decode(),
+        "checkpoints": report.checkpoints,
+        "subtrees": report.nodes,
+        "signatures_checked": trust is not None,
     }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"ledger {verifier.name}: {report.size} entries, {report.nodes} subtree hashes and "
-              f"{report.checkpoints} signed checkpoints recomputed and matching")
+        print(
+            f"ledger {verifier.name}: {report.size} entries, {report.nodes} subtree hashes and "
+            f"{report.checkpoints} signed checkpoints recomputed and matching"
+        )
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     ledger, verifier = _open(args)
     if args.index is None:
-        checkpoint, note = ledger.latest_checkpoint(verifier)
-        result = {"origin": verifier.name, "ledger_key": verifier.to_text(),
-                  "size": ledger.size(), "checkpoint": note}
+        _, note = ledger.latest_checkpoint(verifier)  # opening it checks its signature
+        result = {
+            "origin": verifier.name,
+            "ledger_key": verifier.to_text(),
+            "size": ledger.size(),
+            "checkpoint": note,
+        }
         if args.json:
             print(json.dumps(result, indent=2))
         else:
-            print(f"origin      {verifier.name}\nledger key  {verifier.to_text()}\n"
-                  f"entries     {ledger.size()}\n\n{note}", end="")
+            print(
+                f"origin      {verifier.name}\nledger key  {verifier.to_text()}\n"
+                f"entries     {ledger.size()}\n\n{note}",
+                end="",
+            )
         return 0
     entry = ledger.entry(args.index)
-    result = {"index": entry.index, "leaf_hash": entry.leaf_hash.hex(),
-              "artifact_id": entry.artifact_id, "artifact_commit": entry.artifact_commit,
-              "receipt": json.loads(entry.data)}
+    result = {
+        "index": entry.index,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "artifact_id": entry.artifact_id,
+        "artifact_commit": entry.artifact_commit,
+        "receipt": json.loads(entry.data),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"entry {entry.index}: {entry.artifact_id} {entry.artifact_commit}\n"
-              f"leaf hash {entry.leaf_hash.hex()}")
+        print(
+            f"entry {entry.index}: {entry.artifact_id} {entry.artifact_commit}\n"
+            f"leaf hash {entry.leaf_hash.hex()}"
+        )
     return 0
 
 
@@ -133,14 +163,19 @@ def run_proof(args: argparse.Namespace) -> int:
     checkpoint = open_checkpoint(note, verifier)
     entry = ledger.entry(args.index)
     proof = ledger.inclusion_proof(entry.index, checkpoint.size)
-    result = {"index": entry.index, "tree_size": checkpoint.size,
-              "leaf_hash": entry.leaf_hash.hex(), "proof": [p.hex() for p in proof],
-              "checkpoint": note}
+    result = {
+        "index": entry.index,
+        "tree_size": checkpoint.size,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "proof": [p.hex() for p in proof],
+        "checkpoint": note,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        sys.stdout.write(f"entry {entry.index} in tree of size {checkpoint.size}\n"
-                         f"leaf {entry.leaf_hash.hex()}\n")
+        sys.stdout.write(
+            f"entry {entry.index} in tree of size {checkpoint.size}\nleaf {entry.leaf_hash.hex()}\n"
+        )
         for p in proof:
             sys.stdout.write(f"  {p.hex()}\n")
         sys.stdout.write("\n" + note)

@@ -33,11 +33,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="the artifact's bytes")
-    parser.add_argument("--build-manifest", metavar="M", help="build manifest listing FILE as an output")
-    parser.add_argument("--artifact-id", help="artifact id (default: from the build manifest, else the file name)")
-    parser.add_argument("--key", metavar="PATH", help="receipt signing key (default: $RECEIPTCORE_SIGNING_KEY, else .receiptcore/signing.key)")
+    parser.add_argument(
+        "--build-manifest", metavar="M", help="build manifest listing FILE as an output"
+    )
+    parser.add_argument(
+        "--artifact-id", help="artifact id (default: from the build manifest, else the file name)"
+    )
+    parser.add_argument(
+        "--key",
+        metavar="PATH",
+        help="receipt signing key (default: $RECEIPTCORE_SIGNING_KEY, "
+        "else .receiptcore/signing.key)",
+    )
     parser.add_argument("--issuer", default="receiptcore", help="who signs, e.g. ci@models-host")
-    parser.add_argument("--home", metavar="DIR", help="ledger and store folder (default: .receiptcore)")
+    parser.add_argument(
+        "--home", metavar="DIR", help="ledger and store folder (default: .receiptcore)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     parser.set_defaults(func=run)
@@ -51,8 +62,13 @@ def run(args: argparse.Namespace) -> int:
     size = os.stat(args.file).st_size
     with byte_progress(size, "publishing", enabled=False if args.no_progress else None) as update:
         result = publish(
-            args.file, build=args.build_manifest, artifact_id=args.artifact_id, key=key,
-            issuer=args.issuer, home=args.home, progress=update,
+            args.file,
+            build=args.build_manifest,
+            artifact_id=args.artifact_id,
+            key=key,
+            issuer=args.issuer,
+            home=args.home,
+            progress=update,
         )
     if args.json:
         print(json.dumps(result.to_json(), indent=2))

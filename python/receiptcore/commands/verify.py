@@ -39,9 +39,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("target", metavar="FILE|ARTIFACT_ID", help="a file, or an artifact id")
     parser.add_argument("--artifact-id", help="with FILE: the id it must have been published as")
     parser.add_argument("--commit", help="the artifact_commit the caller expects (sha256:<hex>)")
-    parser.add_argument("--trust", metavar="FILE", help="trust file (default: $RECEIPTCORE_TRUST, else .receiptcore/trust.json)")
-    parser.add_argument("--ledger-key", metavar="VKEY", help="the ledger's verifier key, or a file holding it (default: pinned on first use)")
-    parser.add_argument("--home", metavar="DIR", help="ledger and store folder (default: .receiptcore)")
+    parser.add_argument(
+        "--trust",
+        metavar="FILE",
+        help="trust file (default: $RECEIPTCORE_TRUST, else .receiptcore/trust.json)",
+    )
+    parser.add_argument(
+        "--ledger-key",
+        metavar="VKEY",
+        help="the ledger's verifier key, or a file holding it (default: pinned on first use)",
+    )
+    parser.add_argument(
+        "--home", metavar="DIR", help="ledger and store folder (default: .receiptcore)"
+    )
     parser.add_argument("--state", metavar="DIR", help="where this verifier remembers checkpoints")
     parser.add_argument("--mode", choices=("enforce", "warn"), help="enforce (default) or warn")
     parser.add_argument("--json", action="store_true", help="print the full verdict as JSON")
@@ -57,8 +67,12 @@ def run(args: argparse.Namespace) -> int:
         verdict = verify(
             path=args.target if is_file else None,
             artifact_id=args.artifact_id if is_file else args.target,
-            commit=args.commit, home=args.home, trust=args.trust, ledger_key=args.ledger_key,
-            state=args.state, mode=mode,
+            commit=args.commit,
+            home=args.home,
+            trust=args.trust,
+            ledger_key=args.ledger_key,
+            state=args.state,
+            mode=mode,
         )
     except ReceiptcoreError as error:
         verdict = getattr(error, "verdict", None)
@@ -68,8 +82,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdict.to_json(), indent=2))
     elif verdict.verified:
-        print(f"verified {verdict.artifact_id} {verdict.artifact_commit} "
-              f"(ledger entry {verdict.ledger_index}, checkpoint size {verdict.checkpoint_size})")
+        print(
+            f"verified {verdict.artifact_id} {verdict.artifact_commit} "
+            f"(ledger entry {verdict.ledger_index}, checkpoint size {verdict.checkpoint_size})"
+        )
     if not verdict.verified:
-        print(f"receiptcore: warning: NOT verified (mode=warn, exit 0): {verdict.error}", file=sys.stderr)
+        print(
+            f"receiptcore: warning: NOT verified (mode=warn, exit 0): {verdict.error}",
+            file=sys.stderr,
+        )
     return 0

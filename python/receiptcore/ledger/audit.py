@@ -50,7 +50,7 @@ def audit(
         if check_entry is not None:
             try:
                 check_entry(entry)
-            except Exception as error:  # noqa: BLE001 - any failure of the entry is reported as such
+            except Exception as error:
                 raise LedgerCorrupt(f"entry {i}: {error}", i) from error
         size += 1
         frontier.append((0, entry.leaf_hash))

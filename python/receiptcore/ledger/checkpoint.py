@@ -230,7 +230,5 @@ def open_checkpoint(note: str, verifier: VerifierKey) -> Checkpoint:
     """
     checkpoint = Checkpoint.parse(open_note(note, verifier))
     if checkpoint.origin != verifier.name:
-        raise CheckpointError(
-            f"checkpoint is for log {checkpoint.origin!r}, not {verifier.name!r}"
-        )
+        raise CheckpointError(f"checkpoint is for log {checkpoint.origin!r}, not {verifier.name!r}")
     return checkpoint

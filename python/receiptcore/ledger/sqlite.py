@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from receiptcore.errors import CheckpointError, LedgerCorrupt, NotInLedger
 from receiptcore.ledger import merkle
@@ -71,7 +72,8 @@ class Entry:
 
 
 class SqliteLedger:
-    """An append-only Merkle log of receipts in ``home/ledger.sqlite3``, signed by ``home/ledger.key``.
+    """An append-only Merkle log of receipts in ``home/ledger.sqlite3``, signed with
+    ``home/ledger.key``.
 
     ``signer`` defaults to the key beside the database, made on first use. Readers that only
     verify need no key: use :meth:`open_readonly`.
@@ -98,7 +100,7 @@ class SqliteLedger:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> SqliteLedger:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -137,12 +139,12 @@ class SqliteLedger:
     def append(
         self, data: bytes, artifact_id: str | None = None, artifact_commit: str | None = None
     ) -> Entry:
-        """Append ``data`` and sign a checkpoint covering it; bytes already logged return their entry."""
+        """Append ``data`` and sign a checkpoint covering it.
+
+        Bytes already in the log are not added again: their first entry is returned."""
         return self.append_many([(data, artifact_id, artifact_commit)])[0]
 
-    def append_many(
-        self, items: Iterable[tuple[bytes, str | None, str | None]]
-    ) -> list[Entry]:
+    def append_many(self, items: Iterable[tuple[bytes, str | None, str | None]]) -> list[Entry]:
         """Append many entries in one transaction, with one checkpoint at the end.
 
         Items are ``(data, artifact_id, artifact_commit)``. Subtree hashes are carried along
@@ -220,7 +222,8 @@ class SqliteLedger:
     def find(self, *, artifact_id: str | None = None, artifact_commit: str | None = None) -> Entry:
         """The latest entry for an artifact id or commit; NotInLedger if there is none."""
         column, value = (
-            ("artifact_id", artifact_id) if artifact_id is not None
+            ("artifact_id", artifact_id)
+            if artifact_id is not None
             else ("artifact_commit", artifact_commit)
         )
         row = self._db.execute(
@@ -252,9 +255,13 @@ class SqliteLedger:
                 "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1"
             ).fetchone()
         else:
-            row = self._db.execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
+            row = self._db.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (size,)
+            ).fetchone()
         if row is None:
-            raise CheckpointError(f"the ledger has no signed checkpoint{'' if size is None else f' at size {size}'}")
+            raise CheckpointError(
+                f"the ledger has no signed checkpoint{'' if size is None else f' at size {size}'}"
+            )
         return row[0]
 
     def checkpoints(self) -> Iterator[tuple[int, str]]:
@@ -266,7 +273,9 @@ class SqliteLedger:
 
     def stored_node(self, level: int, index: int) -> bytes | None:
         if level == 0:
-            row = self._db.execute("SELECT leaf_hash FROM entries WHERE idx = ?", (index,)).fetchone()
+            row = self._db.execute(
+                "SELECT leaf_hash FROM entries WHERE idx = ?", (index,)
+            ).fetchone()
         else:
             row = self._db.execute(
                 "SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index)

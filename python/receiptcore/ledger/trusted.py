@@ -39,7 +39,9 @@ class Advance:
             return f"first use of this ledger: now trusting its checkpoint at size {self.size}"
         if self.previous_size == self.size:
             return f"checkpoint at size {self.size} is the one trusted before"
-        return f"checkpoint at size {self.size} extends the trusted one at size {self.previous_size}"
+        return (
+            f"checkpoint at size {self.size} extends the trusted one at size {self.previous_size}"
+        )
 
 
 class TrustedCheckpoints:

@@ -16,7 +16,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from receiptcore import Hasher, hash_file
 from receiptcore.errors import DigestMismatch, ObjectNotFound
@@ -158,7 +158,7 @@ class VerifyingReader:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self) -> VerifyingReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
