@@ -7,10 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from receiptcore.errors import CheckpointError, LedgerCorrupt, NotInLedger
 from receiptcore.ledger import merkle
 from receiptcore.ledger.audit import audit
@@ -252,3 +255,28 @@ def test_a_checkpoint_signed_by_another_key_fails_the_audit(tmp_path):
     ledger = _fill(tmp_path, 3)
     with pytest.raises(LedgerCorrupt, match="checkpoint at size 1"):
         audit(ledger, SignerKey.generate(ledger.origin).verifier)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 40), min_size=1, max_size=6), st.data())
+def test_stored_subtrees_match_a_tree_built_in_memory_for_any_batching(batches, data):
+    with tempfile.TemporaryDirectory() as home:
+        ledger = SqliteLedger(home)
+        tree, n = merkle.MemoryTree(), 0
+        for batch in batches:
+            items = [(b"entry %d" % (n + i), None, None) for i in range(batch)]
+            ledger.append_many(items)
+            for item in items:
+                tree.append(merkle.leaf_hash(item[0]))
+            n += batch
+            cp = open_checkpoint(ledger.checkpoint_note(n), ledger.verifier_key)
+            assert (cp.size, cp.root) == (n, tree.root())
+        for level, row in enumerate(tree.levels):
+            for index, h in enumerate(row):
+                assert ledger.stored_node(level, index) == h
+        size = data.draw(st.integers(1, n))
+        index = data.draw(st.integers(0, size - 1))
+        assert ledger.inclusion_proof(index, size) == tree.inclusion_proof(index, size)
+        old = data.draw(st.integers(0, size))
+        assert ledger.consistency_proof(old, size) == tree.consistency_proof(old, size)
+        ledger.close()
