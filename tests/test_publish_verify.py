@@ -311,3 +311,16 @@ def test_the_python_api_raises_the_named_error_with_the_verdict(env, capsys):
     assert not verdict.verified and isinstance(verdict.error, DigestMismatch)
     with pytest.raises(ValueError):
         verify()
+
+
+def test_the_verdict_converts_to_the_receipt_verify_tool_response(env, capsys):
+    from receiptcore.verify import verify
+
+    result = published(env, capsys)
+    os.remove("model.bin")
+    verdict = verify(artifact_id="model.bin", commit=result["artifact_commit"])
+    response = verdict.to_response()
+    assert response.verified and response.ledger_index == 0
+    assert response.artifact.commit == result["artifact_commit"].removeprefix("sha256:")
+    failed = verify(artifact_id="model.bin", commit="sha256:" + "0" * 64, mode="warn")
+    assert failed.to_response().verified is False

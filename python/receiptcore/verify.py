@@ -103,6 +103,26 @@ class Verdict:
             },
         }
 
+    def to_response(self):  # -> receiptcore.contracts.ReceiptVerifyResponse
+        """The verdict as the ``receipt.verify`` tool's response contract (a request names both
+        the artifact id and the commit it expects, so both are known)."""
+        from receiptcore.contracts import ReceiptVerifyResponse, validate
+
+        return validate(
+            ReceiptVerifyResponse,
+            {
+                "artifact": {
+                    "artifact_id": self.artifact_id,
+                    "commit": (self.artifact_commit or "").removeprefix("sha256:"),
+                },
+                "verified": self.verified,
+                "mode": self.mode,
+                "checks": [vars(c) for c in self.checks],
+                "ledger_index": self.ledger_index,
+            },
+            "receipt.verify response",
+        )
+
 
 def default_mode() -> Mode:
     """``$RECEIPTCORE_VERIFY_MODE`` (``enforce`` or ``warn``), ``enforce`` when unset."""
@@ -134,9 +154,11 @@ def verify(
     if path is None and artifact_id is None:
         raise ValueError("verify needs a file or an artifact id")
     verdict = Verdict(mode)
-    digest = _Hashing(path) if path is not None else None
+    threads: list[_Hashing] = []
+    if path is not None:
+        threads.append(_Hashing(path))
     try:
-        _run(verdict, digest, artifact_id, commit, home_dir(home), trust, ledger_key, state)
+        _run(verdict, threads, artifact_id, commit, home_dir(home), trust, ledger_key, state)
     except ReceiptcoreError as error:
         verdict.checks.append(Check(_check_of(error), False, str(error)))
         verdict.error = error
@@ -145,8 +167,8 @@ def verify(
             raise
         log.warning("verification failed (mode=warn, carrying on): %s", error)
     finally:
-        if digest is not None:
-            digest.join()
+        for thread in threads:  # a failed check does not leave a file being read behind it
+            thread.join()
     return verdict
 
 
@@ -193,20 +215,33 @@ def _check_of(error: ReceiptcoreError) -> str:
     return "signature"
 
 
-def _run(verdict, hashing, artifact_id, commit, home, trust, ledger_key, state) -> None:
-    from receiptcore.contracts import Envelope, load
-    from receiptcore.ledger import merkle
+def _run(verdict, threads, artifact_id, commit, home, trust, ledger_key, state) -> None:
     from receiptcore.ledger.sqlite import SqliteLedger
-    from receiptcore.ledger.trusted import TrustedCheckpoints
-    from receiptcore.receipts import verify_envelope
     from receiptcore.store import LocalStore, parse_commit
-    from receiptcore.trust import Trust, load_trust
 
     expected = None if commit is None else parse_commit(commit)
     verdict.artifact_id = artifact_id
-    # what needs no digest first, while the file is being hashed
-    trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
+    verdict.artifact_commit = None if expected is None else f"sha256:{expected}"
     ledger = SqliteLedger.open_readonly(home)
+    store = LocalStore(home / "objects")
+    hashing = threads[0] if threads else None
+    object_hashing = None
+    if hashing is None:
+        # By id: start re-hashing the stored object at once. The entry's commit column is only a
+        # hint (it is not signed); the object is checked against the signed receipt below.
+        hinted = ledger.find(artifact_id=artifact_id).artifact_commit
+        if hinted and store.exists(hinted):
+            object_hashing = _Hashing(store.path(hinted))
+            threads.append(object_hashing)
+
+    # what needs no digest, while the bytes are being hashed
+    from receiptcore.contracts import Envelope, load
+    from receiptcore.ledger import merkle
+    from receiptcore.ledger.trusted import TrustedCheckpoints
+    from receiptcore.receipts import verify_envelope
+    from receiptcore.trust import Trust, load_trust
+
+    trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
     checkpoints = TrustedCheckpoints(state_dir(state), os.fspath(home.resolve()))
     verifier = ledger_key_for(ledger, ledger_key, home, checkpoints)
     checkpoint, note = ledger.latest_checkpoint(verifier)
@@ -279,9 +314,15 @@ def _run(verdict, hashing, artifact_id, commit, home, trust, ledger_key, state) 
                 f"{where} hashes to {digest}, but its receipt is for {receipt_commit}"
             )
     else:
-        store = LocalStore(home / "objects")
-        store.verify(receipt_commit)
         where = os.fspath(store.path(receipt_commit))
+        if object_hashing is not None and object_hashing.path == store.path(receipt_commit):
+            actual = object_hashing.result()
+            if actual != receipt_commit:
+                raise DigestMismatch(
+                    f"stored object {where} hashes to {actual}, not {receipt_commit}: it was changed"
+                )
+        else:
+            store.verify(receipt_commit)
     verdict.checks.append(Check("digest", True, f"{where} hashes to {receipt_commit}"))
 
 
