@@ -225,13 +225,18 @@ def _run(verdict, threads, artifact_id, commit, home, trust, ledger_key, state) 
     ledger = SqliteLedger.open_readonly(home)
     store = LocalStore(home / "objects")
     hashing = threads[0] if threads else None
-    object_hashing = None
+    entry = object_hashing = None
+    if artifact_id is not None:
+        entry = ledger.find(artifact_id=artifact_id)
     if hashing is None:
         # By id: start re-hashing the stored object at once. The entry's commit column is only a
         # hint (it is not signed); the object is checked against the signed receipt below.
-        hinted = ledger.find(artifact_id=artifact_id).artifact_commit
-        if hinted and store.exists(hinted):
-            object_hashing = _Hashing(store.path(hinted))
+        try:
+            hinted = store.path(entry.artifact_commit or "") if entry.artifact_commit else None
+        except ValueError:  # a column edited into nonsense: no head start, the checks still run
+            hinted = None
+        if hinted is not None and hinted.is_file():
+            object_hashing = _Hashing(hinted)
             threads.append(object_hashing)
 
     # what needs no digest, while the bytes are being hashed
@@ -246,12 +251,10 @@ def _run(verdict, threads, artifact_id, commit, home, trust, ledger_key, state) 
     verifier = ledger_key_for(ledger, ledger_key, home, checkpoints)
     checkpoint, note = ledger.latest_checkpoint(verifier)
     digest = None if hashing is None else hashing.result()
-    verdict.artifact_commit = digest
+    verdict.artifact_commit = digest or verdict.artifact_commit
 
     # 1. the receipt, and whose signature is on it
-    if artifact_id is not None:
-        entry = ledger.find(artifact_id=artifact_id)
-    else:
+    if entry is None:
         try:
             entry = ledger.find(artifact_commit=digest)
         except NotInLedger:
