@@ -232,7 +232,7 @@ def _run(verdict, threads, artifact_id, commit, home, trust, ledger_key, state) 
         # By id: start re-hashing the stored object at once. The entry's commit column is only a
         # hint (it is not signed); the object is checked against the signed receipt below.
         try:
-            hinted = store.path(entry.artifact_commit or "") if entry.artifact_commit else None
+            hinted = store.path(entry.artifact_commit) if entry.artifact_commit else None
         except ValueError:  # a column edited into nonsense: no head start, the checks still run
             hinted = None
         if hinted is not None and hinted.is_file():
