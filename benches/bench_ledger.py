@@ -140,17 +140,19 @@ def verify_vs_hashlib(tmp: str, gib: int) -> None:
     env = dict(os.environ, RECEIPTCORE_HOME=home, RECEIPTCORE_STATE=state)
     cli = [sys.executable, "-m", "receiptcore.cli", "verify", path]
     hashlib_sha256()  # page cache
-    rows = [
-        ("hashlib.sha256 (file_digest)", best_of(hashlib_sha256)),
-        (
-            "receiptcore.verify.verify(path=...)",
-            best_of(lambda: verify(path=path, home=home, state=state)),
+    candidates = {
+        "hashlib.sha256 (file_digest)": hashlib_sha256,
+        "receiptcore.verify.verify(path=...)": lambda: verify(path=path, home=home, state=state),
+        "receiptcore verify FILE (CLI, new process)": lambda: subprocess.run(
+            cli, env=env, check=True, stdout=subprocess.DEVNULL
         ),
-        (
-            "receiptcore verify FILE (CLI, new process)",
-            best_of(lambda: subprocess.run(cli, env=env, check=True, stdout=subprocess.DEVNULL)),
-        ),
-    ]
+    }
+    # Interleaved rounds, best of each: on a shared machine the load drifts between runs.
+    best = {name: float("inf") for name in candidates}
+    for _ in range(5):
+        for name, fn in candidates.items():
+            best[name] = min(best[name], best_of(fn, 1))
+    rows = list(best.items())
     table(
         f"verify a published {gib} GiB artifact (target: <= 1.1x hashlib's time)",
         rows,
