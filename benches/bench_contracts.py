@@ -19,9 +19,12 @@ import os
 import tempfile
 
 import rfc8785
-from _common import best_of, table
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jsonschema import Draft202012Validator
+from securesystemslib.dsse import Envelope as SslibEnvelope
+from securesystemslib.signer import CryptoSigner, SSlibKey
+
+from _common import best_of, table
 from receiptcore import canonical_sha256
 from receiptcore.contracts import DatasetManifest, Envelope, validate
 from receiptcore.contracts.schemas import document_schema
@@ -29,8 +32,6 @@ from receiptcore.keys import SigningKey
 from receiptcore.manifests import commit_of, dataset_manifest
 from receiptcore.receipts import build_statement, sign_statement, verify_envelope
 from receiptcore.trust import Trust
-from securesystemslib.dsse import Envelope as SslibEnvelope
-from securesystemslib.signer import CryptoSigner, SSlibKey
 
 TERMS = {"name": "bench", "source": "bench", "license": "CC0-1.0", "owner": "bench"}
 

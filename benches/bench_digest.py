@@ -17,9 +17,8 @@ import subprocess
 import sys
 import tempfile
 
-from _common import best_of, table
-
 import receiptcore
+from _common import best_of, table
 
 CHUNK = 1 << 20
 
@@ -27,8 +26,7 @@ CHUNK = 1 << 20
 def write_random(path: str, size: int) -> None:
     block = os.urandom(16 << 20)
     with open(path, "wb") as f:
-        for _ in range(size // len(block)):
-            f.write(block)
+        f.writelines(block for _ in range(size // len(block)))
 
 
 def hashlib_file(path: str) -> str:

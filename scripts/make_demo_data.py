@@ -17,8 +17,7 @@ def main(folder: str) -> None:
         if os.path.exists(path) and os.path.getsize(path) == SHARD_BYTES:
             continue
         with open(path, "wb") as f:
-            for _ in range(SHARD_BYTES // BLOCK):
-                f.write(os.urandom(BLOCK))
+            f.writelines(os.urandom(BLOCK) for _ in range(SHARD_BYTES // BLOCK))
     print(f"demo data: {SHARDS} x {SHARD_BYTES >> 20} MiB in {folder}/", file=sys.stderr)
 
 

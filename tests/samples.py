@@ -152,10 +152,28 @@ def faiss_indexes(d: Path) -> list[Path]:
         p = d / f"faiss{i}.index"
         faiss.write_index(index, str(p))
         out.append(p)
+    newer = ["RaBitQ", "IVF4,RaBitQ", "IVF4,RaBitQfs", "RaBitQfs"]  # faiss >= 1.12
+    if hasattr(faiss, "IndexRaBitQ"):
+        for i, spec in enumerate(newer):
+            index = faiss.index_factory(16, spec)
+            index.train(x)
+            index.add(x)
+            p = d / f"faiss_new{i}.index"
+            faiss.write_index(index, str(p))
+            out.append(p)
+    for name, make in [("IndexHNSWFlatPanorama", lambda c: c(16, 8, 4)),
+                       ("IndexHNSWCagra", lambda c: c(16, 8))]:
+        if hasattr(faiss, name):
+            index = make(getattr(faiss, name))
+            index.add(x)
+            faiss.write_index(index, str(d / f"{name}.index"))
+            out.append(d / f"{name}.index")
     xb = rng.integers(0, 255, (200, 4), dtype=np.uint8)
     quant = faiss.IndexBinaryFlat(32)
     for i, index in enumerate([faiss.IndexBinaryFlat(32), faiss.IndexBinaryHNSW(32, 8),
-                               faiss.IndexBinaryIVF(quant, 32, 2)]):
+                               faiss.IndexBinaryIVF(quant, 32, 2),
+                               *([faiss.IndexBinaryHNSWCagra(32, 8)]
+                                 if hasattr(faiss, "IndexBinaryHNSWCagra") else [])]):
         index.train(xb)
         index.add(xb)
         p = d / f"faiss_bin{i}.index"
@@ -248,3 +266,34 @@ def benign_files(d: Path) -> list[Path]:
     (d / "empty_dir_zip.zip").write_bytes(buf.getvalue())
     out.append(d / "empty_dir_zip.zip")
     return out
+
+
+def joblib_compressed(d: Path, method: str) -> Path:
+    import joblib
+
+    p = d / f"model_{method}.joblib"
+    joblib.dump({"coef": np.arange(500, dtype=np.float64), "name": "ridge"}, p, compress=(method, 3))
+    return p
+
+
+def chroma_dir(d: Path) -> Path:
+    import chromadb
+    from chromadb.config import Settings
+
+    p = d / "chroma"
+    client = chromadb.PersistentClient(path=str(p), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection("docs")
+    rng = np.random.default_rng(0)
+    collection.add(ids=[f"id{i}" for i in range(20)], embeddings=rng.random((20, 8)).tolist())
+    del collection, client
+    return p
+
+
+def lance_dataset(d: Path) -> Path:
+    import lance
+    import pyarrow as pa
+
+    p = d / "vectors.lance"
+    table = pa.table({"id": [1, 2, 3], "vector": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]})
+    lance.write_dataset(table, str(p))
+    return p

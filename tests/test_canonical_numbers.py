@@ -7,21 +7,18 @@ import hashlib
 import shutil
 import struct
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
+
 from receiptcore import canonicalize, canonicalize_json
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "rfc8785"
-ES6_FILE = VECTORS / "es6numbers" / "es6testfile100k.txt.gz"
+ES6_FILE = "rfc8785/es6numbers/es6testfile100k.txt.gz"
 # Published in the vectors README (from the reference implementation's testdata README).
 SHA256_FIRST_100K = "22776e6d4b49fa294a0d0f349268e5c28808fe7e0cb2bcbe28f63894e494d4c7"
 SHA256_FIRST_1M = "49415fee2c56c77864931bd3624faad425c3c577d6d74e89a83bc725506dad16"
 SERIAL_COUNT = 2000
 SERIAL_START = 0x0010000000000000
-
-needs_es6_file = pytest.mark.skipif(not ES6_FILE.is_file(), reason=f"{ES6_FILE} not found")
 
 
 def format_all(values):
@@ -33,14 +30,13 @@ def bits_of(x):
     return struct.unpack("<Q", struct.pack("<d", x))[0]
 
 
-@pytest.fixture(scope="module")
-def es6_lines():
-    data = gzip.decompress(ES6_FILE.read_bytes())
+@pytest.fixture
+def es6_lines(vectors):
+    data = gzip.decompress((vectors / ES6_FILE).read_bytes())
     assert hashlib.sha256(data).hexdigest() == SHA256_FIRST_100K
     return data.splitlines()
 
 
-@needs_es6_file
 def test_es6_number_file_first_100k_lines(es6_lines):
     assert len(es6_lines) == 100_000
     values, expected = [], []
@@ -77,7 +73,6 @@ def static_prefix(es6_lines):
     raise AssertionError("no serial run in the ES6 number file")
 
 
-@needs_es6_file
 def test_es6_number_file_first_million_lines_reproduce_the_published_hash(es6_lines):
     generator = es6_generator(static_prefix(es6_lines))
     bits = [next(generator) for _ in range(1_000_000)]

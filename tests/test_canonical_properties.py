@@ -8,6 +8,7 @@ import pytest
 import rfc8785
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from receiptcore import CanonicalizationError, canonical_sha256, canonicalize, canonicalize_json
 
 # Characters where implementations go wrong: controls, the JS line separators, the edges of

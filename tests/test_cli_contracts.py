@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from contract_examples import DOCUMENTS, fresh
+
 from receiptcore.cli import main
 from receiptcore.keys import ENV_SIGNING_KEY
 

@@ -10,6 +10,7 @@ import pytest
 import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from receiptcore.contracts import BuildManifest, DatasetManifest
 from receiptcore.errors import SchemaError
 from receiptcore.manifests import (

@@ -14,12 +14,13 @@ from contract_examples import DOCUMENTS, TOOLS, fresh
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
 from receiptcore.contracts import load, validate
 from receiptcore.contracts.schemas import DOCUMENTS as MODELS
 from receiptcore.contracts.schemas import TOOLS as TOOL_MODELS
 from receiptcore.contracts.schemas import generate
 from receiptcore.errors import SchemaError
-from referencing import Registry, Resource
 
 SCHEMAS = REPO / "schemas"
 ALL_FILES = sorted(generate())

@@ -13,11 +13,12 @@ import subprocess
 
 import pytest
 from conftest import REPO
+from test_contracts import CASES, validator
+
 from receiptcore.contracts import validate
 from receiptcore.keys import generate_key_pair
 from receiptcore.receipts import sign_receipt, write_envelope
 from receiptcore.trust import add_trusted_key
-from test_contracts import CASES, validator
 
 DOCS = [REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md"]
 BLOCK = re.compile(r"<!-- (example|recipe): (\S+) -->\n```(\w+)\n(.*?)\n```", re.DOTALL)

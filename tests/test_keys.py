@@ -13,6 +13,7 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
 from receiptcore.errors import SigningKeyError, TrustFileError
 from receiptcore.keys import (
     ENV_SIGNING_KEY,

@@ -12,6 +12,10 @@ import pytest
 import rfc8785
 from contract_examples import H2, H
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from securesystemslib import exceptions as sslib_exceptions
+from securesystemslib.dsse import Envelope as SslibEnvelope
+from securesystemslib.signer import CryptoSigner, SSlibKey
+
 from receiptcore.contracts import Envelope, load, validate
 from receiptcore.dsse import pae, sign_payload, verify_payload
 from receiptcore.errors import ReceiptcoreError, SchemaError, SignatureInvalid, UntrustedKey
@@ -26,9 +30,6 @@ from receiptcore.receipts import (
     write_envelope,
 )
 from receiptcore.trust import Trust
-from securesystemslib import exceptions as sslib_exceptions
-from securesystemslib.dsse import Envelope as SslibEnvelope
-from securesystemslib.signer import CryptoSigner, SSlibKey
 
 KEY = SigningKey.generate()
 TRUST = Trust.of((KEY.public_key, "ci"))

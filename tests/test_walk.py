@@ -170,3 +170,22 @@ def test_bad_roots_and_modes_raise_named_errors(tmp_path):
         walk(tmp_path / "f")
     with pytest.raises(ValueError, match="unknown mode"):
         walk(tmp_path, mode="everything")
+
+
+def test_git_mode_lists_tracked_symlinks_without_following_them(tmp_path):
+    make_repo(tmp_path)
+    os.symlink("forced.pt", tmp_path / "alias.pt")
+    git(tmp_path, "add", "-f", "alias.pt")
+    entries = {e.path: e for e in walk(tmp_path, "git")}
+    assert entries["alias.pt"].is_symlink and entries["alias.pt"].sniff is None
+    assert entries["forced.pt"].sniff.format == "torch_zip"
+
+
+def test_walk_finds_vector_stores_inside_a_tree(tmp_path):
+    samples.chroma_dir(tmp_path)
+    samples.lance_dataset(tmp_path)
+    shutil.move(samples.faiss_indexes(tmp_path)[0], tmp_path / "README")
+    found = {e.path: e.sniff.format for e in walk(tmp_path) if e.sniff}
+    assert found["chroma/chroma.sqlite3"] == "chroma"
+    assert found["README"] == "faiss"
+    assert any(p.startswith("vectors.lance/data/") and f == "lance" for p, f in found.items())

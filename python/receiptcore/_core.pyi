@@ -2,12 +2,12 @@
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from typing_extensions import Buffer
 
-_Path = str | bytes | PathLike[str] | PathLike[bytes]
-_Algo = Literal["sha256", "blake3"]
+_Path: TypeAlias = str | bytes | PathLike[str] | PathLike[bytes]
+_Algo: TypeAlias = Literal["sha256", "blake3"]
 
 class ReceiptcoreError(Exception):
     """Base class of every receiptcore error."""
@@ -67,7 +67,10 @@ class Hasher:
     @property
     def digest_size(self) -> int: ...
 
-_Json = dict[str, "_Json"] | list["_Json"] | tuple["_Json", ...] | str | int | float | bool | None
+# What canonicalize accepts: JSON's types as Python holds them.
+_Json: TypeAlias = (
+    dict[str, _Json] | list[_Json] | tuple[_Json, ...] | str | int | float | bool | None
+)
 
 def canonicalize(obj: _Json) -> bytes:
     """RFC 8785 (JCS) canonical JSON bytes of a Python value.
@@ -102,11 +105,13 @@ def canonical_sha256(obj: _Json) -> str:
 
     The canonical bytes are hashed in 64 KiB chunks as they are written. Raises as
     :func:`canonicalize`.
+    """
+
 class GitError(ReceiptcoreError):
     """git could not list the tracked files (not a repository, or git is missing)."""
 
-_Family = Literal["weights", "tensor_data", "vector_index"]
-_Mode = Literal["all", "gitignore", "git"]
+_Family: TypeAlias = Literal["weights", "tensor_data", "vector_index"]
+_Mode: TypeAlias = Literal["all", "gitignore", "git"]
 
 class Sniff:
     """What :func:`sniff` recognised. Frozen; equal when all three fields are equal.

@@ -66,7 +66,9 @@ pub enum WalkError {
 impl std::fmt::Display for WalkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WalkError::Root { path, source } => write!(f, "cannot walk {}: {source}", path.display()),
+            WalkError::Root { path, source } => {
+                write!(f, "cannot walk {}: {source}", path.display())
+            }
             WalkError::Git(msg) => write!(f, "{msg}"),
         }
     }
@@ -86,12 +88,18 @@ pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry
             source: io::Error::from_raw_os_error(libc::ENOTDIR),
         });
     }
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let mut entries = match mode {
         Mode::Git => walk_git(root, threads)?,
         _ => walk_tree(root, mode, threads),
     };
-    entries.sort_unstable_by(|a, b| a.path.as_os_str().as_bytes().cmp(b.path.as_os_str().as_bytes()));
+    entries.sort_unstable_by(|a, b| {
+        a.path
+            .as_os_str()
+            .as_bytes()
+            .cmp(b.path.as_os_str().as_bytes())
+    });
     Ok(entries)
 }
 
@@ -110,9 +118,17 @@ fn walk_tree(root: &Path, mode: Mode, threads: usize) -> Vec<Entry> {
             .require_git(false);
     }
     let shared = Mutex::new(Vec::new());
-    let mut visitors = Visitors { root, shared: &shared };
+    let mut visitors = Visitors {
+        root,
+        shared: &shared,
+    };
     builder.build_parallel().visit(&mut visitors);
-    shared.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().flatten().collect()
+    shared
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 struct Visitors<'s> {
@@ -140,7 +156,10 @@ struct Collector<'s> {
 impl Drop for Collector<'_> {
     fn drop(&mut self) {
         let local = std::mem::take(&mut self.local);
-        self.shared.lock().unwrap_or_else(|p| p.into_inner()).push(local);
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(local);
     }
 }
 
@@ -155,10 +174,13 @@ impl ParallelVisitor for Collector<'_> {
                     return WalkState::Continue;
                 }
                 let rel = relative(self.root, entry.path());
-                self.local.push(inspect(entry.path(), rel, Kind::from(kind), None));
+                self.local
+                    .push(inspect(entry.path(), rel, Kind::from(kind), None));
             }
             Err(err) => {
-                let path = error_path(&err).map(|p| relative(self.root, p)).unwrap_or_default();
+                let path = error_path(&err)
+                    .map(|p| relative(self.root, p))
+                    .unwrap_or_default();
                 self.local.push(failed(path, format!("cannot list: {err}")));
             }
         }
@@ -169,7 +191,9 @@ impl ParallelVisitor for Collector<'_> {
 fn error_path(err: &ignore::Error) -> Option<&Path> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         ignore::Error::Loop { child, .. } => Some(child),
         _ => None,
     }
@@ -180,7 +204,13 @@ fn relative(root: &Path, path: &Path) -> PathBuf {
 }
 
 fn failed(path: PathBuf, error: String) -> Entry {
-    Entry { path, size: 0, sniff: None, is_symlink: false, error: Some(error) }
+    Entry {
+        path,
+        size: 0,
+        sniff: None,
+        is_symlink: false,
+        error: Some(error),
+    }
 }
 
 enum Kind {
@@ -210,7 +240,13 @@ fn open_no_follow(path: &Path) -> io::Result<File> {
 }
 
 fn inspect(abs: &Path, rel: PathBuf, kind: Kind, size: Option<u64>) -> Entry {
-    let mut entry = Entry { path: rel, size: 0, sniff: None, is_symlink: false, error: None };
+    let mut entry = Entry {
+        path: rel,
+        size: 0,
+        sniff: None,
+        is_symlink: false,
+        error: None,
+    };
     let mut errors = Vec::new();
     if entry.path.to_str().is_none() {
         errors.push("name is not valid UTF-8".to_string());
@@ -259,7 +295,12 @@ fn walk_git(root: &Path, threads: usize) -> Result<Vec<Entry>, WalkError> {
         .arg(root)
         .args(["ls-files", "-z", "--stage"])
         .output()
-        .map_err(|e| WalkError::Git(format!("cannot run git ls-files in {}: {e}", root.display())))?;
+        .map_err(|e| {
+            WalkError::Git(format!(
+                "cannot run git ls-files in {}: {e}",
+                root.display()
+            ))
+        })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(WalkError::Git(format!(
@@ -270,7 +311,9 @@ fn walk_git(root: &Path, threads: usize) -> Result<Vec<Entry>, WalkError> {
     }
     let mut tracked: Vec<(&[u8], bool)> = Vec::new();
     for record in output.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(tab) = record.iter().position(|&b| b == b'\t') else { continue };
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
         let (meta, path) = (&record[..tab], &record[tab + 1..]);
         if meta.starts_with(b"160000") {
             continue;
@@ -288,22 +331,58 @@ fn walk_git(root: &Path, threads: usize) -> Result<Vec<Entry>, WalkError> {
     Ok(pool.install(|| {
         tracked
             .par_iter()
-            .map(|(raw, _)| {
-                let rel = PathBuf::from(OsStr::from_bytes(raw));
-                let abs = root.join(&rel);
-                match std::fs::symlink_metadata(&abs) {
-                    Ok(m) => {
-                        let size = m.is_file().then(|| m.len());
-                        inspect(&abs, rel, Kind::from(m.file_type()), size)
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        failed(rel, "tracked by git but missing from the working tree".into())
-                    }
-                    Err(e) => failed(rel, format!("cannot stat: {e}")),
-                }
-            })
+            .map(|&(raw, is_link)| tracked_entry(root, raw, is_link))
             .collect()
     }))
+}
+
+/// A tracked file, typed by its mode in the index: a regular file is opened straight away
+/// (no `lstat`: `O_NOFOLLOW` refuses a symlink that replaced it, `O_NONBLOCK` a FIFO).
+fn tracked_entry(root: &Path, raw: &[u8], is_link: bool) -> Entry {
+    let rel = PathBuf::from(OsStr::from_bytes(raw));
+    let abs = root.join(&rel);
+    let missing = |rel| {
+        failed(
+            rel,
+            "tracked by git but missing from the working tree".into(),
+        )
+    };
+    if is_link {
+        return match std::fs::symlink_metadata(&abs) {
+            Ok(m) => inspect(&abs, rel, Kind::from(m.file_type()), None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+            Err(e) => failed(rel, format!("cannot stat: {e}")),
+        };
+    }
+    match open_no_follow(&abs) {
+        Ok(file) => {
+            let mut entry = inspect_open(&file, rel);
+            if entry.path.to_str().is_none() {
+                let why = "name is not valid UTF-8".to_string();
+                entry.error = Some(match entry.error.take() {
+                    Some(e) => format!("{why}; {e}"),
+                    None => why,
+                });
+            }
+            entry
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => inspect(&abs, rel, Kind::Symlink, None),
+        Err(e) => failed(rel, format!("cannot read: {e}")),
+    }
+}
+
+fn inspect_open(file: &File, rel: PathBuf) -> Entry {
+    match sniff_open_file(file, None) {
+        Ok((size, sniff)) => Entry {
+            path: rel,
+            size,
+            sniff,
+            is_symlink: false,
+            error: None,
+        },
+        Err(e) => failed(rel, format!("cannot read: {e}")),
+    }
 }
 
 #[cfg(test)]
@@ -347,6 +426,9 @@ mod tests {
 
     #[test]
     fn a_missing_root_is_an_error() {
-        assert!(matches!(walk(Path::new("/nonexistent/x"), Mode::All, None), Err(WalkError::Root { .. })));
+        assert!(matches!(
+            walk(Path::new("/nonexistent/x"), Mode::All, None),
+            Err(WalkError::Root { .. })
+        ));
     }
 }

@@ -11,45 +11,51 @@ enum Step {
     Index(usize),
 }
 
+/// Boxed, so that a `Result` carrying it is one pointer wide: the recursive functions that
+/// return one keep small stack frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CanonicalError {
+pub struct CanonicalError(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     message: String,
     /// Innermost step first: the order in which unwinding adds them.
     steps: Vec<Step>,
 }
 
 impl CanonicalError {
+    #[cold]
     pub fn new(message: impl Into<String>) -> CanonicalError {
-        CanonicalError {
+        CanonicalError(Box::new(Inner {
             message: message.into(),
             steps: Vec::new(),
-        }
+        }))
     }
 
     /// The error happened inside member `key` of an object.
     #[cold]
     pub fn in_key(mut self, key: &str) -> CanonicalError {
-        self.steps.push(Step::Key(key.to_owned()));
+        self.0.steps.push(Step::Key(key.to_owned()));
         self
     }
 
     /// The error happened inside element `index` of an array.
     #[cold]
     pub fn in_index(mut self, index: usize) -> CanonicalError {
-        self.steps.push(Step::Index(index));
+        self.0.steps.push(Step::Index(index));
         self
     }
 
     /// What went wrong, without the location.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Where, as an RFC 6901 JSON pointer: `""` is the whole document, `/a/0` is element 0 of
     /// member `a`; `~` and `/` inside keys are written `~0` and `~1`.
     pub fn pointer(&self) -> String {
         let mut out = String::new();
-        for step in self.steps.iter().rev() {
+        for step in self.0.steps.iter().rev() {
             out.push('/');
             match step {
                 Step::Key(key) => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
@@ -64,9 +70,13 @@ impl fmt::Display for CanonicalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pointer = self.pointer();
         if pointer.is_empty() {
-            write!(f, "{} (at JSON pointer \"\", the top level)", self.message)
+            write!(
+                f,
+                "{} (at JSON pointer \"\", the top level)",
+                self.0.message
+            )
         } else {
-            write!(f, "{} (at JSON pointer {:?})", self.message, pointer)
+            write!(f, "{} (at JSON pointer {:?})", self.0.message, pointer)
         }
     }
 }

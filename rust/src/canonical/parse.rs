@@ -32,12 +32,21 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     #[cold]
+    #[inline(never)]
     fn fail(&self, what: impl AsRef<str>) -> CanonicalError {
         CanonicalError::new(format!(
             "invalid JSON at byte {}: {}",
             self.pos,
             what.as_ref()
         ))
+    }
+
+    /// "expected X, found Y". Out of line, like every message: the recursive functions keep
+    /// small stack frames, so the nesting limit needs little stack.
+    #[cold]
+    #[inline(never)]
+    fn unexpected(&self, expected: &str) -> CanonicalError {
+        self.fail(format!("expected {expected}, found {}", self.describe()))
     }
 
     /// The byte at `pos`, for messages.
@@ -61,6 +70,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(never)]
     fn expect(&mut self, byte: u8, context: &str) -> Result<(), CanonicalError> {
         if self.peek() == Some(byte) {
             self.pos += 1;
@@ -83,16 +93,17 @@ impl<'a> Parser<'a> {
             Some(b'f') => self.literal(b"false", Value::Bool(false)),
             Some(b'n') => self.literal(b"null", Value::Null),
             Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => Err(self.fail(format!("expected a JSON value, found {}", self.describe()))),
+            _ => Err(self.unexpected("a JSON value")),
         }
     }
 
+    #[inline(never)]
     fn literal(&mut self, word: &[u8], value: Value<'a>) -> Result<Value<'a>, CanonicalError> {
         if self.s[self.pos..].starts_with(word) {
             self.pos += word.len();
             Ok(value)
         } else {
-            Err(self.fail(format!("expected a JSON value, found {}", self.describe())))
+            Err(self.unexpected("a JSON value"))
         }
     }
 
@@ -119,8 +130,7 @@ impl<'a> Parser<'a> {
                     return Ok(Value::Array(items));
                 }
                 _ => {
-                    let what = format!("expected ',' or ']' in array, found {}", self.describe());
-                    return Err(self.fail(what));
+                    return Err(self.unexpected("',' or ']' in array"));
                 }
             }
         }
@@ -140,8 +150,7 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
-                let what = format!("expected a string key in object, found {}", self.describe());
-                return Err(self.fail(what));
+                return Err(self.unexpected("a string key in object"));
             }
             let key = self.string()?;
             self.skip_ws();
@@ -158,8 +167,7 @@ impl<'a> Parser<'a> {
                     return Ok(Value::Object(members));
                 }
                 _ => {
-                    let what = format!("expected ',' or '}}' in object, found {}", self.describe());
-                    return Err(self.fail(what));
+                    return Err(self.unexpected("',' or '}' in object"));
                 }
             }
         }
@@ -167,6 +175,7 @@ impl<'a> Parser<'a> {
 
     /// A string starting at the opening quote. Runs without escapes are validated as UTF-8
     /// in one call and borrowed when the whole string is one such run.
+    #[inline(never)]
     fn string(&mut self) -> Result<Cow<'a, str>, CanonicalError> {
         self.pos += 1;
         let mut owned: Option<String> = None;
@@ -287,6 +296,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as the nearest double.
+    #[inline(never)]
     fn number(&mut self) -> Result<Value<'a>, CanonicalError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {

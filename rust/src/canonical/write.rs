@@ -88,35 +88,74 @@ static ESCAPE: [u8; 256] = {
 
 /// Appends `s` as a JSON string. Everything but the escapes above is copied as UTF-8 (a `str`
 /// cannot hold a lone surrogate, so the output is always valid Unicode).
+///
+/// Most strings (paths, digests, names) need no escape at all, so the scan looks at 8 bytes at
+/// a time and copies clean runs whole.
 #[inline]
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
+    let n = bytes.len();
+    out.reserve(n + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc = ESCAPE[b as usize];
-        if esc == 0 {
+    let mut i = 0;
+    while i < n {
+        let mask = escape_mask(word_at(bytes, i));
+        if mask == 0 {
+            i += 8;
             continue;
         }
+        // The lowest flagged byte is exact (a borrow only spills into higher bytes).
+        i += (mask.trailing_zeros() / 8) as usize;
         out.extend_from_slice(&bytes[start..i]);
+        let b = bytes[i];
+        let esc = ESCAPE[b as usize];
         if esc == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 15) as usize],
-            ]);
+            let (hi, lo) = (HEX[(b >> 4) as usize], HEX[(b & 15) as usize]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hi, lo]);
         } else {
             out.extend_from_slice(&[b'\\', esc]);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The 8 bytes from `i` (little-endian), padded past the end with bytes that need no escape.
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    const SAFE: u64 = 0x6161_6161_6161_6161; // "aaaaaaaa"
+    if let Some(chunk) = bytes.get(i..i + 8) {
+        return u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    }
+    let rest = bytes.len() - i; // 1..=7
+    if bytes.len() >= 8 {
+        // Reread the last 8 bytes and shift out the ones already scanned.
+        let tail = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
+        let shift = 8 * (8 - rest) as u32;
+        (tail >> shift) | (SAFE << (64 - shift))
+    } else {
+        let mut padded = SAFE.to_le_bytes();
+        padded[..rest].copy_from_slice(&bytes[i..]);
+        u64::from_le_bytes(padded)
+    }
+}
+
+/// The high bit of each byte of `word` that is a control character, `"` or `\\` (SWAR: a byte
+/// below `n` sets its high bit in `(w - n) & !w`; a byte equal to `c` is a zero in `w ^ c`).
+/// Bits above the lowest set one may be false alarms; the lowest is always right.
+#[inline]
+fn escape_mask(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w;
+    let control = below(word, 0x20);
+    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
+    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
+    (control | quote | backslash) & HIGH
 }
 
 /// Orders keys as RFC 8785 3.2.3 says: by their UTF-16 code units.
@@ -170,6 +209,43 @@ mod tests {
         assert_eq!(quoted("\u{8}\u{c}\n\r\t\"\\"), r#""\b\f\n\r\t\"\\""#);
         assert_eq!(quoted("\u{0}\u{f}\u{1f}"), r#""\u0000\u000f\u001f""#);
         assert_eq!(quoted("/\u{7f}\u{2028}é😂"), "\"/\u{7f}\u{2028}é😂\"");
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position_of_a_long_string() {
+        for special in ['"', '\\', '\u{0}', '\n', '\u{1f}'] {
+            for (len, at) in (0..20).flat_map(|len| (0..=len).map(move |at| (len, at))) {
+                let mut chars: Vec<char> = "abcdéfgh".chars().cycle().take(len).collect();
+                chars.insert(at, special);
+                let s: String = chars.into_iter().collect();
+                let mut out = Vec::new();
+                write_str(&mut out, &s);
+                let want = reference_escape(&s);
+                assert_eq!(String::from_utf8(out).unwrap(), want, "{s:?}");
+            }
+        }
+        // Bytes >= 0x80 (UTF-8 continuation and lead bytes) never need an escape.
+        let high = u64::from_le_bytes(*b"\xff\xfe\x80\x81\xc3\xa9\x7f ");
+        assert_eq!(escape_mask(high), 0);
+        // Two adjacent specials: the lowest flag is the first of them.
+        let mask = escape_mask(u64::from_le_bytes(*b"ab\"\\cdef"));
+        assert_eq!(mask.trailing_zeros() / 8, 2);
+    }
+
+    /// A plain reference escaper, one character at a time.
+    fn reference_escape(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
     }
 
     #[test]

@@ -62,10 +62,17 @@ fn sniff(py: Python<'_>, path_or_bytes: &Bound<'_, PyAny>) -> PyResult<Option<Py
         let data = bytes.as_bytes();
         return Ok(py.detach(|| sniff_bytes(data)).map(PySniff::from));
     }
-    if path_or_bytes.is_instance_of::<PyByteArray>() || path_or_bytes.is_instance_of::<PyMemoryView>() {
-        let data: Vec<u8> = path_or_bytes.call_method0("__bytes__").or_else(|_| {
-            py.import("builtins")?.getattr("bytes")?.call1((path_or_bytes,))
-        })?.extract()?;
+    if path_or_bytes.is_instance_of::<PyByteArray>()
+        || path_or_bytes.is_instance_of::<PyMemoryView>()
+    {
+        let data: Vec<u8> = path_or_bytes
+            .call_method0("__bytes__")
+            .or_else(|_| {
+                py.import("builtins")?
+                    .getattr("bytes")?
+                    .call1((path_or_bytes,))
+            })?
+            .extract()?;
         return Ok(py.detach(|| sniff_bytes(&data)).map(PySniff::from));
     }
     let path: PathBuf = path_or_bytes.extract()?;

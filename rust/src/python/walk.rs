@@ -55,7 +55,10 @@ impl PyEntry {
             Some(s) => format!("{:?}", s.format()),
             None => "None".into(),
         };
-        let mut out = format!("Entry(path={:?}, size={}, sniff={sniff}", self.path, self.size);
+        let mut out = format!(
+            "Entry(path={:?}, size={}, sniff={sniff}",
+            self.path, self.size
+        );
         if self.is_symlink {
             out.push_str(", is_symlink=True");
         }
@@ -76,10 +79,12 @@ fn walk(py: Python<'_>, root: PathBuf, mode: &str) -> PyResult<Vec<PyEntry>> {
             "unknown mode {mode:?}: use \"all\", \"gitignore\" or \"git\""
         ))
     })?;
-    let entries = py.detach(|| walk_tree(&root, mode, None)).map_err(|e| match e {
-        WalkError::Root { path, source } => io_error(source, &path),
-        WalkError::Git(msg) => GitError::new_err(msg),
-    })?;
+    let entries = py
+        .detach(|| walk_tree(&root, mode, None))
+        .map_err(|e| match e {
+            WalkError::Root { path, source } => io_error(source, &path),
+            WalkError::Git(msg) => GitError::new_err(msg),
+        })?;
     Ok(entries.into_iter().map(PyEntry::from).collect())
 }
 

@@ -18,12 +18,16 @@ pub fn detect_tflite(p: &Probe) -> io::Result<Option<Sniff>> {
     if root < 8 || root + 4 > p.size {
         return Ok(None);
     }
-    let Some(table) = p.exact(root, 4)? else { return Ok(None) };
+    let Some(table) = p.exact(root, 4)? else {
+        return Ok(None);
+    };
     let vtable = root as i64 - i32::from_le_bytes([table[0], table[1], table[2], table[3]]) as i64;
     if vtable < 8 || vtable as u64 + 4 > p.size {
         return Ok(None);
     }
-    let Some(vt) = p.exact(vtable as u64, 4)? else { return Ok(None) };
+    let Some(vt) = p.exact(vtable as u64, 4)? else {
+        return Ok(None);
+    };
     let (vt_size, obj_size) = (u16_at(&vt, 0).unwrap_or(0), u16_at(&vt, 2).unwrap_or(0));
     if vt_size < 4 || vt_size % 2 != 0 || obj_size < 4 {
         return Ok(None);
@@ -59,20 +63,42 @@ pub fn detect_sqlite(p: &Probe) -> io::Result<Option<Sniff>> {
 /// Lance data files and manifests end with `LANC` after a major and minor version; the
 /// offsets before it must point inside the file.
 pub fn detect_lance(p: &Probe) -> io::Result<Option<Sniff>> {
-    let t = if p.size as usize <= p.head.len() { p.head } else { p.tail };
+    let t = if p.size as usize <= p.head.len() {
+        p.head
+    } else {
+        p.tail
+    };
     if t.len() < 16 || !t.ends_with(b"LANC") {
         return Ok(None);
     }
     let n = t.len();
-    let (major, minor) = (u16_at(t, n - 8).unwrap_or(99), u16_at(t, n - 6).unwrap_or(999));
-    let offset = u64_at(t, n - 16).unwrap_or(u64::MAX);
-    if major > 3 || minor > 100 || offset >= p.size {
+    let (major, minor) = (
+        u16_at(t, n - 8).unwrap_or(99),
+        u16_at(t, n - 6).unwrap_or(999),
+    );
+    if major > 3 || minor > 100 {
+        return Ok(None);
+    }
+    // Lance v2 files (written as 0.3, then 2.x) end with a 40-byte footer of three offsets and
+    // two counts; v1 files and manifests with a 16-byte one holding one offset.
+    let v2 = major >= 2 || (major == 0 && minor == 3);
+    let offsets: &[usize] = if v2 { &[40, 32, 24] } else { &[16] };
+    if t.len() < 40 && v2 {
+        return Ok(None);
+    }
+    if offsets
+        .iter()
+        .any(|&back| u64_at(t, n - back).is_none_or(|o| o >= p.size))
+    {
         return Ok(None);
     }
     Ok(Some(Sniff::new(
         "lance",
         Family::VectorIndex,
-        format!("Lance footer magic LANC at offset {}, version {major}.{minor}", p.size - 4),
+        format!(
+            "Lance footer magic LANC at offset {}, version {major}.{minor}",
+            p.size - 4
+        ),
     )))
 }
 
@@ -83,7 +109,11 @@ pub fn detect_dir(dir: &Path) -> Option<Sniff> {
     if chroma.is_file() {
         if let Ok(Some(s)) = super::sniff_path(&chroma) {
             if s.format == "chroma" {
-                return Some(Sniff::new("chroma", Family::VectorIndex, "Chroma persistent directory: chroma.sqlite3 with Chroma's schema"));
+                return Some(Sniff::new(
+                    "chroma",
+                    Family::VectorIndex,
+                    "Chroma persistent directory: chroma.sqlite3 with Chroma's schema",
+                ));
             }
         }
     }
@@ -93,7 +123,11 @@ pub fn detect_dir(dir: &Path) -> Option<Sniff> {
             if entry.file_name().to_string_lossy().ends_with(".manifest") {
                 if let Ok(Some(s)) = super::sniff_path(&entry.path()) {
                     if s.format == "lance" {
-                        return Some(Sniff::new("lance", Family::VectorIndex, "Lance dataset: _versions/*.manifest ending in LANC"));
+                        return Some(Sniff::new(
+                            "lance",
+                            Family::VectorIndex,
+                            "Lance dataset: _versions/*.manifest ending in LANC",
+                        ));
                     }
                 }
             }

@@ -1,7 +1,8 @@
 //! faiss indexes as `faiss.write_index` / `write_index_binary` write them.
 //!
-//! Every file starts with a four-character code naming the index class (the full list from
-//! faiss's `impl/index_read.cpp` below). A code alone is four printable bytes, so it is
+//! Every file starts with a four-character code naming the index class (the list read by
+//! faiss's `impl/index_read.cpp`, plus the codes of later classes found in the faiss 1.15
+//! library). A code alone is four printable bytes, so it is
 //! confirmed by the header that follows it: for float indexes `d`, `ntotal` and two 64-bit
 //! fields that faiss always writes as `1 << 20`; for binary indexes `d` a multiple of 8,
 //! `code_size == d / 8` and a boolean `is_trained`.
@@ -18,9 +19,14 @@ const INDEX: &[&[u8; 4]] = &[
     b"IwSq", b"IwLS", b"IwRQ", b"IwPL", b"IwPR", b"IwSh", b"IvPQ", b"IvQR", b"IwPQ", b"IwQR",
     b"IwIQ", b"IxPT", b"Imiq", b"IxRF", b"IxMp", b"IxM2", b"Ix2L", b"IHNf", b"IHNp", b"IHNs",
     b"IHN2", b"IHNc", b"INSf", b"INSp", b"INSs", b"INNf", b"IPfs", b"IwPf", b"IRMf", b"IRMh",
+    // Added since (RaBitQ, Panorama, CAGRA and others), as found in the faiss 1.15 library.
+    b"Ixrq", b"Iwrq", b"Iwrn", b"Irfn", b"Irfs", b"Iwrf", b"Ixrr", b"Iwrr", b"IHNr", b"IHc2",
+    b"IHfP", b"IwP2", b"IwPn", b"IxEd", b"IxEe", b"IwEd", b"IwEe", b"IxRP",
 ];
 /// Binary index classes (`read_index_binary`).
-const BINARY: &[&[u8; 4]] = &[b"IBxF", b"IBwF", b"IBFf", b"IBHf", b"IBMp", b"IBM2", b"IBHh", b"IBHm"];
+const BINARY: &[&[u8; 4]] = &[
+    b"IBxF", b"IBwF", b"IBFf", b"IBHf", b"IBMp", b"IBM2", b"IBHh", b"IBHm", b"IBHc",
+];
 
 /// `write_index_header` writes two unused 64-bit fields, always this value.
 const DUMMY: u64 = 1 << 20;
@@ -33,12 +39,22 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
         // IndexLattice writes four ints of its own before the common header.
         let at = if code == b"IxLa" { 20 } else { 4 };
         return Ok(float_header(p.head, at).map(|(d, ntotal)| {
-            found(code, format!("d={d}, ntotal={ntotal}, header fields 1<<20 at offsets {} and {}", at + 12, at + 20))
+            found(
+                code,
+                format!(
+                    "d={d}, ntotal={ntotal}, header fields 1<<20 at offsets {} and {}",
+                    at + 12,
+                    at + 20
+                ),
+            )
         }));
     }
     if BINARY.iter().any(|c| &c[..] == code) {
         return Ok(binary_header(p.head).map(|(d, ntotal)| {
-            found(code, format!("binary index, d={d}, ntotal={ntotal}, code_size=d/8"))
+            found(
+                code,
+                format!("binary index, d={d}, ntotal={ntotal}, code_size=d/8"),
+            )
         }));
     }
     Ok(None)
@@ -48,7 +64,10 @@ fn found(code: &[u8], detail: String) -> Sniff {
     Sniff::new(
         "faiss",
         Family::VectorIndex,
-        format!("faiss fourcc {:?} at offset 0, {detail}", String::from_utf8_lossy(code)),
+        format!(
+            "faiss fourcc {:?} at offset 0, {detail}",
+            String::from_utf8_lossy(code)
+        ),
     )
 }
 
@@ -86,6 +105,9 @@ mod tests {
         ok.push(1);
         ok.extend_from_slice(&1u32.to_le_bytes());
         assert_eq!(sniff_bytes(&ok).unwrap().format, "faiss");
-        assert_eq!(sniff_bytes(b"IxF2 is not an index, it is a word in a text file"), None);
+        assert_eq!(
+            sniff_bytes(b"IxF2 is not an index, it is a word in a text file"),
+            None
+        );
     }
 }

@@ -45,7 +45,10 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     Ok(Some(Sniff::new(
         "ggml",
         Family::Weights,
-        format!("{} magic{version} at offset 0 with plausible hyper-parameters", name.to_uppercase()),
+        format!(
+            "{} magic{version} at offset 0 with plausible hyper-parameters",
+            name.to_uppercase()
+        ),
     )))
 }
 
@@ -60,7 +63,11 @@ fn gguf(h: &[u8]) -> Option<Sniff> {
         return None;
     }
     if kvs > 0 {
-        let key_len = if version == 1 { u32_at(h, key_at)? as u64 } else { u64_at(h, key_at)? };
+        let key_len = if version == 1 {
+            u32_at(h, key_at)? as u64
+        } else {
+            u64_at(h, key_at)?
+        };
         let start = key_at + if version == 1 { 4 } else { 8 };
         if !(1..=256).contains(&key_len) {
             return None;
@@ -73,7 +80,9 @@ fn gguf(h: &[u8]) -> Option<Sniff> {
     Some(Sniff::new(
         "gguf",
         Family::Weights,
-        format!("GGUF magic at offset 0, version {version}, {tensors} tensors, {kvs} metadata keys"),
+        format!(
+            "GGUF magic at offset 0, version {version}, {tensors} tensors, {kvs} metadata keys"
+        ),
     ))
 }
 
@@ -90,7 +99,10 @@ mod tests {
         ok.extend_from_slice(&20u64.to_le_bytes());
         ok.extend_from_slice(b"general.architecture");
         assert_eq!(sniff_bytes(&ok).unwrap().format, "gguf");
-        assert_eq!(sniff_bytes(b"GGUF is a file format for llama.cpp models\n"), None);
+        assert_eq!(
+            sniff_bytes(b"GGUF is a file format for llama.cpp models\n"),
+            None
+        );
     }
 
     #[test]

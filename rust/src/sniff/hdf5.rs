@@ -15,10 +15,9 @@ const LARGE: u64 = 1 << 20;
 const KERAS_SCAN: usize = 64 << 10;
 
 pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
-    let far_ok = p.size >= LARGE || p.head.contains(&0);
     let mut at = 0u64;
     while at + 9 <= p.size {
-        if at + 9 > p.head.len() as u64 && !far_ok {
+        if at + 9 > p.head.len() as u64 && p.size < LARGE && !p.head.contains(&0) {
             break;
         }
         let bytes = p.read_at(at, 9)?;
@@ -37,7 +36,11 @@ fn found(p: &Probe, at: u64, version: u8) -> io::Result<Sniff> {
         .any(|needle| start.windows(needle.len()).any(|w| w == *needle));
     let place = format!("HDF5 signature at offset {at}, superblock version {version}");
     Ok(if keras {
-        Sniff::new("keras_h5", Family::Weights, format!("{place}, Keras attributes in the first 64 KiB"))
+        Sniff::new(
+            "keras_h5",
+            Family::Weights,
+            format!("{place}, Keras attributes in the first 64 KiB"),
+        )
     } else {
         Sniff::new("hdf5", Family::TensorData, place)
     })

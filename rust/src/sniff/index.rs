@@ -32,7 +32,8 @@ fn usearch_header(h: &[u8]) -> Option<String> {
         return None;
     }
     let (major, minor, patch) = (u16_at(h, 7)?, u16_at(h, 9)?, u16_at(h, 11)?);
-    ((1..=9).contains(&major) && minor < 1000 && patch < 1000).then(|| format!("{major}.{minor}.{patch}"))
+    ((1..=9).contains(&major) && minor < 1000 && patch < 1000)
+        .then(|| format!("{major}.{minor}.{patch}"))
 }
 
 fn found_usearch(at: u64, version: &str) -> Sniff {
@@ -41,34 +42,72 @@ fn found_usearch(at: u64, version: &str) -> Sniff {
     } else {
         format!("offset {at}, after the saved vectors")
     };
-    Sniff::new("usearch", Family::VectorIndex, format!("usearch {version} header at {place}"))
+    Sniff::new(
+        "usearch",
+        Family::VectorIndex,
+        format!("usearch {version} header at {place}"),
+    )
 }
 
 pub fn detect_hnswlib(p: &Probe) -> io::Result<Option<Sniff>> {
-    let h = p.head;
-    if h.len() < 96 || u64_at(h, 0) != Some(0) {
-        return Ok(None);
+    if let Some(found) = hnswlib_header(p.head, 0).filter(|h| h.data_end <= p.size) {
+        return Ok(Some(Sniff::new(
+            "hnswlib",
+            Family::VectorIndex,
+            format!(
+                "hnswlib header at offset 0: M={}, {} of {} elements, {} bytes each",
+                found.m, found.count, found.max_elements, found.per_element
+            ),
+        )));
     }
-    let f = |at| u64_at(h, at).unwrap_or(0);
+    // Chroma keeps each segment's hnswlib header alone in `header.bin`, behind a 4-byte
+    // persistence version, with the graph in `data_level0.bin` beside it.
+    if p.size == 100 && u32_at(p.head, 0).is_some_and(|v| (1..=9).contains(&v)) {
+        if let Some(found) = hnswlib_header(p.head, 4) {
+            return Ok(Some(Sniff::new(
+                "chroma_hnsw",
+                Family::VectorIndex,
+                format!(
+                    "Chroma segment header: hnswlib header at offset 4, M={}, {} of {} elements",
+                    found.m, found.count, found.max_elements
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+struct HnswHeader {
+    m: u64,
+    count: u64,
+    max_elements: u64,
+    per_element: u64,
+    /// Where the level-0 data written after the header ends.
+    data_end: u64,
+}
+
+fn hnswlib_header(b: &[u8], at: usize) -> Option<HnswHeader> {
+    let h = b.get(at..at + 96)?;
+    let f = |i| u64_at(h, i).unwrap_or(0);
     let (max_elements, count, per_element) = (f(8), f(16), f(24));
     let (label_offset, offset_data) = (f(32), f(40));
     let (max_m, max_m0, m) = (f(56), f(64), f(72));
     let mult = f64::from_bits(f(80));
-    let ok = m >= 2
-        && m < (1 << 16)
+    let ok = f(0) == 0
+        && (2..(1 << 16)).contains(&m)
         && max_m == m
         && max_m0 == 2 * m
         && offset_data == max_m0 * 4 + 4
         && per_element > offset_data + 8
         && label_offset == per_element - 8
         && count <= max_elements
-        && (mult - 1.0 / (m as f64).ln()).abs() < 1e-6
-        && count.checked_mul(per_element).and_then(|n| n.checked_add(96)).is_some_and(|n| n <= p.size);
-    Ok(ok.then(|| {
-        Sniff::new(
-            "hnswlib",
-            Family::VectorIndex,
-            format!("hnswlib header at offset 0: M={m}, {count} of {max_elements} elements, {per_element} bytes each"),
-        )
-    }))
+        && (mult - 1.0 / (m as f64).ln()).abs() < 1e-6;
+    let data_end = count.checked_mul(per_element)?.checked_add(96)?;
+    ok.then_some(HnswHeader {
+        m,
+        count,
+        max_elements,
+        per_element,
+        data_end,
+    })
 }

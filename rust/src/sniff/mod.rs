@@ -15,6 +15,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+mod compressed;
 mod container;
 mod faiss;
 mod ggml;
@@ -92,7 +93,9 @@ impl Source for File {
 
 impl Source for &[u8] {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.len());
         let n = buf.len().min(self.len() - start);
         buf[..n].copy_from_slice(&self[start..start + n]);
         Ok(n)
@@ -169,6 +172,7 @@ const DETECTORS: &[Detector] = &[
     container::detect_sqlite,
     container::detect_lance,
     onnx::detect,
+    compressed::detect,
 ];
 
 fn run(probe: &Probe) -> io::Result<Option<Sniff>> {
@@ -180,8 +184,8 @@ fn run(probe: &Probe) -> io::Result<Option<Sniff>> {
     Ok(None)
 }
 
-/// Sniffs bytes already in memory (the whole file, or at least its start).
-pub fn sniff_bytes(data: &[u8]) -> Option<Sniff> {
+/// Runs `f` on a probe over bytes in memory.
+fn with_bytes<R>(data: &[u8], f: impl FnOnce(&Probe) -> R) -> R {
     let head = &data[..data.len().min(HEAD)];
     let tail = if data.len() > HEAD {
         &data[data.len() - TAIL.min(data.len() - HEAD)..]
@@ -195,7 +199,12 @@ pub fn sniff_bytes(data: &[u8]) -> Option<Sniff> {
         src: &data,
         spent: Cell::new(0),
     };
-    run(&probe).expect("reading from memory cannot fail")
+    f(&probe)
+}
+
+/// Sniffs bytes already in memory (the whole file, or at least its start).
+pub fn sniff_bytes(data: &[u8]) -> Option<Sniff> {
+    with_bytes(data, run).expect("reading from memory cannot fail")
 }
 
 /// Sniffs a file, or a directory that is a known store (Chroma, Lance); `Ok(None)` for
@@ -215,9 +224,19 @@ pub fn sniff_path(path: &Path) -> io::Result<Option<Sniff>> {
 /// Sniffs an open file. `size` is a hint from a stat the caller already made, or `None` to
 /// learn it here; returns the size read and the result. A file shorter than the head is
 /// sized by the read itself, which saves a `fstat` per small file in the walk.
-pub fn sniff_open_file(file: &File, size: impl Into<Option<u64>>) -> io::Result<(u64, Option<Sniff>)> {
+pub fn sniff_open_file(
+    file: &File,
+    size: impl Into<Option<u64>>,
+) -> io::Result<(u64, Option<Sniff>)> {
     let mut head = [0u8; HEAD];
-    let n = Source::read_at(file, 0, &mut head)?;
+    // One read: a regular file returns fewer bytes than asked only at its end, and a second
+    // read to see 0 would cost a system call per small file in the walk.
+    let n = loop {
+        match FileExt::read_at(file, &mut head, 0) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
     let size = match size.into() {
         Some(s) => s.max(n as u64),
         None if n < HEAD => n as u64,
@@ -276,7 +295,9 @@ mod tests {
             src: &&data[..],
             spent: Cell::new(0),
         };
-        let first = probe.read_at(HEAD as u64, TARGETED_BUDGET as usize + 10).unwrap();
+        let first = probe
+            .read_at(HEAD as u64, TARGETED_BUDGET as usize + 10)
+            .unwrap();
         assert_eq!(first.len() as u64, TARGETED_BUDGET);
         assert!(probe.read_at(HEAD as u64, 10).unwrap().is_empty());
         // Head and tail stay free.

@@ -32,6 +32,9 @@ pub fn detect_npy(p: &Probe) -> io::Result<Option<Sniff>> {
     Ok(Some(Sniff::new(
         "npy",
         Family::TensorData,
-        format!("NumPy magic at offset 0, format {}.{}, shape {shape}", h[6], h[7]),
+        format!(
+            "NumPy magic at offset 0, format {}.{}, shape {shape}",
+            h[6], h[7]
+        ),
     )))
 }

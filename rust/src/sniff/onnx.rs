@@ -47,7 +47,9 @@ fn varint(b: &[u8], at: &mut usize) -> Option<u64> {
 fn field_at(p: &Probe, offset: u64) -> io::Result<Option<Field>> {
     let b = p.read_at(offset, 20)?;
     let mut at = 0;
-    let Some(key) = varint(&b, &mut at) else { return Ok(None) };
+    let Some(key) = varint(&b, &mut at) else {
+        return Ok(None);
+    };
     let wire = (key & 7) as u8;
     let value = match wire {
         0 | 2 => match varint(&b, &mut at) {
@@ -76,7 +78,9 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     if p.head.first() != Some(&0x08) {
         return Ok(None);
     }
-    let Some(first) = field_at(p, 0)? else { return Ok(None) };
+    let Some(first) = field_at(p, 0)? else {
+        return Ok(None);
+    };
     if !(1..=32).contains(&first.value) {
         return Ok(None);
     }
@@ -87,11 +91,17 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
         if offset == p.size {
             break;
         }
-        let Some(f) = field_at(p, offset)? else { return Ok(None) };
+        let Some(f) = field_at(p, offset)? else {
+            return Ok(None);
+        };
         if !model_field_ok(f.number, f.wire) {
             return Ok(None);
         }
-        offset = if f.wire == 2 { f.body.saturating_add(f.value) } else { f.body };
+        offset = if f.wire == 2 {
+            f.body.saturating_add(f.value)
+        } else {
+            f.body
+        };
         if offset > p.size {
             return Ok(None);
         }
@@ -99,7 +109,9 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
             graph = Some((f.body, f.value));
         }
     }
-    let Some((graph_at, graph_len)) = graph else { return Ok(None) };
+    let Some((graph_at, graph_len)) = graph else {
+        return Ok(None);
+    };
     if offset != p.size {
         return Ok(None);
     }
@@ -123,7 +135,11 @@ fn initializers(p: &Probe, start: u64, len: u64) -> io::Result<(u64, u64, bool)>
             return Ok((count, bytes, true));
         }
         let Some(f) = field_at(p, offset)? else { break };
-        offset = if f.wire == 2 { f.body.saturating_add(f.value) } else { f.body };
+        offset = if f.wire == 2 {
+            f.body.saturating_add(f.value)
+        } else {
+            f.body
+        };
         if f.wire == 2 && (f.number == 5 || f.number == 15) {
             count += 1;
             bytes += f.value;

@@ -38,7 +38,10 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     let walk = walk(p, 0)?;
     // joblib writes each array's raw bytes into the stream right after its
     // NumpyArrayWrapper, so the opcode walk stops there: the wrapper is the evidence.
-    let joblib = walk.globals.iter().find(|g| g.starts_with("joblib.numpy_pickle."));
+    let joblib = walk
+        .globals
+        .iter()
+        .find(|g| g.starts_with("joblib.numpy_pickle."));
     if let Some(global) = joblib.filter(|_| walk.ops >= JOBLIB_OPS) {
         return Ok(Some(Sniff::new(
             "joblib",
@@ -60,7 +63,10 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     Ok(Some(Sniff::new(
         "pickle",
         Family::Weights,
-        format!("pickle protocol {} opcodes from offset 0; {reached}", p.head[1]),
+        format!(
+            "pickle protocol {} opcodes from offset 0; {reached}",
+            p.head[1]
+        ),
     )))
 }
 
@@ -199,7 +205,11 @@ enum Step {
 }
 
 fn pop(stack: &mut Vec<Item>, n: usize) -> Option<Vec<Item>> {
-    if stack.len() < n || stack[stack.len() - n..].iter().any(|i| matches!(i, Item::Mark)) {
+    if stack.len() < n
+        || stack[stack.len() - n..]
+            .iter()
+            .any(|i| matches!(i, Item::Mark))
+    {
         return None;
     }
     Some(stack.split_off(stack.len() - n))
@@ -362,7 +372,9 @@ fn step(
             let module = arg!(cur.line());
             let name = arg!(cur.line());
             let ident = |s: &str| {
-                !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
             };
             need!(ident(&module) && ident(&name));
             if op == b'i' {
@@ -442,7 +454,11 @@ mod tests {
 
     #[test]
     fn text_after_a_proto_opcode_is_not_a_pickle() {
-        for text in [&b"\x80\x04hello world"[..], b"\x80\x02)))))", b"\x80\x03}q\x00(X"] {
+        for text in [
+            &b"\x80\x04hello world"[..],
+            b"\x80\x02)))))",
+            b"\x80\x03}q\x00(X",
+        ] {
             assert_eq!(sniff_bytes(text), None, "{text:?}");
         }
     }

@@ -24,7 +24,10 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     if n > FULL_PARSE {
         let prefix = p.read_at(8, PREFIX)?;
         let text = String::from_utf8_lossy(&prefix);
-        if text.starts_with("{\"") && text.contains("\"dtype\"") && text.contains("\"data_offsets\"") {
+        if text.starts_with("{\"")
+            && text.contains("\"dtype\"")
+            && text.contains("\"data_offsets\"")
+        {
             return Ok(Some(Sniff::new(
                 "safetensors",
                 Family::Weights,

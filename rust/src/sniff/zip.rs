@@ -103,8 +103,11 @@ fn central_directory(p: &Probe) -> io::Result<Option<Vec<String>>> {
     let mut names = Vec::new();
     let mut at = 0usize;
     while cd.get(at..at + 4) == Some(b"PK\x01\x02") {
-        let (Some(n), Some(x), Some(c)) = (u16_at(&cd, at + 28), u16_at(&cd, at + 30), u16_at(&cd, at + 32))
-        else {
+        let (Some(n), Some(x), Some(c)) = (
+            u16_at(&cd, at + 28),
+            u16_at(&cd, at + 30),
+            u16_at(&cd, at + 32),
+        ) else {
             break;
         };
         let Some(name) = cd.get(at + 46..at + 46 + n as usize) else {
@@ -159,10 +162,18 @@ mod tests {
 
     #[test]
     fn entry_lists_classify() {
-        let t = classify(&names(&["archive/data.pkl", "archive/data/0", "archive/version"]));
+        let t = classify(&names(&[
+            "archive/data.pkl",
+            "archive/data/0",
+            "archive/version",
+        ]));
         assert_eq!(t.unwrap().format, "torch_zip");
         assert_eq!(classify(&names(&["x.npy", "y.npy"])).unwrap().format, "npz");
-        let k = classify(&names(&["metadata.json", "config.json", "model.weights.h5"]));
+        let k = classify(&names(&[
+            "metadata.json",
+            "config.json",
+            "model.weights.h5",
+        ]));
         assert_eq!(k.unwrap().format, "keras");
     }
 }
