@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from receiptcore.errors import CheckpointError, LedgerCorrupt, NotInLedger
 from receiptcore.ledger import merkle
 from receiptcore.ledger.audit import audit

@@ -12,6 +12,7 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from receiptcore.errors import ProofError
 from receiptcore.ledger.merkle import (
     EMPTY_ROOT,

@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 
 import pytest
+
 from receiptcore.cli import main
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import open_checkpoint

@@ -8,6 +8,7 @@ import os
 import shutil
 
 import pytest
+
 from receiptcore.errors import DigestMismatch, ObjectNotFound
 from receiptcore.store import LocalStore, parse_commit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from receiptcore.errors import CheckpointError, RollbackDetected
 from receiptcore.ledger.checkpoint import SignerKey
 from receiptcore.ledger.sqlite import SqliteLedger
