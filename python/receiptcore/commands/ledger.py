@@ -75,14 +75,14 @@ def run_verify(args: argparse.Namespace) -> int:
     from receiptcore.contracts import Envelope, load
     from receiptcore.errors import LedgerCorrupt
     from receiptcore.ledger.audit import audit
-    from receiptcore.ledger.sqlite import Entry
+    from receiptcore.ledger.sqlite import LogEntry
     from receiptcore.receipts import unverified_statement, verify_envelope
     from receiptcore.trust import load_trust
 
     ledger, verifier = _open(args)
     trust = load_trust(args.trust) if args.trust else None
 
-    def check_entry(entry: Entry) -> None:
+    def check_entry(entry: LogEntry) -> None:
         envelope = load(Envelope, entry.data, "receipt")
         statement = (
             verify_envelope(envelope, trust)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from receiptcore.errors import CheckpointError, LedgerCorrupt
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import VerifierKey, open_checkpoint
-from receiptcore.ledger.sqlite import Entry, SqliteLedger
+from receiptcore.ledger.sqlite import LogEntry, SqliteLedger
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class AuditReport:
 def audit(
     ledger: SqliteLedger,
     verifier: VerifierKey,
-    check_entry: Callable[[Entry], None] | None = None,
+    check_entry: Callable[[LogEntry], None] | None = None,
 ) -> AuditReport:
     """Recompute ``ledger``; raise :class:`LedgerCorrupt` naming the first entry that fails.
 

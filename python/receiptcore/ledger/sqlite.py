@@ -61,7 +61,7 @@ BEGIN SELECT RAISE(ABORT, 'receiptcore ledger is append-only: {op} on {table} re
 
 
 @dataclass(frozen=True)
-class Entry:
+class LogEntry:
     """One leaf of the log: its index, its RFC 6962 leaf hash and the bytes it commits to."""
 
     index: int
@@ -138,13 +138,13 @@ class SqliteLedger:
 
     def append(
         self, data: bytes, artifact_id: str | None = None, artifact_commit: str | None = None
-    ) -> Entry:
+    ) -> LogEntry:
         """Append ``data`` and sign a checkpoint covering it.
 
         Bytes already in the log are not added again: their first entry is returned."""
         return self.append_many([(data, artifact_id, artifact_commit)])[0]
 
-    def append_many(self, items: Iterable[tuple[bytes, str | None, str | None]]) -> list[Entry]:
+    def append_many(self, items: Iterable[tuple[bytes, str | None, str | None]]) -> list[LogEntry]:
         """Append many entries in one transaction, with one checkpoint at the end.
 
         Items are ``(data, artifact_id, artifact_commit)``. Subtree hashes are carried along
@@ -155,8 +155,8 @@ class SqliteLedger:
         with self._writer_lock(), self._write():
             size = start = self._size()
             frontier = [(lvl, self._perfect(lvl, i)) for lvl, i in _frontier(size)]
-            entries: list[Entry] = []
-            added: dict[bytes, Entry] = {}
+            entries: list[LogEntry] = []
+            added: dict[bytes, LogEntry] = {}
             for chunk in _chunks(items, 1000):
                 rows = [(bytes(data), aid, commit) for data, aid, commit in chunk]
                 leaves = [merkle.leaf_hash(data) for data, _, _ in rows]
@@ -167,7 +167,7 @@ class SqliteLedger:
                     if found is not None:
                         entries.append(found)
                         continue
-                    entry = Entry(size, leaf, data, artifact_id, artifact_commit)
+                    entry = LogEntry(size, leaf, data, artifact_id, artifact_commit)
                     new_entries.append((size, leaf, data, artifact_id, artifact_commit))
                     added[leaf] = entry
                     entries.append(entry)
@@ -210,16 +210,16 @@ class SqliteLedger:
     def size(self) -> int:
         return self._size()
 
-    def entry(self, index: int) -> Entry:
+    def entry(self, index: int) -> LogEntry:
         row = self._db.execute(
             "SELECT idx, leaf_hash, data, artifact_id, artifact_commit FROM entries WHERE idx = ?",
             (index,),
         ).fetchone()
         if row is None:
             raise NotInLedger(f"no ledger entry {index}")
-        return Entry(*row)
+        return LogEntry(*row)
 
-    def find(self, *, artifact_id: str | None = None, artifact_commit: str | None = None) -> Entry:
+    def find(self, *, artifact_id: str | None = None, artifact_commit: str | None = None) -> LogEntry:
         """The latest entry for an artifact id or commit; NotInLedger if there is none."""
         column, value = (
             ("artifact_id", artifact_id)
@@ -233,9 +233,9 @@ class SqliteLedger:
         ).fetchone()
         if row is None:
             raise NotInLedger(f"no receipt in the ledger for {column.replace('_', ' ')} {value}")
-        return Entry(*row)
+        return LogEntry(*row)
 
-    def entries(self, start: int = 0, batch: int = 4096) -> Iterator[Entry]:
+    def entries(self, start: int = 0, batch: int = 4096) -> Iterator[LogEntry]:
         """Every entry from ``start``, in index order, read in batches (constant memory)."""
         while True:
             rows = self._db.execute(
@@ -243,7 +243,7 @@ class SqliteLedger:
                 "WHERE idx >= ? ORDER BY idx LIMIT ?",
                 (start, batch),
             ).fetchall()
-            yield from (Entry(*r) for r in rows)
+            yield from (LogEntry(*r) for r in rows)
             if len(rows) < batch:
                 return
             start = rows[-1][0] + 1
@@ -305,7 +305,7 @@ class SqliteLedger:
     def _size(self) -> int:
         return self._db.execute("SELECT coalesce(max(idx) + 1, 0) FROM entries").fetchone()[0]
 
-    def _entries_by_leaf(self, leaves: list[bytes]) -> dict[bytes, Entry]:
+    def _entries_by_leaf(self, leaves: list[bytes]) -> dict[bytes, LogEntry]:
         if not leaves:
             return {}
         rows = self._db.execute(
@@ -313,7 +313,7 @@ class SqliteLedger:
             f"WHERE leaf_hash IN ({', '.join('?' * len(leaves))})",
             leaves,
         )
-        return {row[1]: Entry(*row) for row in rows}
+        return {row[1]: LogEntry(*row) for row in rows}
 
     def _perfect(self, level: int, index: int) -> bytes:
         h = self.stored_node(level, index)
