@@ -219,7 +219,9 @@ class SqliteLedger:
             raise NotInLedger(f"no ledger entry {index}")
         return LogEntry(*row)
 
-    def find(self, *, artifact_id: str | None = None, artifact_commit: str | None = None) -> LogEntry:
+    def find(
+        self, *, artifact_id: str | None = None, artifact_commit: str | None = None
+    ) -> LogEntry:
         """The latest entry for an artifact id or commit; NotInLedger if there is none."""
         column, value = (
             ("artifact_id", artifact_id)
