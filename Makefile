@@ -16,10 +16,9 @@ $(BIN)/maturin:
 build: venv
 	$(BIN)/maturin develop --release --quiet
 
-# The main job: hash a folder of checkpoint-sized files with a progress bar.
+# The main job: publish a checkpoint folder (store, signed receipt, ledger) and verify it.
 demo: build
-	$(BIN)/python scripts/make_demo_data.py $(DEMO)
-	$(BIN)/receiptcore hash $(DEMO)
+	scripts/demo.sh $(DEMO)
 
 # Every test: Rust unit tests, then pytest against the release build with the test extra.
 test: venv

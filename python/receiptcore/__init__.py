@@ -18,10 +18,16 @@ from receiptcore._core import (
 )
 from receiptcore.errors import (
     CanonicalizationError,
+    CheckpointError,
     DigestMismatch,
     FileChangedError,
     GitError,
+    LedgerCorrupt,
+    NotInLedger,
+    ObjectNotFound,
+    ProofError,
     ReceiptcoreError,
+    RollbackDetected,
     SchemaError,
     SignatureInvalid,
     SigningKeyError,
@@ -46,24 +52,41 @@ _LAZY = {
     "sign_receipt": "receiptcore.receipts",
     "verify_envelope": "receiptcore.receipts",
     "write_envelope": "receiptcore.receipts",
+    # The ledger, the store, publish and verify. The functions themselves are
+    # `receiptcore.publish.publish` and `receiptcore.verify.verify`: a package attribute cannot
+    # share its name with a submodule without one hiding the other.
+    "SqliteLedger": "receiptcore.ledger.sqlite",
+    "LocalStore": "receiptcore.store",
+    "Publication": "receiptcore.publish",
+    "Verdict": "receiptcore.verify",
 }
 
 __all__ = [
     "CanonicalizationError",
+    "CheckpointError",
     "DigestMismatch",
     "Entry",
     "FileChangedError",
     "GitError",
     "Hasher",
+    "LedgerCorrupt",
+    "LocalStore",
+    "NotInLedger",
+    "ObjectNotFound",
+    "ProofError",
+    "Publication",
     "ReceiptcoreError",
+    "RollbackDetected",
     "SchemaError",
     "SignatureInvalid",
     "SigningKey",
     "SigningKeyError",
     "Sniff",
+    "SqliteLedger",
     "Trust",
     "TrustFileError",
     "UntrustedKey",
+    "Verdict",
     "artifact_commit",
     "build_manifest",
     "canonical_sha256",
@@ -100,6 +123,7 @@ def __getattr__(name: str):
 TYPE_CHECKING = False  # typing's own idiom, without importing typing at start-up
 if TYPE_CHECKING:
     from receiptcore.keys import SigningKey, generate_key_pair, load_signing_key
+    from receiptcore.ledger.sqlite import SqliteLedger
     from receiptcore.manifests import (
         artifact_commit,
         build_manifest,
@@ -107,5 +131,8 @@ if TYPE_CHECKING:
         dataset_manifest,
         read_manifest,
     )
+    from receiptcore.publish import Publication
     from receiptcore.receipts import read_envelope, sign_receipt, verify_envelope, write_envelope
+    from receiptcore.store import LocalStore
     from receiptcore.trust import Trust, load_trust
+    from receiptcore.verify import Verdict

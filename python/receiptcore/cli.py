@@ -17,6 +17,12 @@ code  meaning
 7     signed by a key the trust file does not list (UntrustedKey)
 8     signing key missing, unreadable, not Ed25519, or would be overwritten (SigningKeyError)
 9     bytes do not match their claimed commit (DigestMismatch)
+10    the artifact store has no object for that commit (ObjectNotFound)
+11    no receipt for the artifact in the ledger (NotInLedger)
+12    a Merkle inclusion or consistency proof does not verify (ProofError)
+13    a checkpoint is malformed or not signed by the ledger key (CheckpointError)
+14    the ledger was rolled back or forked since this verifier last trusted it (RollbackDetected)
+15    the ledger does not recompute; the message names the first bad entry (LedgerCorrupt)
 130   interrupted (Ctrl-C)
 ====  =====================================================================
 """
@@ -29,7 +35,7 @@ import sys
 
 from receiptcore.errors import FileChangedError, ReceiptcoreError
 
-COMMANDS = ("hash", "manifest", "keys", "receipt", "scan")
+COMMANDS = ("hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "scan")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO, EXIT_CHANGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 

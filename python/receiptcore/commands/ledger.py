@@ -1,0 +1,182 @@
+"""``receiptcore ledger``: audit the whole ledger, show it, and print proofs."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+
+# Imports of the ledger and the contracts are inside the functions: building the CLI's parser
+# imports every command module, and `receiptcore hash` should not pay for pydantic.
+
+EXAMPLES = """\
+examples:
+  receiptcore ledger verify            recompute every leaf, subtree and signed checkpoint;
+                                       names the first entry that does not match (exit 15)
+  receiptcore ledger verify --trust trust.json   also check every receipt's signature
+  receiptcore ledger show              origin, key, size and latest signed checkpoint
+  receiptcore ledger show 12 --json    one entry: its receipt and leaf hash
+  receiptcore ledger proof 12          inclusion proof of entry 12 in the latest checkpoint
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ledger",
+        help="audit the ledger, show entries and checkpoints, print proofs",
+        description="Work with the append-only ledger under .receiptcore/ (or $RECEIPTCORE_HOME).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", metavar="DIR", help="ledger folder (default: .receiptcore)")
+    common.add_argument(
+        "--ledger-key", metavar="VKEY", help="the ledger's verifier key or a file holding it"
+    )
+    common.add_argument("--state", metavar="DIR", help="where this verifier remembers checkpoints")
+    common.add_argument("--json", action="store_true", help="print as JSON")
+
+    check = actions.add_parser(
+        "verify",
+        parents=[common],
+        help="recompute and check everything",
+        description="Recompute the tree from the leaves, compare every stored "
+        "subtree hash and every signed checkpoint, and name the first entry "
+        "that does not match.",
+    )
+    check.add_argument("--trust", metavar="FILE", help="also verify every receipt's signature")
+    check.set_defaults(func=run_verify)
+
+    show = actions.add_parser("show", parents=[common], help="show the ledger or one entry")
+    show.add_argument("index", nargs="?", type=int, help="an entry index")
+    show.set_defaults(func=run_show)
+
+    proof = actions.add_parser("proof", parents=[common], help="inclusion proof of one entry")
+    proof.add_argument("index", type=int, help="the entry index")
+    proof.add_argument("--size", type=int, help="tree size (default: the latest checkpoint's)")
+    proof.set_defaults(func=run_proof)
+
+
+def _open(args: argparse.Namespace):
+    from receiptcore.home import home_dir, state_dir
+    from receiptcore.ledger.sqlite import SqliteLedger
+    from receiptcore.ledger.trusted import TrustedCheckpoints
+    from receiptcore.verify import ledger_key_for
+
+    home = home_dir(args.home)
+    ledger = SqliteLedger.open_readonly(home)
+    pins = TrustedCheckpoints(state_dir(args.state), str(home.resolve()))
+    return ledger, ledger_key_for(ledger, args.ledger_key, home, pins)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from receiptcore.contracts import Envelope, load
+    from receiptcore.errors import LedgerCorrupt
+    from receiptcore.ledger.audit import audit
+    from receiptcore.ledger.sqlite import LogEntry
+    from receiptcore.receipts import unverified_statement, verify_envelope
+    from receiptcore.trust import load_trust
+
+    ledger, verifier = _open(args)
+    trust = load_trust(args.trust) if args.trust else None
+
+    def check_entry(entry: LogEntry) -> None:
+        envelope = load(Envelope, entry.data, "receipt")
+        statement = (
+            verify_envelope(envelope, trust)
+            if trust is not None
+            else unverified_statement(envelope)
+        )
+        if (statement.artifact_id, f"sha256:{statement.artifact_commit}") != (
+            entry.artifact_id,
+            entry.artifact_commit,
+        ):
+            raise LedgerCorrupt(
+                f"its lookup columns say {entry.artifact_id} {entry.artifact_commit}, but the "
+                f"receipt is for {statement.artifact_id} sha256:{statement.artifact_commit}"
+            )
+
+    report = audit(ledger, verifier, check_entry)
+    result = {
+        "ok": True,
+        "origin": verifier.name,
+        "size": report.size,
+        "root": base64.b64encode(report.root).decode(),
+        "checkpoints": report.checkpoints,
+        "subtrees": report.nodes,
+        "signatures_checked": trust is not None,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"ledger {verifier.name}: {report.size} entries, {report.nodes} subtree hashes and "
+            f"{report.checkpoints} signed checkpoints recomputed and matching"
+        )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    ledger, verifier = _open(args)
+    if args.index is None:
+        _, note = ledger.latest_checkpoint(verifier)  # opening it checks its signature
+        result = {
+            "origin": verifier.name,
+            "ledger_key": verifier.to_text(),
+            "size": ledger.size(),
+            "checkpoint": note,
+        }
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print(
+                f"origin      {verifier.name}\nledger key  {verifier.to_text()}\n"
+                f"entries     {ledger.size()}\n\n{note}",
+                end="",
+            )
+        return 0
+    entry = ledger.entry(args.index)
+    result = {
+        "index": entry.index,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "artifact_id": entry.artifact_id,
+        "artifact_commit": entry.artifact_commit,
+        "receipt": json.loads(entry.data),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"entry {entry.index}: {entry.artifact_id} {entry.artifact_commit}\n"
+            f"leaf hash {entry.leaf_hash.hex()}"
+        )
+    return 0
+
+
+def run_proof(args: argparse.Namespace) -> int:
+    from receiptcore.ledger.checkpoint import open_checkpoint
+
+    ledger, verifier = _open(args)
+    note = ledger.checkpoint_note(args.size)
+    checkpoint = open_checkpoint(note, verifier)
+    entry = ledger.entry(args.index)
+    proof = ledger.inclusion_proof(entry.index, checkpoint.size)
+    result = {
+        "index": entry.index,
+        "tree_size": checkpoint.size,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "proof": [p.hex() for p in proof],
+        "checkpoint": note,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        sys.stdout.write(
+            f"entry {entry.index} in tree of size {checkpoint.size}\nleaf {entry.leaf_hash.hex()}\n"
+        )
+        for p in proof:
+            sys.stdout.write(f"  {p.hex()}\n")
+        sys.stdout.write("\n" + note)
+    return 0

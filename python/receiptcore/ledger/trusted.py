@@ -1,0 +1,130 @@
+"""What a verifier remembers of a ledger: its key, and the last checkpoint it trusted.
+
+Each verification moves the remembered checkpoint forward only after a consistency proof shows
+that the new tree extends it. A ledger that was rolled back (smaller than what was seen) or
+forked (same or larger size, but not an extension) is refused with RollbackDetected, even if
+every signature on it checks: that is the whole point of remembering.
+
+One JSON file per ledger *location* (its folder's absolute path, or its URL) under the verifier's
+state folder, written atomically under an exclusive lock so that concurrent verifiers never move
+it backwards. Keying by location, not by the origin the ledger states, means a ledger swapped for
+a fresh one with another name and key is caught, not trusted anew.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from receiptcore.errors import CheckpointError, ProofError, RollbackDetected
+from receiptcore.ledger import merkle
+from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
+
+
+@dataclass(frozen=True)
+class Advance:
+    """The outcome of :meth:`TrustedCheckpoints.advance`, for the verdict."""
+
+    previous_size: int | None
+    size: int
+
+    def describe(self) -> str:
+        if self.previous_size is None:
+            return f"first use of this ledger: now trusting its checkpoint at size {self.size}"
+        if self.previous_size == self.size:
+            return f"checkpoint at size {self.size} is the one trusted before"
+        return (
+            f"checkpoint at size {self.size} extends the trusted one at size {self.previous_size}"
+        )
+
+
+class TrustedCheckpoints:
+    """The verifier's memory of the ledger at ``location``."""
+
+    def __init__(self, state_dir: Path, location: str) -> None:
+        digest = hashlib.sha256(location.encode()).hexdigest()[:24]
+        self.path = Path(state_dir) / "ledgers" / f"{digest}.json"
+        self.location = location
+
+    def pinned_key(self) -> VerifierKey | None:
+        state = self._read(self.path)
+        return None if state is None else VerifierKey.from_text(state["vkey"])
+
+    def advance(
+        self,
+        verifier: VerifierKey,
+        checkpoint: Checkpoint,
+        note: str,
+        consistency_proof: Callable[[int, int], list[bytes]],
+    ) -> Advance:
+        """Trust ``checkpoint`` if it extends the one trusted so far; else RollbackDetected."""
+        path = self.path
+        with self._locked(path):
+            state = self._read(path)
+            previous = None
+            if state is not None:
+                if state["vkey"] != verifier.to_text():
+                    raise CheckpointError(
+                        f"the ledger at {self.location} was first seen with key {state['vkey']}, "
+                        f"not {verifier.to_text()}; if it was replaced on purpose, remove {path}"
+                    )
+                previous = open_checkpoint(state["checkpoint"], verifier)
+                _check_extends(previous, checkpoint, consistency_proof)
+                if previous.size >= checkpoint.size:
+                    return Advance(previous.size, checkpoint.size)
+            _write_atomic(
+                path, {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
+            )
+            return Advance(None if previous is None else previous.size, checkpoint.size)
+
+    @staticmethod
+    def _read(path: Path) -> dict | None:
+        try:
+            state = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"{path}: unreadable verifier state ({error})") from None
+        if not isinstance(state, dict) or not {"vkey", "checkpoint"} <= state.keys():
+            raise CheckpointError(f"{path}: unreadable verifier state")
+        return state
+
+    @contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+
+def _check_extends(
+    old: Checkpoint, new: Checkpoint, consistency_proof: Callable[[int, int], list[bytes]]
+) -> None:
+    if new.size < old.size:
+        raise RollbackDetected(
+            f"ledger rolled back: it now has {new.size} entries, but this verifier already "
+            f"trusted a signed checkpoint of {old.size}"
+        )
+    try:
+        proof = consistency_proof(old.size, new.size)
+        merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
+    except (ProofError, ValueError) as error:
+        raise RollbackDetected(
+            f"ledger forked: its checkpoint at size {new.size} does not extend the one this "
+            f"verifier trusted at size {old.size} ({error})"
+        ) from None
+
+
+def _write_atomic(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,8 @@
+"""The artifact store: content-addressed, immutable objects named by their ``artifact_commit``.
+
+The embedded default is :class:`LocalStore`, a folder under ``.receiptcore/objects/``.
+"""
+
+from receiptcore.store.local import LocalStore, VerifyingReader, parse_commit
+
+__all__ = ["LocalStore", "VerifyingReader", "parse_commit"]
