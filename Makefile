@@ -20,11 +20,14 @@ build: venv
 demo: build
 	scripts/demo.sh $(DEMO)
 
-# Every test: Rust unit tests, then pytest against the release build with the test extra.
+# Every test: Rust unit tests, pytest against the release build with the test extra, then the
+# project's own boundary scan (receiptcore never imports pipelines, torch, sentence-transformers
+# or peft; no weights or datasets committed).
 test: venv
 	$(BIN)/maturin develop --release --quiet --extras test
 	cargo test --locked
 	$(BIN)/python -m pytest
+	$(BIN)/receiptcore scan
 
 bench: venv
 	$(BIN)/maturin develop --release --quiet --extras test,bench
