@@ -27,7 +27,7 @@ class CanonicalizationError(ReceiptcoreError):
 def hash_file(path: _Path, algo: _Algo = "sha256") -> str:
     """Digest of a file's bytes as lowercase hex.
 
-    Reads in 2 MiB chunks (two buffers in flight: a reader thread overlaps the hashing), so memory
+    Reads in 256 KiB / 1 MiB chunks (two in flight: a reader thread overlaps the hashing), so memory
     stays constant whatever the size. The GIL is released; Ctrl-C interrupts.
 
     Raises:

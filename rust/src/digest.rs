@@ -15,13 +15,14 @@ use std::time::SystemTime;
 
 use rayon::prelude::*;
 
-/// Bytes read per chunk. Large enough that per-chunk overhead (a syscall, a rayon split for
-/// blake3) is noise; small enough that two of them per file in flight is nothing.
-pub const CHUNK: usize = 2 << 20;
+/// Bytes read per chunk for sha256. Small enough that a chunk is still in the L2 cache when it is
+/// hashed right after the read copied it (2 MiB chunks measured ~10% slower than hashlib's
+/// 256 KiB loop); large enough that the per-read syscall is noise.
+pub const CHUNK: usize = 256 << 10;
 
-/// blake3 hashes several GiB/s on all cores, so it gets bigger chunks: fewer rayon splits and
-/// reads per byte.
-const BLAKE3_CHUNK: usize = 8 << 20;
+/// blake3 hashes several GiB/s over all cores, so it gets bigger chunks: each is split over the
+/// rayon pool. 1 MiB measured on par with the blake3 package's mmap path (8 MiB was ~30% slower).
+const BLAKE3_CHUNK: usize = 1 << 20;
 
 fn chunk_size(algo: Algo) -> usize {
     match algo {
