@@ -247,7 +247,7 @@ impl<'a> Parser<'a> {
         Ok(c)
     }
 
-    /// `\uXXXX`, or a surrogate pair of two of them; `pos` at the `u`.
+    /// `\uHHHH` (four hex digits), or a surrogate pair of two of them; `pos` at the `u`.
     fn unicode_escape(&mut self) -> Result<char, CanonicalError> {
         let at = self.pos - 1;
         let hi = self.hex4()?;
