@@ -24,6 +24,7 @@ code  meaning
 14    the ledger was rolled back or forked since this verifier last trusted it (RollbackDetected)
 15    the ledger does not recompute; the message names the first bad entry (LedgerCorrupt)
 130   interrupted (Ctrl-C)
+141   the reader of stdout went away (`... | head`): nothing is printed
 ====  =====================================================================
 """
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from receiptcore.errors import FileChangedError, ReceiptcoreError
@@ -38,6 +40,7 @@ from receiptcore.errors import FileChangedError, ReceiptcoreError
 COMMANDS = ("hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "scan")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_IO, EXIT_CHANGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -83,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        # The reader went away (`receiptcore hash dir | head`): not a failure to report. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (ReceiptcoreError, OSError, ValueError, KeyboardInterrupt) as error:
         message = str(error) or type(error).__name__
         print(f"receiptcore: error: {message}", file=sys.stderr)
