@@ -185,21 +185,24 @@ fn fill(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Hashes everything `file` yields, returning the digest and the byte count.
+/// Hashes everything `file` yields, returning the digest and the byte count. `pipelined` lets a
+/// helper thread read ahead; without it each chunk is hashed by the thread that read it, while
+/// it is still in that core's cache (best when other files keep every core busy).
 fn hash_open_file(
     file: &mut File,
     algo: Algo,
     size: u64,
     progress: &Progress,
+    pipelined: bool,
 ) -> Result<(Digest, u64), io::Error> {
     let mut digest = Digest::new(algo);
     let mut total: u64 = 0;
     let io_cancelled = || io::Error::new(io::ErrorKind::Interrupted, "cancelled");
     let chunk = chunk_size(algo);
 
-    if size <= 2 * chunk as u64 {
-        // Small file: one buffer, no helper thread (a thread per small file would cost more
-        // than the read).
+    if !pipelined || size <= 2 * chunk as u64 {
+        // One buffer, no helper thread: a small file (a thread would cost more than the read),
+        // or one of many hashed at once.
         let mut buf = vec![0u8; (size as usize + 1).clamp(1, chunk)];
         loop {
             let n = fill(file, &mut buf)?;
@@ -249,6 +252,15 @@ fn hash_open_file(
 
 /// Hashes one file, checking that it is a regular file and that it did not change meanwhile.
 pub fn hash_path(path: &Path, algo: Algo, progress: &Progress) -> Result<String, DigestError> {
+    hash_path_with(path, algo, progress, true)
+}
+
+fn hash_path_with(
+    path: &Path,
+    algo: Algo,
+    progress: &Progress,
+    pipelined: bool,
+) -> Result<String, DigestError> {
     let io_err = |source: io::Error| DigestError::Io {
         path: path.to_path_buf(),
         source,
@@ -265,7 +277,7 @@ pub fn hash_path(path: &Path, algo: Algo, progress: &Progress) -> Result<String,
             path: path.to_path_buf(),
         });
     }
-    let (digest, read) = match hash_open_file(&mut file, algo, before.len(), progress) {
+    let (digest, read) = match hash_open_file(&mut file, algo, before.len(), progress, pipelined) {
         Ok(done) => done,
         Err(_) if progress.cancel.load(Ordering::Relaxed) => return Err(DigestError::Cancelled),
         Err(source) => return Err(io_err(source)),
@@ -296,16 +308,19 @@ pub fn hash_path(path: &Path, algo: Algo, progress: &Progress) -> Result<String,
     Ok(digest.hexdigest())
 }
 
-/// Hashes many files on the current rayon pool; results come back in input order.
+/// Hashes many files on the current rayon pool; results come back in input order. With several
+/// files the pool's threads already keep every core busy, so each reads its own chunks (no
+/// read-ahead thread, whose copies would land in another core's cache).
 pub fn hash_paths(
     paths: &[PathBuf],
     algo: Algo,
     progress: &Progress,
 ) -> Vec<Result<String, DigestError>> {
+    let pipelined = paths.len() == 1;
     paths
         .par_iter()
         .with_max_len(1)
-        .map(|p| hash_path(p, algo, progress))
+        .map(|p| hash_path_with(p, algo, progress, pipelined))
         .collect()
 }
 
