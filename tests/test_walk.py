@@ -3,9 +3,13 @@ what it cannot read instead of failing. Oracles: os.walk, and git's own ls-files
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -147,19 +151,32 @@ def test_fifos_are_reported_without_blocking(tmp_path):
     assert entry.path == "pipe" and "not a regular file" in entry.error
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_files_and_directories_are_reported_not_fatal(tmp_path):
-    (tmp_path / "secret").write_text("x")
-    (tmp_path / "secret").chmod(0)
-    (tmp_path / "closed").mkdir()
-    (tmp_path / "closed" / "f").write_text("x")
-    (tmp_path / "closed").chmod(0)
+def test_unreadable_files_and_directories_are_reported_not_fatal():
+    # Root reads any file, so as root the walk runs in a child that drops to "nobody"; the tree
+    # sits in its own world-traversable folder so that "nobody" can reach it.
+    root = Path(tempfile.mkdtemp(prefix="receiptcore-unreadable-"))
+    root.chmod(0o755)
+    (root / "secret").write_text("x")
+    (root / "secret").chmod(0)
+    (root / "closed").mkdir()
+    (root / "closed" / "f").write_text("x")
+    (root / "closed").chmod(0)
+    child = (
+        "import json, os, sys\n"
+        "from receiptcore import walk\n"  # import first: "nobody" may not read the stdlib
+        "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
+        "print(json.dumps({e.path: e.error for e in walk(sys.argv[1])}))\n"
+    )
     try:
-        entries = {e.path: e for e in walk(tmp_path)}
+        out = subprocess.run(
+            [sys.executable, "-c", child, str(root)], capture_output=True, text=True, check=True
+        )
     finally:
-        (tmp_path / "closed").chmod(0o755)
-    assert "cannot read" in entries["secret"].error
-    assert "cannot list" in entries["closed"].error
+        (root / "closed").chmod(0o755)
+        shutil.rmtree(root)
+    errors = json.loads(out.stdout)
+    assert "cannot read" in errors["secret"]
+    assert "cannot list" in errors["closed"]
 
 
 def test_bad_roots_and_modes_raise_named_errors(tmp_path):
