@@ -108,8 +108,62 @@ struct Walker<'py> {
     scratch: Vec<Vec<Member>>,
 }
 
-fn is_type(obj: *mut ffi::PyObject, ty: *mut ffi::PyTypeObject) -> bool {
-    unsafe { ffi::Py_TYPE(obj) == ty }
+/// The JSON kind of a Python object, or None for a type JSON has no form for.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Dict,
+    Int,
+    Float,
+    List,
+    Tuple,
+    Null,
+    True,
+    False,
+}
+
+/// Exact types first (the common case costs one pointer comparison each), then subclasses
+/// (IntEnum, OrderedDict, str enums...), which are read as their base type.
+#[inline(always)]
+fn kind(obj: *mut ffi::PyObject) -> Option<Kind> {
+    use std::ptr::addr_of_mut;
+    unsafe {
+        let ty = ffi::Py_TYPE(obj);
+        if ty == addr_of_mut!(ffi::PyUnicode_Type) {
+            return Some(Kind::Str);
+        } else if ty == addr_of_mut!(ffi::PyDict_Type) {
+            return Some(Kind::Dict);
+        } else if ty == addr_of_mut!(ffi::PyLong_Type) {
+            return Some(Kind::Int);
+        } else if ty == addr_of_mut!(ffi::PyFloat_Type) {
+            return Some(Kind::Float);
+        } else if ty == addr_of_mut!(ffi::PyList_Type) {
+            return Some(Kind::List);
+        }
+        if obj == ffi::Py_None() {
+            Some(Kind::Null)
+        } else if obj == ffi::Py_True() {
+            Some(Kind::True)
+        } else if obj == ffi::Py_False() {
+            Some(Kind::False)
+        } else if ty == addr_of_mut!(ffi::PyTuple_Type) {
+            Some(Kind::Tuple)
+        } else if ffi::PyUnicode_Check(obj) != 0 {
+            Some(Kind::Str)
+        } else if ffi::PyDict_Check(obj) != 0 {
+            Some(Kind::Dict)
+        } else if ffi::PyLong_Check(obj) != 0 {
+            Some(Kind::Int)
+        } else if ffi::PyFloat_Check(obj) != 0 {
+            Some(Kind::Float)
+        } else if ffi::PyList_Check(obj) != 0 {
+            Some(Kind::List)
+        } else if ffi::PyTuple_Check(obj) != 0 {
+            Some(Kind::Tuple)
+        } else {
+            None
+        }
+    }
 }
 
 impl<'py> Walker<'py> {
@@ -119,66 +173,32 @@ impl<'py> Walker<'py> {
         out: &mut S,
         depth: usize,
     ) -> Result<(), Fail> {
-        use std::ptr::addr_of_mut;
+        let Some(kind) = kind(obj) else {
+            return Err(self.unsupported(obj));
+        };
         unsafe {
-            // Exact types first: the common case costs one pointer comparison each.
-            if is_type(obj, addr_of_mut!(ffi::PyUnicode_Type)) {
-                write_str(out.buf(), self.utf8(obj, "string")?);
-            } else if is_type(obj, addr_of_mut!(ffi::PyDict_Type)) {
-                self.walk_dict(obj, out, depth)?;
-            } else if is_type(obj, addr_of_mut!(ffi::PyLong_Type)) {
-                self.write_int(obj, out.buf())?;
-            } else if is_type(obj, addr_of_mut!(ffi::PyFloat_Type)) {
-                write_f64(out.buf(), ffi::PyFloat_AS_DOUBLE(obj))?;
-            } else if is_type(obj, addr_of_mut!(ffi::PyList_Type)) {
-                self.walk_array(
+            match kind {
+                Kind::Str => write_str(out.buf(), self.utf8(obj, "string")?),
+                Kind::Dict => self.walk_dict(obj, out, depth)?,
+                Kind::Int => self.write_int(obj, out.buf())?,
+                Kind::Float => write_f64(out.buf(), ffi::PyFloat_AS_DOUBLE(obj))?,
+                Kind::List => self.walk_array(
                     obj,
                     ffi::PyList_GET_SIZE(obj),
                     ffi::PyList_GET_ITEM,
                     out,
                     depth,
-                )?;
-            } else if obj == ffi::Py_None() {
-                out.buf().extend_from_slice(b"null");
-            } else if obj == ffi::Py_True() {
-                out.buf().extend_from_slice(b"true");
-            } else if obj == ffi::Py_False() {
-                out.buf().extend_from_slice(b"false");
-            } else if is_type(obj, addr_of_mut!(ffi::PyTuple_Type)) {
-                self.walk_array(
+                )?,
+                Kind::Tuple => self.walk_array(
                     obj,
                     ffi::PyTuple_GET_SIZE(obj),
                     ffi::PyTuple_GET_ITEM,
                     out,
                     depth,
-                )?;
-            // Subclasses (IntEnum, OrderedDict, str enums...): read as their base type.
-            } else if ffi::PyUnicode_Check(obj) != 0 {
-                write_str(out.buf(), self.utf8(obj, "string")?);
-            } else if ffi::PyDict_Check(obj) != 0 {
-                self.walk_dict(obj, out, depth)?;
-            } else if ffi::PyLong_Check(obj) != 0 {
-                self.write_int(obj, out.buf())?;
-            } else if ffi::PyFloat_Check(obj) != 0 {
-                write_f64(out.buf(), ffi::PyFloat_AS_DOUBLE(obj))?;
-            } else if ffi::PyList_Check(obj) != 0 {
-                self.walk_array(
-                    obj,
-                    ffi::PyList_GET_SIZE(obj),
-                    ffi::PyList_GET_ITEM,
-                    out,
-                    depth,
-                )?;
-            } else if ffi::PyTuple_Check(obj) != 0 {
-                self.walk_array(
-                    obj,
-                    ffi::PyTuple_GET_SIZE(obj),
-                    ffi::PyTuple_GET_ITEM,
-                    out,
-                    depth,
-                )?;
-            } else {
-                return Err(self.unsupported(obj));
+                )?,
+                Kind::Null => out.buf().extend_from_slice(b"null"),
+                Kind::True => out.buf().extend_from_slice(b"true"),
+                Kind::False => out.buf().extend_from_slice(b"false"),
             }
         }
         Ok(())
