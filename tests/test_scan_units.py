@@ -4,17 +4,19 @@ the reports, with hypothesis properties."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from receiptcore import Entry, sniff
 from receiptcore.errors import ConfigError
 from receiptcore.scan.baseline import fingerprint, load_baseline, split_new, write_baseline
 from receiptcore.scan.config import ScanConfig, parse_config, parse_size
 from receiptcore.scan.report import ScanResult, render_json, render_sarif, render_text
-from receiptcore.scan.rules import FileRecord, Finding, check_files
+from receiptcore.scan.rules import Finding, check_files
+from samples import onnx_model
+from scanrepo import safetensors_bytes
 
 segment = st.sampled_from(["src", "datasets", "corpus", "a", "b.c", "prompts_dump", "x y", "é"])
 paths = st.lists(segment, min_size=1, max_size=5).map("/".join)
@@ -24,7 +26,7 @@ FORBIDDEN = {"datasets", "corpus", "prompts_dump", "embeddings_dump"}
 @settings(max_examples=200)
 @given(st.lists(paths, unique=True, max_size=20))
 def test_forbidden_dir_is_the_topmost_forbidden_folder_of_each_file(files):
-    records = [FileRecord(p, 1) for p in files]
+    records = [Entry(p, 1) for p in files]
     found = {f.path for f in check_files(records, ScanConfig()) if f.rule == "forbidden-dir"}
     expected = set()
     for p in files:
@@ -49,19 +51,33 @@ def test_bad_sizes_are_config_errors(bad):
         parse_size(bad, "k", "here")
 
 
-def test_sniffed_weights_are_flagged_and_small_onnx_is_not():
-    weights = SimpleNamespace(format="safetensors", family="weights", evidence="header at 8")
-    onnx = SimpleNamespace(format="onnx", family="weights", evidence="ModelProto")
-    records = [FileRecord("a.txt", 10, weights), FileRecord("g.txt", 10, onnx),
-               FileRecord("big.txt", 2 << 20, onnx), FileRecord("plain.txt", 10)]
+def test_sniffed_weights_are_flagged_and_small_onnx_is_not(tmp_path):
+    weights, onnx = sniff(safetensors_bytes()), sniff(onnx_model(tmp_path))
+    records = [Entry("a.txt", 10, weights), Entry("g.txt", 10, onnx),
+               Entry("big.txt", 2 << 20, onnx), Entry("plain.txt", 10)]
     found = {f.path: f for f in check_files(records, ScanConfig()) if f.rule == "weights"}
     assert set(found) == {"a.txt", "big.txt"}
-    assert found["a.txt"].evidence == "safetensors: header at 8"
+    assert found["a.txt"].evidence == f"safetensors: {weights.evidence}"
+
+
+@pytest.mark.parametrize("path, size, flagged", [
+    ("m/model.PT", 1, {"weights"}), ("model.pt.txt", 1, set()), ("x.bin", 1, {"weights"}),
+    ("big.txt", (1 << 20) + 1, {"large-file"}), ("edge.txt", 1 << 20, set())])
+def test_extension_and_size_rules_from_the_native_first_pass(path, size, flagged):
+    found = {f.rule for f in check_files([Entry(path, size)], ScanConfig())}
+    assert found == flagged
+
+
+def test_unreadable_files_fail_closed_and_symlinks_are_not_weights():
+    records = [Entry("locked.txt", 3, error="cannot read: Permission denied"),
+               Entry("link.pt", 9, is_symlink=True)]
+    found = [(f.rule, f.path) for f in check_files(records, ScanConfig())]
+    assert found == [("unreadable", "locked.txt")]
 
 
 def test_disable_turns_each_rule_off():
     config = parse_config({"disable": ["weights", "large-file", "forbidden-dir"]}, "t")
-    records = [FileRecord("datasets/m.bin", 5 << 20)]
+    records = [Entry("datasets/m.bin", 5 << 20)]
     assert check_files(records, config) == []
 
 

@@ -138,6 +138,16 @@ class Entry:
     (unreadable file, FIFO, non-UTF-8 name, tracked but missing, unreadable directory).
     """
 
+    def __init__(
+        self,
+        path: _Path,
+        size: int,
+        sniff: Sniff | None = None,
+        is_symlink: bool = False,
+        error: str | None = None,
+    ) -> None:
+        """An entry for a file chosen another way than :func:`walk` (the scan's ``--staged``
+        and ``--diff``); ``sniff`` comes from :func:`sniff`."""
     @property
     def path(self) -> str: ...
     @property
@@ -148,6 +158,14 @@ class Entry:
     def is_symlink(self) -> bool: ...
     @property
     def error(self) -> str | None: ...
+
+def triage(
+    entries: list[Entry], extensions: list[str], max_size: int, forbidden_dirs: list[str], /
+) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:
+    """The scan's first pass over every file, in native code: the entries a file rule could
+    flag (recognised by ``sniff``, unreadable, over ``max_size``, or whose name ends with one
+    of ``extensions``, ASCII case ignored), and, for each topmost folder named in
+    ``forbidden_dirs`` (as ``"a/datasets/"``, in first-seen order), the entries below it."""
 
 def sniff(path_or_bytes: _Path | Buffer, /) -> Sniff | None:
     """Recognises model weights, tensor data and vector indexes by content, never by name.

@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod digest;
 pub mod sniff;
+pub mod triage;
 pub mod walk;
 
 #[cfg(feature = "python")]

@@ -8,10 +8,10 @@ they appear in baselines, ``disable`` lists, JSON and SARIF, so they never chang
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from receiptcore._core import Entry, triage
 from receiptcore.scan.config import ScanConfig
 
 
@@ -42,18 +42,6 @@ class Finding:
         return {"rule": self.rule, "path": self.path, "format": self.format,
                 "family": self.family, "size": self.size, "evidence": self.evidence,
                 "line": self.line}
-
-
-@dataclass(slots=True)
-class FileRecord:
-    """A selected file: ``path`` relative to the root with '/' separators, ``size`` in bytes,
-    the native ``sniff`` result (or None), and why it could not be read (or None)."""
-
-    path: str
-    size: int
-    sniff: Any = None
-    is_symlink: bool = False
-    error: str | None = None
 
 
 RULES = (
@@ -105,59 +93,44 @@ RULES = (
          "the file and line of its first import."),
 )
 RULE_IDS = tuple(rule.id for rule in RULES)
+_NO_LIMIT = (1 << 64) - 1  # large-file off: no size is over it
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
-def check_files(records: Iterable[FileRecord], config: ScanConfig) -> list[Finding]:
+def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
     """Every finding of the file rules (all but import-boundary) on the selected files.
 
-    Runs once per file on trees of 100,000 files, so the common case (small, not sniffed, no
-    suspicious extension, no forbidden folder) costs a few C-level string operations only.
+    The native :func:`~receiptcore._core.triage` goes over every file once and hands back the
+    few a rule could flag (recognised content, unreadable, over the limit, a watched extension)
+    and those below forbidden directories; only these reach the rules here.
     """
     on = set(RULE_IDS) - set(config.disable)
-    check_weights, check_large = "weights" in on, "large-file" in on
-    check_tensor, check_vector = "tensor-data" in on, "vector-index" in on
-    check_unreadable = "unreadable" in on
-    extensions = tuple({e.lower() for e in config.weight_extensions} | {".onnx"})
-    limit = config.max_file_size if check_large else float("inf")
-    forbidden = set(config.forbidden_dirs) if "forbidden-dir" in on else set()
-    # Folder -> its topmost forbidden ancestor ("" for none), worked out once per folder.
-    verdicts: dict[str, str] = {}
+    extensions = sorted({e.lower() for e in config.weight_extensions} | {".onnx"})
+    limit = config.max_file_size if "large-file" in on else _NO_LIMIT
+    forbidden = list(config.forbidden_dirs) if "forbidden-dir" in on else []
+    candidates, dirs = triage(entries, extensions, limit, forbidden)
     findings: list[Finding] = []
-    dirs: dict[str, list[FileRecord]] = {}
-    for record in records:
-        path = record.path
-        if forbidden:
-            folder = path.rpartition("/")[0]
-            verdict = verdicts.get(folder)
-            if verdict is None:
-                verdict = verdicts[folder] = _forbidden_ancestor(folder, forbidden)
-            if verdict:
-                dirs.setdefault(verdict, []).append(record)
-        sniffed = record.sniff
-        if sniffed is None and record.size <= limit and not (
-                record.error and check_unreadable) and not path.lower().endswith(extensions):
+    for entry in candidates:
+        if entry.error and "unreadable" in on:
+            findings.append(Finding("unreadable", entry.path, entry.error, size=entry.size))
+        if entry.is_symlink:
             continue
-        if record.error and check_unreadable:
-            findings.append(Finding("unreadable", path, record.error, size=record.size))
-        if record.is_symlink:
-            continue
-        family = getattr(sniffed, "family", None)
-        if check_weights:
-            finding = _weights(record, config)
+        family = getattr(entry.sniff, "family", None)
+        if "weights" in on:
+            finding = _weights(entry, config)
             if finding:
                 findings.append(finding)
-        if check_tensor and family == "tensor_data":
-            findings.append(_from_sniff("tensor-data", record))
-        if check_vector and family == "vector_index":
-            findings.append(_from_sniff("vector-index", record))
-        if record.size > limit:
-            finding = _large(record, config)
+        if family == "tensor_data" and "tensor-data" in on:
+            findings.append(_from_sniff("tensor-data", entry))
+        if family == "vector_index" and "vector-index" in on:
+            findings.append(_from_sniff("vector-index", entry))
+        if entry.size > limit:
+            finding = _large(entry, config)
             if finding:
                 findings.append(finding)
-    for directory, inside in dirs.items():
-        total = sum(r.size for r in inside)
-        example = min(r.path for r in inside)
+    for directory, inside in dirs:
+        total = sum(e.size for e in inside)
+        example = min(e.path for e in inside)
         findings.append(Finding(
             "forbidden-dir", directory, size=total,
             evidence=f"{len(inside)} file(s), {human_size(total)} below a forbidden directory "
@@ -165,15 +138,7 @@ def check_files(records: Iterable[FileRecord], config: ScanConfig) -> list[Findi
     return findings
 
 
-def _forbidden_ancestor(folder: str, forbidden: set[str]) -> str:
-    parts = folder.split("/") if folder else []
-    for depth, part in enumerate(parts):
-        if part in forbidden:
-            return "/".join(parts[: depth + 1]) + "/"
-    return ""
-
-
-def _weights(record: FileRecord, config: ScanConfig) -> Finding | None:
+def _weights(record: Entry, config: ScanConfig) -> Finding | None:
     sniffed = record.sniff
     ext = posixpath.splitext(record.path)[1].lower()
     is_onnx = ext == ".onnx" or getattr(sniffed, "format", None) == "onnx"
@@ -193,7 +158,7 @@ def _weights(record: FileRecord, config: ScanConfig) -> Finding | None:
     return None
 
 
-def _large(record: FileRecord, config: ScanConfig) -> Finding | None:
+def _large(record: Entry, config: ScanConfig) -> Finding | None:
     note = ""
     for entry in config.allow_large:
         if entry.matches(record.path):
@@ -209,7 +174,7 @@ def _large(record: FileRecord, config: ScanConfig) -> Finding | None:
                  f"{human_size(config.max_file_size)}{note}")
 
 
-def _from_sniff(rule: str, record: FileRecord) -> Finding:
+def _from_sniff(rule: str, record: Entry) -> Finding:
     sniffed = record.sniff
     return Finding(rule, record.path, f"{sniffed.format}: {sniffed.evidence}", size=record.size,
                    format=sniffed.format, family=sniffed.family)

@@ -1,14 +1,18 @@
 //! Bindings for the parallel walk: `walk(root, mode="all") -> list[Entry]`.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
 use super::errors::ReceiptcoreError;
 use super::sniff::{io_error, PySniff};
+use crate::triage::Triage;
 use crate::walk::{walk as walk_tree, Entry, Mode, WalkError};
 
 create_exception!(
@@ -50,6 +54,25 @@ impl From<Entry> for PyEntry {
 
 #[pymethods]
 impl PyEntry {
+    /// For files chosen another way than `walk` (the scan's `--staged` and `--diff`).
+    #[new]
+    #[pyo3(signature = (path, size, sniff = None, is_symlink = false, error = None))]
+    fn new(
+        path: PathBuf,
+        size: u64,
+        sniff: Option<&Bound<'_, PySniff>>,
+        is_symlink: bool,
+        error: Option<String>,
+    ) -> Self {
+        PyEntry {
+            path: path.into_os_string(),
+            size,
+            sniff: sniff.map(|s| s.get().clone()),
+            is_symlink,
+            error,
+        }
+    }
+
     fn __repr__(&self) -> String {
         let sniff = match &self.sniff {
             Some(s) => format!("{:?}", s.format()),
@@ -88,8 +111,49 @@ fn walk(py: Python<'_>, root: PathBuf, mode: &str) -> PyResult<Vec<PyEntry>> {
     Ok(entries.into_iter().map(PyEntry::from).collect())
 }
 
+/// The entries a file rule could flag, and the entries below each forbidden directory.
+type Triaged = (Vec<Py<PyEntry>>, Vec<(OsString, Vec<Py<PyEntry>>)>);
+
+/// triage(entries, extensions, max_size, forbidden_dirs) -> (candidates, [(dir, entries)])
+#[pyfunction]
+fn triage(
+    entries: &Bound<'_, PyList>,
+    extensions: Vec<String>,
+    max_size: u64,
+    forbidden_dirs: Vec<String>,
+) -> PyResult<Triaged> {
+    let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
+    let forbidden: Vec<&str> = forbidden_dirs.iter().map(String::as_str).collect();
+    let triage = Triage::new(&extensions, max_size, &forbidden);
+    let mut candidates = Vec::new();
+    let mut dirs: Vec<(OsString, Vec<Py<PyEntry>>)> = Vec::new();
+    let mut dir_index: HashMap<Vec<u8>, usize> = HashMap::new();
+    for item in entries.iter() {
+        let bound = item.cast_into::<PyEntry>()?;
+        let entry = bound.get();
+        let path = entry.path.as_bytes();
+        if let Some(dir) = triage.forbidden_dir(path) {
+            let at = *dir_index.entry(dir.to_vec()).or_insert_with(|| {
+                dirs.push((OsString::from_vec(dir.to_vec()), Vec::new()));
+                dirs.len() - 1
+            });
+            dirs[at].1.push(bound.clone().unbind());
+        }
+        if triage.needs_rules(
+            path,
+            entry.size,
+            entry.sniff.is_some(),
+            entry.error.is_some(),
+        ) {
+            candidates.push(bound.unbind());
+        }
+    }
+    Ok((candidates, dirs))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
+    m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
     m.add("GitError", m.py().get_type::<GitError>())?;
     Ok(())
