@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from receiptcore.cli import main
 from scanrepo import Repo, flagged, safetensors_bytes
 
 CONTRACT = '[[scan.contracts]]\nmodules = ["agents"]\nforbidden = ["training"]\n'
@@ -51,6 +52,36 @@ def test_staged_sees_only_what_is_about_to_be_committed(repo, capsys):
     repo.add("new.safetensors", "renamed.txt")
     findings = repo.findings(capsys, "--staged")
     assert flagged(findings, "weights") == {"new.safetensors", "renamed.txt"}
+
+
+def test_staged_judges_the_staged_blob_not_the_working_tree_copy(repo, capsys):
+    # Weights staged, then the working copy overwritten: the commit still carries weights.
+    repo.write("model.txt", safetensors_bytes())
+    repo.write("sub/notes.txt", "just notes\n")
+    repo.add("model.txt", "sub/notes.txt")
+    repo.write("model.txt", "harmless now\n")
+    (repo.root / "sub" / "notes.txt").unlink()
+    repo.write("sub/notes.txt", safetensors_bytes())
+    findings = repo.findings(capsys, "--staged")
+    assert flagged(findings, "weights") == {"model.txt"}
+    [weights] = [f for f in findings if f["rule"] == "weights"]
+    assert weights["format"] == "safetensors" and weights["size"] == len(safetensors_bytes())
+
+
+def test_staged_then_deleted_is_still_judged(repo, capsys):
+    repo.write("gone.txt", safetensors_bytes())
+    repo.add("gone.txt")
+    (repo.root / "gone.txt").unlink()
+    assert flagged(repo.findings(capsys, "--staged"), "weights") == {"gone.txt"}
+
+
+def test_staged_from_a_subfolder_reads_blobs_of_that_folder(repo, capsys):
+    repo.write("app/model.txt", safetensors_bytes())
+    repo.add("app/model.txt")
+    repo.write("app/model.txt", "changed\n")
+    code = main(["scan", str(repo.root / "app"), "--staged", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and flagged(out["findings"], "weights") == {"model.txt"}
 
 
 def test_diff_sees_only_what_the_branch_adds(repo, capsys):

@@ -3,9 +3,10 @@
 ``git`` (the default) is exactly what git tracks, read from the index by the native walk: a
 checkpoint force-added past ``.gitignore`` is in every clone, so it is in the scan. ``all`` is a
 plain walk of the working tree honouring ``.gitignore``. ``staged`` and ``diff`` ask git for the
-files added, copied, modified or renamed (in the index, or between ``BASE...HEAD``), then sniff
-each one in the working tree: in a pre-commit hook (which stashes unstaged changes) and in a CI
-checkout, that is the content being committed.
+files added, copied, modified or renamed (in the index, or between ``BASE...HEAD``). ``diff``
+sniffs them in the working tree, which in a CI checkout is ``HEAD``. ``staged`` sniffs what the
+commit will carry: the working-tree copy where it matches the index, else the staged blob,
+written to a temporary folder first.
 """
 
 from __future__ import annotations
@@ -13,61 +14,79 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
+from receiptcore._core import Entry
 from receiptcore.errors import ConfigError, GitError
-from receiptcore.scan.rules import FileRecord
 
 SELECTIONS = ("git", "all", "staged", "diff")
 
 
-def select_files(root: Path, selection: str, base: str | None = None) -> list[FileRecord]:
-    from receiptcore import sniff, walk
-
+def select_files(root: Path, selection: str, base: str | None = None) -> list[Entry]:
+    from receiptcore import walk
 
     if selection in ("git", "all"):
         try:
-            entries = walk(str(root), mode="git" if selection == "git" else "gitignore")
+            return walk(str(root), mode="git" if selection == "git" else "gitignore")
         except GitError as error:
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
-        if os.sep == "/":
-            return entries  # native Entry objects have FileRecord's fields
-        return [FileRecord(_posix(e.path), e.size, e.sniff, e.is_symlink, e.error)
-                for e in entries]
     _require_git(root)
     if selection == "staged":
-        names = _git(root, "diff", "--cached", "--name-only", "-z", "--no-renames",
-                     "--diff-filter=ACMT", "--relative")
-    elif selection == "diff":
+        names = _names(_git(root, "diff", "--cached", "--name-only", "-z", "--no-renames",
+                            "--diff-filter=ACMT", "--relative"))
+        # Staged, then changed again in the working tree: the commit carries the staged blob.
+        changed = set(_names(_git(root, "diff", "--name-only", "-z", "--relative")))
+        with tempfile.TemporaryDirectory(prefix="receiptcore-staged-") as blobs:
+            return [_staged(root, Path(blobs), name) if name in changed
+                    else _inspect(root / name, name) for name in names]
+    if selection == "diff":
         if not base:
             raise ConfigError("--diff needs a base revision, e.g. --diff origin/main")
         _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}",
              error=f"--diff: unknown revision {base!r} (fetch it first, e.g. "
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
-        names = _git(root, "diff", "--name-only", "-z", "--no-renames", "--diff-filter=ACMT",
-                     "--relative", f"{base}...HEAD")
-    else:
-        raise ConfigError(f"unknown file selection {selection!r}")
-    records = []
-    for name in sorted(n for n in names.split(b"\0") if n):
-        path = root / os.fsdecode(name)
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            continue  # staged, then deleted from the working tree: nothing to sniff
-        rel = _posix(os.fsdecode(name))
-        if stat.S_ISLNK(info.st_mode):
-            records.append(FileRecord(rel, info.st_size, is_symlink=True))
-            continue
-        try:
-            records.append(FileRecord(rel, info.st_size, sniff(path)))
-        except OSError as error:
-            records.append(FileRecord(rel, info.st_size, error=error.strerror or str(error)))
-    return records
+        names = _names(_git(root, "diff", "--name-only", "-z", "--no-renames",
+                            "--diff-filter=ACMT", "--relative", f"{base}...HEAD"))
+        return [_inspect(root / name, name) for name in names]
+    raise ConfigError(f"unknown file selection {selection!r}")
 
 
-def _posix(path: str) -> str:
-    return path.replace(os.sep, "/") if os.sep != "/" else path
+def _names(output: bytes) -> list[str]:
+    return sorted(os.fsdecode(n) for n in output.split(b"\0") if n)
+
+
+def _inspect(path: Path, name: str) -> Entry:
+    """``name`` as the walk would list it: a symlink is not followed, a file is sniffed."""
+    from receiptcore import sniff
+
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return Entry(name, 0, error="in the change but missing from the working tree")
+    if stat.S_ISLNK(info.st_mode):
+        return Entry(name, info.st_size, is_symlink=True)
+    try:
+        return Entry(name, info.st_size, sniff(path))
+    except OSError as error:
+        return Entry(name, info.st_size, error=f"cannot read: {error.strerror or error}")
+
+
+def _staged(root: Path, blobs: Path, name: str) -> Entry:
+    """The staged content of ``name``, written out of git's object store to be sniffed."""
+    mode = _git(root, "ls-files", "-s", "-z", "--", name).split(b" ", 1)[0]
+    if mode == b"120000":
+        return Entry(name, len(_git(root, "cat-file", "blob", f":./{name}")), is_symlink=True)
+    copy = blobs / "blob"
+    with open(copy, "wb") as out:
+        done = subprocess.run(["git", "-C", str(root), "cat-file", "blob", f":./{name}"],
+                              stdout=out, stderr=subprocess.PIPE, check=False)
+    if done.returncode != 0:
+        return Entry(name, 0, error="cannot read the staged blob: "
+                                    f"{done.stderr.decode(errors='replace').strip()}")
+    entry = _inspect(copy, name)
+    copy.unlink()
+    return entry
 
 
 def _require_git(root: Path) -> None:
