@@ -2,9 +2,8 @@
 //!
 //! Three ways to choose files ([`Mode`]): every file, files not ignored by `.gitignore`, or
 //! exactly the files tracked by git. The first two use the `ignore` crate's parallel walker
-//! (one thread per core, directory entries typed by `readdir`, so no `stat` per file); the
-//! file is opened once, its head read, and its size taken from that read when it is shorter
-//! than the head. Symlinks are listed but never followed, `.git` is never entered, and
+//! (directory entries typed by `readdir`, so no `stat` per file); the file is opened once, its
+//! head read, and its size taken from that read when it is shorter than the head. Symlinks are listed but never followed, `.git` is never entered, and
 //! anything that goes wrong with one file or directory becomes that entry's `error`. Memory
 //! is one small buffer per thread plus the entries returned.
 
@@ -76,7 +75,14 @@ impl std::fmt::Display for WalkError {
 
 impl std::error::Error for WalkError {}
 
-/// Lists and sniffs the files under `root`, sorted by path. `threads` defaults to one per core.
+/// Threads opening files, at least: with a cold page cache each open and read waits on the
+/// disk, and many requests in flight let it (and a VM's virtio queue) serve them in batches.
+/// Measured on 100,000 files with a cold cache: 9.8 s with 2 threads, 4.4 s with 32; with a
+/// warm cache the extra threads cost nothing measurable (0.82 s CPU either way).
+const IO_THREADS: usize = 32;
+
+/// Lists and sniffs the files under `root`, sorted by path. `threads` defaults to one per core,
+/// and at least [`IO_THREADS`].
 pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry>, WalkError> {
     let meta = std::fs::metadata(root).map_err(|source| WalkError::Root {
         path: root.to_path_buf(),
@@ -88,8 +94,9 @@ pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry
             source: io::Error::from_raw_os_error(libc::ENOTDIR),
         });
     }
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(IO_THREADS, |n| n.get().max(IO_THREADS))
+    });
     let mut entries = match mode {
         Mode::Git => walk_git(root, threads)?,
         _ => walk_tree(root, mode, threads),
