@@ -97,17 +97,40 @@ pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry
     let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(IO_THREADS, |n| n.get().max(IO_THREADS))
     });
-    let mut entries = match mode {
-        Mode::Git => walk_git(root, threads)?,
-        _ => walk_tree(root, mode, threads),
-    };
-    entries.sort_unstable_by(|a, b| {
-        a.path
-            .as_os_str()
-            .as_bytes()
-            .cmp(b.path.as_os_str().as_bytes())
-    });
-    Ok(entries)
+    match mode {
+        // git lists its index sorted by path bytes, and the parallel map keeps that order.
+        Mode::Git => walk_git(root, threads),
+        _ => {
+            let mut entries = walk_tree(root, mode, threads);
+            sort_by_path(&mut entries);
+            Ok(entries)
+        }
+    }
+}
+
+fn path_bytes(entry: &Entry) -> &[u8] {
+    entry.path.as_os_str().as_bytes()
+}
+
+/// Sorts by path bytes. An entry is about a hundred bytes, so the sort orders indices and
+/// then moves each entry once, along the permutation's cycles: sorting the entries
+/// themselves moved them some twenty times each on a million files.
+fn sort_by_path(entries: &mut [Entry]) {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_unstable_by(|&a, &b| path_bytes(&entries[a]).cmp(path_bytes(&entries[b])));
+    // Position i takes the entry now at order[i]; a visited position points at itself.
+    for start in 0..order.len() {
+        let mut i = start;
+        while order[i] != i {
+            let from = order[i];
+            order[i] = i;
+            if from == start {
+                break;
+            }
+            entries.swap(i, from);
+            i = from;
+        }
+    }
 }
 
 fn walk_tree(root: &Path, mode: Mode, threads: usize) -> Vec<Entry> {
@@ -130,12 +153,12 @@ fn walk_tree(root: &Path, mode: Mode, threads: usize) -> Vec<Entry> {
         shared: &shared,
     };
     builder.build_parallel().visit(&mut visitors);
-    shared
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    let parts = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut entries = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for mut part in parts {
+        entries.append(&mut part);
+    }
+    entries
 }
 
 struct Visitors<'s> {
@@ -429,6 +452,39 @@ mod tests {
         let entries = walk(dir.path(), Mode::All, None).unwrap();
         assert_eq!(entries.len(), 1);
         assert!(entries[0].is_symlink && entries[0].error.is_none());
+    }
+
+    #[test]
+    fn sort_by_path_orders_by_bytes_whatever_the_permutation() {
+        let names = ["b", "a/c", "a", "é", "B", "a/b", "", "zz", "a-b", "a.b"];
+        // Every rotation and its reverse, so cycles of every length are exercised.
+        for shift in 0..names.len() {
+            for reverse in [false, true] {
+                let mut input: Vec<&str> = names
+                    .iter()
+                    .cycle()
+                    .skip(shift)
+                    .take(names.len())
+                    .copied()
+                    .collect();
+                if reverse {
+                    input.reverse();
+                }
+                let mut entries: Vec<Entry> = input
+                    .iter()
+                    .map(|n| failed(PathBuf::from(n), n.to_string()))
+                    .collect();
+                sort_by_path(&mut entries);
+                let mut expected = input.clone();
+                expected.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+                let got: Vec<&str> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
+                assert_eq!(got, expected);
+                // Each entry moved with its own fields.
+                assert!(entries
+                    .iter()
+                    .all(|e| e.error.as_deref() == e.path.to_str()));
+            }
+        }
     }
 
     #[test]
