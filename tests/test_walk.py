@@ -106,6 +106,18 @@ def test_git_mode_lists_exactly_the_index_including_force_added_weights(tmp_path
     assert entries["forced.pt"].sniff.format == "torch_zip"
 
 
+def test_every_mode_sorts_by_path_bytes(tmp_path):
+    names = ["b", "a-b", "a/b", "a.b", "a/a", "B", "é", "e", "a b", "ab"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    expected = sorted(names, key=os.fsencode)
+    for mode in ("all", "gitignore", "git"):
+        assert [e.path for e in walk(tmp_path, mode)] == expected, mode
+
+
 def test_git_mode_from_a_subfolder_lists_paths_relative_to_it(tmp_path):
     make_repo(tmp_path)
     assert {e.path for e in walk(tmp_path / "sub", "git")} == {".gitignore", "b.txt"}
