@@ -111,6 +111,10 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int) -> None:
         rg = ["rg", "--files", "--hidden", "--no-require-git", "-g", "!.git"]
         rows.append(("rg --files --hidden", timed(rg, root, repeat),
                      f"{count(rg, root)} files"))
+        # ripgrep opening and reading every file, as a content scan must (no file matches).
+        reads = ["rg", "-l", "-uuu", "--no-messages", "-g", "!.git", "--",
+                 "q7Zx9-never-in-any-file"]
+        rows.append(("rg -l (reads every file)", timed(reads, root, repeat), ""))
     if git:
         rows.append(("git ls-files", timed(["git", "ls-files"], root, repeat), ""))
     hook = BIN / "check-added-large-files"
