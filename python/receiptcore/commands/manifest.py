@@ -9,7 +9,6 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from receiptcore.atomic import replace_file
 from receiptcore.errors import SchemaError
 from receiptcore.progress import byte_progress
 
@@ -131,6 +130,8 @@ def _emit(args: argparse.Namespace, manifest: DatasetManifest | BuildManifest, l
 
     commit = commit_of(manifest)
     if args.out:
+        from receiptcore.atomic import replace_file
+
         replace_file(args.out, manifest.to_json_bytes())
     if args.json:
         json.dump({label: commit, "manifest": manifest.to_json_obj()}, sys.stdout, indent=2, ensure_ascii=False)

@@ -7,10 +7,8 @@ external suppression, so GitHub code scanning shows them as dismissed, not as ne
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from receiptcore.scan.rules import RULES, RULES_BY_ID, Finding, human_size
 
@@ -95,6 +93,9 @@ def render_sarif(result: ScanResult, version: str) -> str:
 
 
 def _sarif_result(f: Finding, index: dict[str, int], level: str, baselined: bool) -> dict:
+    import hashlib  # here, not at the top: OpenSSL's start-up is 20 ms of every scan
+    from urllib.parse import quote
+
     location: dict = {"artifactLocation": {"uri": quote(f.path, errors="surrogateescape"),
                                              "uriBaseId": "%SRCROOT%"}}
     if f.line:

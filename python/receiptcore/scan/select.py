@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 from receiptcore._core import Entry
@@ -33,6 +32,8 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[En
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
     _require_git(root)
     if selection == "staged":
+        import tempfile
+
         names = _names(_git(root, "diff", "--cached", "--name-only", "-z", "--no-renames",
                             "--diff-filter=ACMT", "--relative"))
         # Staged, then changed again in the working tree: the commit carries the staged blob.
