@@ -96,7 +96,7 @@ impl PyEntry {
 /// walk(root, mode="all") -> list[Entry]
 #[pyfunction]
 #[pyo3(signature = (root, mode = "all"))]
-fn walk(py: Python<'_>, root: PathBuf, mode: &str) -> PyResult<Vec<PyEntry>> {
+fn walk<'py>(py: Python<'py>, root: PathBuf, mode: &str) -> PyResult<Bound<'py, PyList>> {
     let mode = Mode::parse(mode).ok_or_else(|| {
         PyValueError::new_err(format!(
             "unknown mode {mode:?}: use \"all\", \"gitignore\" or \"git\""
@@ -108,7 +108,8 @@ fn walk(py: Python<'_>, root: PathBuf, mode: &str) -> PyResult<Vec<PyEntry>> {
             WalkError::Root { path, source } => io_error(source, &path),
             WalkError::Git(msg) => GitError::new_err(msg),
         })?;
-    Ok(entries.into_iter().map(PyEntry::from).collect())
+    // Straight into the list, one object at a time: no second vector of a million entries.
+    PyList::new(py, entries.into_iter().map(PyEntry::from))
 }
 
 /// The entries a file rule could flag, and the entries below each forbidden directory.
