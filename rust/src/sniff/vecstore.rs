@@ -20,16 +20,26 @@ const STATE_MAX: u64 = 1 << 20;
 /// Entries looked at per directory level when recognising a directory store.
 const DIR_ENTRIES: usize = 64;
 
-/// Qdrant's `SegmentState` as serde writes it: `initial_version` (since 1.14) or `version`
-/// first, then `config` whose first field is `vector_data`.
+/// Qdrant's `SegmentState` as serde writes it: `initial_version` or `version` first, then
+/// `config` whose first field is `vector_data`.
 const QDRANT_PREFIXES: [&[u8]; 2] = [b"{\"initial_version\":", b"{\"version\":"];
 const QDRANT_CONFIG: &[u8] = b"\"config\":{\"vector_data\":{";
 const QDRANT_DISTANCES: [&str; 4] = ["Cosine", "Euclid", "Dot", "Manhattan"];
 
-/// Milvus Lite writes its JSON with `indent=2, sort_keys=True`.
-const MILVUS_PREFIX: &[u8] = b"{\n  \"";
-const MILVUS_MANIFEST: &[u8] = b"\"manifest_format_version\": ";
-const MILVUS_SNAPSHOT: &[u8] = b"\"snapshot_format_version\": ";
+/// The versions before `config` are counts or `null`, so `config` starts within this many
+/// bytes: an ordinary JSON file that happens to start like Qdrant's costs one short search.
+const QDRANT_CONFIG_WITHIN: usize = 96;
+
+/// Milvus Lite writes its JSON with `indent=2, sort_keys=True`, so the first key is fixed:
+/// `active_wal_number` in a collection manifest, `collection_name` in snapshot metadata.
+const MILVUS_MANIFEST: (&[u8], &[u8]) = (
+    b"{\n  \"active_wal_number\": ",
+    b"\n  \"manifest_format_version\": ",
+);
+const MILVUS_SNAPSHOT: (&[u8], &[u8]) = (
+    b"{\n  \"collection_name\": ",
+    b"\n  \"snapshot_format_version\": ",
+);
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
@@ -41,17 +51,19 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
     if p.head.first() != Some(&b'{') || p.size > STATE_MAX {
         return Ok(None);
     }
-    let qdrant = QDRANT_PREFIXES.iter().any(|s| p.head.starts_with(s));
-    if qdrant && contains(p.head, QDRANT_CONFIG) {
-        return Ok(parse(p)?.and_then(|v| qdrant_segment(&v)));
+    if QDRANT_PREFIXES.iter().any(|s| p.head.starts_with(s)) {
+        let start = &p.head[..p.head.len().min(QDRANT_CONFIG_WITHIN)];
+        if contains(start, QDRANT_CONFIG) {
+            return Ok(parse(p)?.and_then(|v| qdrant_segment(&v)));
+        }
+        return Ok(None);
     }
-    if p.head.starts_with(MILVUS_PREFIX) {
-        if contains(p.head, MILVUS_MANIFEST) {
-            return Ok(parse(p)?.and_then(|v| milvus_manifest(&v)));
-        }
-        if contains(p.head, MILVUS_SNAPSHOT) {
-            return Ok(parse(p)?.and_then(|v| milvus_snapshot(&v)));
-        }
+    let is = |(first, key): (&[u8], &[u8])| p.head.starts_with(first) && contains(p.head, key);
+    if is(MILVUS_MANIFEST) {
+        return Ok(parse(p)?.and_then(|v| milvus_manifest(&v)));
+    }
+    if is(MILVUS_SNAPSHOT) {
+        return Ok(parse(p)?.and_then(|v| milvus_snapshot(&v)));
     }
     Ok(None)
 }
@@ -315,6 +327,8 @@ mod tests {
             b"{\n  \"manifest_format_version\": 2,\n  \"partitions\": {}\n}",
             b"{\n  \"name\": \"pkg\",\n  \"version\": \"1.0.0\"\n}",
             b"{\n  \"snapshot_format_version\": 1,\n  \"name\": \"s\"\n}",
+            b"{\n  \"active_wal_number\": 1,\n  \"manifest_format_version\": 2,\n  \"partitions\": {}\n}",
+            b"{\n  \"collection_name\": \"c\",\n  \"snapshot_format_version\": 1\n}",
         ];
         for s in samples {
             assert_eq!(sniff_bytes(s), None, "{}", String::from_utf8_lossy(s));
