@@ -345,6 +345,15 @@ mod tests {
     }
 
     #[test]
+    fn state_files_over_the_limit_are_not_read() {
+        let mut big = SEGMENT.to_vec();
+        big.resize(STATE_MAX as usize, b' ');
+        assert!(sniff_bytes(&big).is_some());
+        big.push(b' ');
+        assert_eq!(sniff_bytes(&big), None);
+    }
+
+    #[test]
     fn directories_need_the_engine_state_file() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
