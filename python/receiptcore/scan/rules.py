@@ -61,9 +61,11 @@ RULES = (
          "with the pipelines. Flagged by content, whatever the file is called."),
     Rule("vector-index", "vector index snapshots by content",
          "on", "disable = [\"vector-index\"]",
-         "Vector index snapshots (faiss, usearch, hnswlib, Annoy, Qdrant, Milvus, Chroma, "
-         "Lance) are build outputs of the index pipeline; the runtime fetches them by id from "
-         "the artifact store after checking their receipt. Flagged by content signature."),
+         "Vector indexes and stores (faiss, usearch, hnswlib, Chroma, Lance, Qdrant shards and "
+         "segments, Milvus Lite databases and snapshots) are build outputs of the index "
+         "pipeline; the runtime fetches them by id from the artifact store after checking "
+         "their receipt. Flagged by content signature; Annoy files and Qdrant .snapshot "
+         "archives have none that could be confirmed and are not flagged by this rule."),
     Rule("forbidden-dir", "dataset and dump directories at any depth",
          "datasets/ corpus/ prompts_dump/ embeddings_dump/",
          "forbidden_dirs = [\"datasets\", ...]",

@@ -103,7 +103,8 @@ pub fn detect_lance(p: &Probe) -> io::Result<Option<Sniff>> {
 }
 
 /// Directory-level stores: a Chroma persistent directory (`chroma.sqlite3` with Chroma's
-/// schema) and a Lance dataset (`_versions/` holding `.manifest` files).
+/// schema), a Lance dataset (`_versions/` holding `.manifest` files), and the Qdrant and
+/// Milvus Lite stores of [`super::vecstore`].
 pub fn detect_dir(dir: &Path) -> Option<Sniff> {
     let chroma = dir.join("chroma.sqlite3");
     if chroma.is_file() {
@@ -133,5 +134,5 @@ pub fn detect_dir(dir: &Path) -> Option<Sniff> {
             }
         }
     }
-    None
+    super::vecstore::detect_qdrant_dir(dir).or_else(|| super::vecstore::detect_milvus_dir(dir))
 }

@@ -25,6 +25,7 @@ mod numpy;
 mod onnx;
 mod pickle;
 mod safetensors;
+mod vecstore;
 mod zip;
 
 /// Bytes read from the start of every file.
@@ -171,6 +172,7 @@ const DETECTORS: &[Detector] = &[
     container::detect_tflite,
     container::detect_sqlite,
     container::detect_lance,
+    vecstore::detect,
     onnx::detect,
     compressed::detect,
 ];
@@ -207,7 +209,7 @@ pub fn sniff_bytes(data: &[u8]) -> Option<Sniff> {
     with_bytes(data, run).expect("reading from memory cannot fail")
 }
 
-/// Sniffs a file, or a directory that is a known store (Chroma, Lance); `Ok(None)` for
+/// Sniffs a file, or a directory that is a known store (Chroma, Lance, Qdrant, Milvus Lite); `Ok(None)` for
 /// anything else. Symlinks are followed here; the walk never passes one.
 pub fn sniff_path(path: &Path) -> io::Result<Option<Sniff>> {
     let meta = std::fs::metadata(path)?;
