@@ -97,6 +97,30 @@ def test_vector_index_by_content_whatever_the_name(repo, capsys, tmp_path):
     assert all(f["family"] == "vector_index" for f in findings if f["rule"] == "vector-index")
 
 
+
+def test_vector_stores_without_a_signature_are_flagged_by_name(repo, capsys, tmp_path):
+    import tarfile
+
+    from annoy import AnnoyIndex
+
+    index = AnnoyIndex(8, "angular")
+    for i in range(32):
+        index.add_item(i, [float((i * j) % 7) for j in range(8)])
+    index.build(4)
+    index.save(str(repo.root / "items.ann"))
+    (tmp_path / "segment.json").write_text("{}")
+    with tarfile.open(repo.root / "docs-1-2026.snapshot", "w") as tar:
+        tar.add(tmp_path / "segment.json", "0/segments/a/segment.json")
+    repo.write("annotations.md", "an .ann file is named here\n")
+    repo.add(".")
+    findings = repo.findings(capsys)
+    assert flagged(findings, "vector-index") == {"items.ann", "docs-1-2026.snapshot"}
+    assert all("no content signature" in f["evidence"] for f in findings)
+    repo.config('vector_extensions = ["ANN"]\n')
+    assert flagged(repo.findings(capsys), "vector-index") == {"items.ann"}
+    repo.config('disable = ["vector-index"]\n')
+    assert flagged(repo.findings(capsys), "vector-index") == set()
+
 def test_forbidden_dirs_at_any_depth_reported_once_per_directory(repo, capsys):
     repo.write("datasets/a.csv", "1\n")
     repo.write("src/app/corpus/x.txt", "t\n")

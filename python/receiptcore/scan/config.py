@@ -21,6 +21,9 @@ CONFIG_FILES = ("receiptcore.toml", "pyproject.toml")
 DEFAULT_WEIGHT_EXTENSIONS = (
     ".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".gguf", ".h5", ".pkl", ".joblib", ".tflite",
 )
+# Vector stores with no content signature to confirm (Annoy's headerless node array, Qdrant's
+# snapshot tar): only their names can give them away.
+DEFAULT_VECTOR_EXTENSIONS = (".ann", ".snapshot")
 DEFAULT_FORBIDDEN_DIRS = ("datasets", "corpus", "prompts_dump", "embeddings_dump")
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
 DEFAULT_ONNX_SIZE_THRESHOLD = 1024 * 1024
@@ -69,6 +72,7 @@ class ScanConfig:
     disable: tuple[str, ...] = ()
     weight_extensions: tuple[str, ...] = DEFAULT_WEIGHT_EXTENSIONS
     onnx_size_threshold: int = DEFAULT_ONNX_SIZE_THRESHOLD
+    vector_extensions: tuple[str, ...] = DEFAULT_VECTOR_EXTENSIONS
     forbidden_dirs: tuple[str, ...] = DEFAULT_FORBIDDEN_DIRS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     allow_large: tuple[AllowEntry, ...] = DEFAULT_ALLOW_LARGE
@@ -139,8 +143,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 _KEYS = {
-    "mode", "baseline", "disable", "weight_extensions", "onnx_size_threshold", "forbidden_dirs",
-    "max_file_size", "allow_large", "import_paths", "contracts",
+    "mode", "baseline", "disable", "weight_extensions", "onnx_size_threshold",
+    "vector_extensions", "forbidden_dirs", "max_file_size", "allow_large", "import_paths",
+    "contracts",
 }
 
 
@@ -160,18 +165,19 @@ def parse_config(table: dict[str, Any], where: str) -> ScanConfig:
         if rule not in RULE_IDS:
             raise ConfigError(f"{where}: 'disable' names unknown rule {rule!r} "
                               f"(rules: {', '.join(RULE_IDS)})")
-    extensions = tuple(e if e.startswith(".") else "." + e for e in
-                       _strings(table, "weight_extensions", where, defaults.weight_extensions))
+    extensions = _extensions(table, "weight_extensions", where, defaults.weight_extensions)
     dirs = tuple(d.strip("/") for d in
                  _strings(table, "forbidden_dirs", where, defaults.forbidden_dirs))
     return ScanConfig(
         mode=mode,
         baseline=_string(table, "baseline", where, defaults.baseline),
         disable=disable,
-        weight_extensions=tuple(e.lower() for e in extensions),
+        weight_extensions=extensions,
         onnx_size_threshold=parse_size(table.get("onnx_size_threshold",
                                                  defaults.onnx_size_threshold),
                                        "onnx_size_threshold", where),
+        vector_extensions=_extensions(table, "vector_extensions", where,
+                                      defaults.vector_extensions),
         forbidden_dirs=dirs,
         max_file_size=parse_size(table.get("max_file_size", defaults.max_file_size),
                                  "max_file_size", where),
@@ -194,6 +200,13 @@ def _string(table: dict[str, Any], key: str, where: str, default: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: '{key}' must be a non-empty string")
     return value
+
+
+def _extensions(table: dict[str, Any], key: str, where: str,
+                default: tuple[str, ...]) -> tuple[str, ...]:
+    """``["pt", ".CKPT"]`` -> ``(".pt", ".ckpt")``: a leading dot is added, case is ignored."""
+    return tuple((e if e.startswith(".") else "." + e).lower()
+                 for e in _strings(table, key, where, default))
 
 
 def _strings(table: dict[str, Any], key: str, where: str,

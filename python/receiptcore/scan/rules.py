@@ -59,13 +59,15 @@ RULES = (
          "on", "disable = [\"tensor-data\"]",
          "Arrays saved with NumPy are data: embeddings, features, training sets. They belong "
          "with the pipelines. Flagged by content, whatever the file is called."),
-    Rule("vector-index", "vector index snapshots by content",
-         "on", "disable = [\"vector-index\"]",
+    Rule("vector-index", "vector index snapshots by content (and .ann/.snapshot by name)",
+         "on; vector_extensions = [\".ann\", \".snapshot\"]",
+         "vector_extensions = [...]; disable = [\"vector-index\"]",
          "Vector indexes and stores (faiss, usearch, hnswlib, Chroma, Lance, Qdrant shards and "
          "segments, Milvus Lite databases and snapshots) are build outputs of the index "
          "pipeline; the runtime fetches them by id from the artifact store after checking "
-         "their receipt. Flagged by content signature; Annoy files and Qdrant .snapshot "
-         "archives have none that could be confirmed and are not flagged by this rule."),
+         "their receipt. Flagged by content signature, and by extension (vector_extensions) "
+         "for the formats that have none to confirm: Annoy's headerless .ann files and "
+         "Qdrant's .snapshot tar archives."),
     Rule("forbidden-dir", "dataset and dump directories at any depth",
          "datasets/ corpus/ prompts_dump/ embeddings_dump/",
          "forbidden_dirs = [\"datasets\", ...]",
@@ -107,7 +109,8 @@ def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
     and those below forbidden directories; only these reach the rules here.
     """
     on = set(RULE_IDS) - set(config.disable)
-    extensions = sorted({e.lower() for e in config.weight_extensions} | {".onnx"})
+    vector_extensions = config.vector_extensions if "vector-index" in on else ()
+    extensions = sorted({*config.weight_extensions, ".onnx", *vector_extensions})
     limit = config.max_file_size if "large-file" in on else _NO_LIMIT
     forbidden = list(config.forbidden_dirs) if "forbidden-dir" in on else []
     candidates, dirs = triage(entries, extensions, limit, forbidden)
@@ -126,6 +129,13 @@ def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
             findings.append(_from_sniff("tensor-data", entry))
         if family == "vector_index" and "vector-index" in on:
             findings.append(_from_sniff("vector-index", entry))
+        elif family is None and vector_extensions:
+            ext = posixpath.splitext(entry.path)[1].lower()
+            if ext in vector_extensions:
+                findings.append(Finding(
+                    "vector-index", entry.path, size=entry.size,
+                    evidence=f"extension {ext}: a vector store format with no content "
+                             "signature to confirm (Annoy, Qdrant snapshot)"))
         if entry.size > limit:
             finding = _large(entry, config)
             if finding:
