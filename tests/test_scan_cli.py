@@ -84,6 +84,18 @@ def test_staged_from_a_subfolder_reads_blobs_of_that_folder(repo, capsys):
     assert code == 1 and flagged(out["findings"], "weights") == {"model.txt"}
 
 
+def test_staged_and_diff_leave_submodules_out_as_the_walk_does(repo, capsys):
+    commit = repo.git("rev-parse", "HEAD").strip()
+    # A gitlink staged without its folder checked out (as after a shallow clone).
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},vendor/lib")
+    repo.write("new.pt", "x")
+    repo.add("new.pt")
+    findings = repo.findings(capsys, "--staged")
+    assert {f["path"] for f in findings} == {"new.pt"}
+    repo.commit()
+    assert {f["path"] for f in repo.findings(capsys)} == {"new.pt"}
+
+
 def test_diff_sees_only_what_the_branch_adds(repo, capsys):
     repo.write("old.pt", "x")
     repo.add("old.pt")

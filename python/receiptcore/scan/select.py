@@ -34,27 +34,35 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[En
     if selection == "staged":
         import tempfile
 
-        names = _names(_git(root, "diff", "--cached", "--name-only", "-z", "--no-renames",
-                            "--diff-filter=ACMT", "--relative"))
+        staged = _changes(root, "--cached")
         # Staged, then changed again in the working tree: the commit carries the staged blob.
         changed = set(_names(_git(root, "diff", "--name-only", "-z", "--relative")))
         with tempfile.TemporaryDirectory(prefix="receiptcore-staged-") as blobs:
-            return [_staged(root, Path(blobs), name) if name in changed
-                    else _inspect(root / name, name) for name in names]
+            return [_staged(root, Path(blobs), name, mode) if name in changed
+                    else _inspect(root / name, name) for name, mode in staged]
     if selection == "diff":
         if not base:
             raise ConfigError("--diff needs a base revision, e.g. --diff origin/main")
         _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}",
              error=f"--diff: unknown revision {base!r} (fetch it first, e.g. "
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
-        names = _names(_git(root, "diff", "--name-only", "-z", "--no-renames",
-                            "--diff-filter=ACMT", "--relative", f"{base}...HEAD"))
-        return [_inspect(root / name, name) for name in names]
+        return [_inspect(root / name, name) for name, _ in _changes(root, f"{base}...HEAD")]
     raise ConfigError(f"unknown file selection {selection!r}")
 
 
 def _names(output: bytes) -> list[str]:
     return sorted(os.fsdecode(n) for n in output.split(b"\0") if n)
+
+
+def _changes(root: Path, *which: str) -> list[tuple[str, bytes]]:
+    """Files added, copied, modified or retyped, with their new mode, sorted; submodules
+    (mode 160000: a commit id, no content here) are left out, as the walk leaves them out."""
+    raw = _git(root, "diff", "--raw", "-z", "--no-renames", "--diff-filter=ACMT", "--relative",
+               *which).split(b"\0")
+    # Records come in pairs: ":old_mode new_mode old_id new_id status", then the path.
+    pairs = zip(raw[0::2], raw[1::2])
+    return sorted((os.fsdecode(path), meta.split(b" ")[1]) for meta, path in pairs
+                  if meta.startswith(b":") and meta.split(b" ")[1] != b"160000")
 
 
 def _inspect(path: Path, name: str) -> Entry:
@@ -73,9 +81,8 @@ def _inspect(path: Path, name: str) -> Entry:
         return Entry(name, info.st_size, error=f"cannot read: {error.strerror or error}")
 
 
-def _staged(root: Path, blobs: Path, name: str) -> Entry:
+def _staged(root: Path, blobs: Path, name: str, mode: bytes) -> Entry:
     """The staged content of ``name``, written out of git's object store to be sniffed."""
-    mode = _git(root, "ls-files", "-s", "-z", "--", name).split(b" ", 1)[0]
     if mode == b"120000":
         return Entry(name, len(_git(root, "cat-file", "blob", f":./{name}")), is_symlink=True)
     copy = blobs / "blob"
