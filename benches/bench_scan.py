@@ -107,6 +107,10 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int) -> None:
     if git:
         rows.append(("receiptcore scan --all", timed([*ours[:2], "--all", *ours[2:]], root,
                                                      repeat), ""))
+    # The floor under the scan: the native walk alone (opens and sniffs every file), no rules.
+    code = f"import sys; from receiptcore import walk; walk(sys.argv[1], {'git' if git else 'gitignore'!r})"
+    walk_only = [sys.executable, "-c", code, str(root)]
+    rows.append(("walk alone (python -c, no rules)", timed(walk_only, root, repeat), ""))
     if shutil.which("rg"):
         rg = ["rg", "--files", "--hidden", "--no-require-git", "-g", "!.git"]
         rows.append(("rg --files --hidden", timed(rg, root, repeat),
