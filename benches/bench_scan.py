@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+# Run as installed: pip compiles bytecode at install, while PYTHONDONTWRITEBYTECODE (set in
+# some shells and CI images) would make every run compile receiptcore's modules again.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 MODELSCAN_TIMEOUT = 180  # seconds; on the 100k-file tree it ran past 300 s here
 
 
@@ -80,7 +83,7 @@ def timed(cmd: list[str] | str, cwd: Path, repeat: int, timeout: float = 600) ->
         start = time.perf_counter()
         try:
             subprocess.run(cmd, cwd=cwd, shell=isinstance(cmd, str), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+                           stderr=subprocess.DEVNULL, timeout=timeout, check=False, env=ENV)
         except subprocess.TimeoutExpired:
             return None
         elapsed = time.perf_counter() - start
