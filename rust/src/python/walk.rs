@@ -143,10 +143,14 @@ fn triage(
         let entry = bound.get();
         let path = entry.path.as_bytes();
         if let Some(dir) = triage.forbidden_dir(path) {
-            let at = *dir_index.entry(dir.to_vec()).or_insert_with(|| {
-                dirs.push((OsString::from_vec(dir.to_vec()), Vec::new()));
-                dirs.len() - 1
-            });
+            let at = match dir_index.get(dir) {
+                Some(&at) => at,
+                None => {
+                    dirs.push((OsString::from_vec(dir.to_vec()), Vec::new()));
+                    dir_index.insert(dir.to_vec(), dirs.len() - 1);
+                    dirs.len() - 1
+                }
+            };
             dirs[at].1.push(bound.clone().unbind());
         }
         if triage.needs_rules(
