@@ -120,7 +120,7 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int) -> None:
                      f"{count(rg, root)} files"))
         # ripgrep opening and reading every file, as a content scan must (no file matches).
         reads = ["rg", "-l", "-uuu", "--no-messages", "-g", "!.git", "--",
-                 "q7Zx9-never-in-any-file"]
+                 "q7Zx9-never-in-any-file", "."]  # '.': with no path, rg may read stdin
         rows.append(("rg -l (reads every file)", timed(reads, root, repeat), ""))
     if git:
         rows.append(("git ls-files", timed(["git", "ls-files"], root, repeat), ""))
