@@ -235,6 +235,24 @@ def test_import_boundary_type_checking_imports_count_unless_ignored(repo, capsys
     assert flagged(repo.findings(capsys), "import-boundary") == set()
 
 
+def test_import_boundary_through_a_top_level_single_file_module(repo, capsys):
+    repo.config(CONTRACT)
+    _package(repo, "agents", {"tool": "import util\n"})
+    _package(repo, "training", {"fit": "x = 1\n"})
+    repo.write("util.py", "import json\n\n\nimport zhelpers\n")
+    repo.write("zhelpers.py", "from training.fit import x\n")
+    repo.write("hints.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\n")
+    repo.add(".")
+    [finding] = repo.findings(capsys)
+    assert finding["path"] == "agents/tool.py" and finding["line"] == 1
+    assert "agents.tool -> util -> zhelpers -> training.fit" in finding["evidence"]
+    # A top-level module reached only under TYPE_CHECKING, with and without the knob.
+    repo.write("agents/tool.py", "import hints\n")
+    assert flagged(repo.findings(capsys), "import-boundary") == {"agents/tool.py"}
+    repo.config(CONTRACT + "ignore_type_checking = true\n")
+    assert flagged(repo.findings(capsys), "import-boundary") == set()
+
+
 def test_import_boundary_finds_packages_under_src(repo, capsys):
     repo.config(CONTRACT)
     repo.write("src/agents/__init__.py", "import training\n")

@@ -47,6 +47,7 @@ def check_imports(root: Path, config: ScanConfig) -> list[Finding]:
     findings = []
     for ignore_tc in sorted({c.ignore_type_checking for c in config.contracts}):
         graph = _build_graph(packages, locations, ignore_tc)
+        _add_top_level_modules(graph, search, locations, ignore_tc)
         modules = graph.modules
         for contract in config.contracts:
             if contract.ignore_type_checking != ignore_tc:
@@ -65,6 +66,80 @@ def check_imports(root: Path, config: ScanConfig) -> list[Finding]:
                     for chain in sorted(chains):
                         findings.append(_finding(root, graph, locations, contract.name, chain))
     return findings
+
+
+def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path | None],
+                           ignore_tc: bool) -> None:
+    """Adds the imports of single-file top-level modules (``util.py`` beside the packages).
+
+    grimp builds graphs of packages only (python-grimp/grimp#300) and keeps such a module as
+    an external node when a package imports it, so a chain through it was cut. Its own imports
+    are read here with :mod:`ast` and added to that node, which is enough for chains to pass.
+    """
+    import ast
+
+    files: dict[str, Path] = {}
+    for directory in search:
+        for path in sorted(Path(directory).glob("*.py")):
+            # The first import path wins, as on sys.path; a package of that name shadows it.
+            if path.stem.isidentifier() and locations.get(path.stem) is None:
+                files.setdefault(path.stem, path)
+    # Only modules something imports can be on a chain; reading one may bring in another.
+    pending = [name for name in files if name in graph.modules]
+    done = set(pending)
+    while pending:
+        name = pending.pop()
+        path = files[name]
+        source = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            tree = ast.parse(source, str(path))
+        except SyntaxError as error:
+            raise ConfigError(f"cannot build the import graph: {path}: {error}") from None
+        lines = source.splitlines()
+        skipped = _type_checking_nodes(tree) if ignore_tc else set()
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets = [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                imported = _graph_node(graph, target, locations)
+                if imported not in graph.modules:
+                    graph.add_module(imported, is_squashed=True)
+                graph.add_import(importer=name, imported=imported, line_number=node.lineno,
+                                 line_contents=lines[node.lineno - 1].strip())
+                if imported in files and imported not in done:
+                    done.add(imported)
+                    pending.append(imported)
+
+
+def _type_checking_nodes(tree) -> set[int]:
+    """Ids of the nodes under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    import ast
+
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                inside.update(id(n) for n in ast.walk(child))
+    return inside
+
+
+def _graph_node(graph, dotted: str, locations: dict[str, Path | None]) -> str:
+    """The node an import lands on: the longest prefix that is an in-repository module, or
+    the top-level name of an external package (one squashed node, as grimp keeps them)."""
+    parts = dotted.split(".")
+    if locations.get(parts[0]) is None:
+        return parts[0]
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in graph.modules:
+            return candidate
+    return parts[0]
 
 
 def _locate(name: str, search: list[str]) -> Path | None:
