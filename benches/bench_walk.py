@@ -134,7 +134,8 @@ def main() -> None:
 
     flagged = sum(1 for e in walk(root, "all") if e.sniff)
     rows = [("receiptcore walk+sniff", *best_of(args.repeat, ours))]
-    # Linux reports KiB. Taken before the other tools run: the Python scanner runs here too.
+    # Linux reports KiB; the peak of this whole process, so with no --root it includes
+    # generating the tree. Taken before the Python scanner, which runs here too.
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     fd = shutil.which("fdfind") or shutil.which("fd")
     if shutil.which("rg"):

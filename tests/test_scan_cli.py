@@ -68,6 +68,21 @@ def test_staged_judges_the_staged_blob_not_the_working_tree_copy(repo, capsys):
     assert weights["format"] == "safetensors" and weights["size"] == len(safetensors_bytes())
 
 
+def test_staged_names_that_are_not_utf8_fail_closed_and_blobs_leave_nothing(repo, capsys):
+    import os
+
+    name = os.fsdecode(b"bad\xff.txt")
+    repo.write(name, "notes\n")
+    repo.add(name)
+    repo.write("edited.txt", safetensors_bytes())
+    repo.add("edited.txt")
+    repo.write("edited.txt", "harmless now\n")
+    findings = repo.findings(capsys, "--staged")
+    assert {(f["rule"], f["path"]) for f in findings} == {
+        ("unreadable", name), ("weights", "edited.txt")}
+    assert not list((repo.root / ".git").glob("receiptcore-staged-*"))
+
+
 def test_staged_then_deleted_is_still_judged(repo, capsys):
     repo.write("gone.txt", safetensors_bytes())
     repo.add("gone.txt")

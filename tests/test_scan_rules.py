@@ -242,6 +242,7 @@ def test_import_boundary_through_a_top_level_single_file_module(repo, capsys):
     repo.write("util.py", "import json\n\n\nimport zhelpers\n")
     repo.write("zhelpers.py", "from training.fit import x\n")
     repo.write("hints.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\n")
+    repo.write("runtime.py", "import typing\nif not typing.TYPE_CHECKING:\n    import torch\n")
     repo.add(".")
     [finding] = repo.findings(capsys)
     assert finding["path"] == "agents/tool.py" and finding["line"] == 1
@@ -251,6 +252,9 @@ def test_import_boundary_through_a_top_level_single_file_module(repo, capsys):
     assert flagged(repo.findings(capsys), "import-boundary") == {"agents/tool.py"}
     repo.config(CONTRACT + "ignore_type_checking = true\n")
     assert flagged(repo.findings(capsys), "import-boundary") == set()
+    # `if not TYPE_CHECKING:` guards imports that do run.
+    repo.write("agents/tool.py", "import runtime\n")
+    assert flagged(repo.findings(capsys), "import-boundary") == {"agents/tool.py"}
 
 
 def test_import_boundary_finds_packages_under_src(repo, capsys):

@@ -68,6 +68,11 @@ def test_extension_and_size_rules_from_the_native_first_pass(path, size, flagged
     assert found == flagged
 
 
+def test_a_size_limit_past_64_bits_clears_every_file():
+    config = parse_config({"max_file_size": "20000000 TiB"}, "t")
+    assert check_files([Entry("huge.txt", (1 << 64) - 1)], config) == []
+
+
 def test_unreadable_files_fail_closed_and_symlinks_are_not_weights():
     records = [Entry("locked.txt", 3, error="cannot read: Permission denied"),
                Entry("link.pt", 9, is_symlink=True)]

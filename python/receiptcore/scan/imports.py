@@ -84,8 +84,10 @@ def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path |
             # The first import path wins, as on sys.path; a package of that name shadows it.
             if path.stem.isidentifier() and locations.get(path.stem) is None:
                 files.setdefault(path.stem, path)
+    # grimp rebuilds graph.modules after each change: keep our own copy up to date instead.
+    modules = set(graph.modules)
     # Only modules something imports can be on a chain; reading one may bring in another.
-    pending = [name for name in files if name in graph.modules]
+    pending = [name for name in files if name in modules]
     done = set(pending)
     while pending:
         name = pending.pop()
@@ -107,9 +109,10 @@ def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path |
             else:
                 continue
             for target in targets:
-                imported = _graph_node(graph, target, locations)
-                if imported not in graph.modules:
+                imported = _graph_node(modules, target, locations)
+                if imported not in modules:
                     graph.add_module(imported, is_squashed=True)
+                    modules.add(imported)
                 graph.add_import(importer=name, imported=imported, line_number=node.lineno,
                                  line_contents=lines[node.lineno - 1].strip())
                 if imported in files and imported not in done:
@@ -123,13 +126,16 @@ def _type_checking_nodes(tree) -> set[int]:
 
     inside: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        test = node.test if isinstance(node, ast.If) else None
+        # Exactly the flag: `if not TYPE_CHECKING:` guards runtime imports.
+        if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+                isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"):
             for child in node.body:
                 inside.update(id(n) for n in ast.walk(child))
     return inside
 
 
-def _graph_node(graph, dotted: str, locations: dict[str, Path | None]) -> str:
+def _graph_node(modules: set[str], dotted: str, locations: dict[str, Path | None]) -> str:
     """The node an import lands on: the longest prefix that is an in-repository module, or
     the top-level name of an external package (one squashed node, as grimp keeps them)."""
     parts = dotted.split(".")
@@ -137,7 +143,7 @@ def _graph_node(graph, dotted: str, locations: dict[str, Path | None]) -> str:
         return parts[0]
     for end in range(len(parts), 0, -1):
         candidate = ".".join(parts[:end])
-        if candidate in graph.modules:
+        if candidate in modules:
             return candidate
     return parts[0]
 

@@ -111,7 +111,7 @@ def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
     on = set(RULE_IDS) - set(config.disable)
     vector_extensions = config.vector_extensions if "vector-index" in on else ()
     extensions = sorted({*config.weight_extensions, ".onnx", *vector_extensions})
-    limit = config.max_file_size if "large-file" in on else _NO_LIMIT
+    limit = min(config.max_file_size, _NO_LIMIT) if "large-file" in on else _NO_LIMIT
     forbidden = list(config.forbidden_dirs) if "forbidden-dir" in on else []
     candidates, dirs = triage(entries, extensions, limit, forbidden)
     findings: list[Finding] = []

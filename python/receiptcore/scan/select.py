@@ -37,7 +37,10 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[En
         staged = _changes(root, "--cached")
         # Staged, then changed again in the working tree: the commit carries the staged blob.
         changed = set(_names(_git(root, "diff", "--name-only", "-z", "--relative")))
-        with tempfile.TemporaryDirectory(prefix="receiptcore-staged-") as blobs:
+        # Blobs go under .git, on the repository's disk: /tmp is often RAM, and a staged
+        # checkpoint can be gigabytes.
+        git_dir = root / os.fsdecode(_git(root, "rev-parse", "--git-dir").strip())
+        with tempfile.TemporaryDirectory(prefix="receiptcore-staged-", dir=git_dir) as blobs:
             return [_staged(root, Path(blobs), name, mode) if name in changed
                     else _inspect(root / name, name) for name, mode in staged]
     if selection == "diff":
@@ -69,29 +72,46 @@ def _inspect(path: Path, name: str) -> Entry:
     """``name`` as the walk would list it: a symlink is not followed, a file is sniffed."""
     from receiptcore import sniff
 
+    # As the walk does: a name that is not UTF-8 cannot be reported faithfully, so it fails.
+    bad_name = _bad_name(name)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        return Entry(name, 0, error="in the change but missing from the working tree")
+        return Entry(name, 0, error=_join(bad_name, "in the change but missing from the "
+                                                    "working tree"))
     if stat.S_ISLNK(info.st_mode):
-        return Entry(name, info.st_size, is_symlink=True)
+        return Entry(name, info.st_size, is_symlink=True, error=bad_name)
     try:
-        return Entry(name, info.st_size, sniff(path))
+        return Entry(name, info.st_size, sniff(path), error=bad_name)
     except OSError as error:
-        return Entry(name, info.st_size, error=f"cannot read: {error.strerror or error}")
+        return Entry(name, info.st_size,
+                     error=_join(bad_name, f"cannot read: {error.strerror or error}"))
+
+
+def _bad_name(name: str) -> str | None:
+    try:
+        os.fsencode(name).decode("utf-8")
+    except UnicodeDecodeError:
+        return "name is not valid UTF-8"
+    return None
+
+
+def _join(*reasons: str | None) -> str:
+    return "; ".join(r for r in reasons if r)
 
 
 def _staged(root: Path, blobs: Path, name: str, mode: bytes) -> Entry:
     """The staged content of ``name``, written out of git's object store to be sniffed."""
     if mode == b"120000":
-        return Entry(name, len(_git(root, "cat-file", "blob", f":./{name}")), is_symlink=True)
+        return Entry(name, len(_git(root, "cat-file", "blob", f":./{name}")), is_symlink=True,
+                     error=_bad_name(name))
     copy = blobs / "blob"
     with open(copy, "wb") as out:
         done = subprocess.run(["git", "-C", str(root), "cat-file", "blob", f":./{name}"],
                               stdout=out, stderr=subprocess.PIPE, check=False)
     if done.returncode != 0:
-        return Entry(name, 0, error="cannot read the staged blob: "
-                                    f"{done.stderr.decode(errors='replace').strip()}")
+        return Entry(name, 0, error=_join(_bad_name(name), "cannot read the staged blob: "
+                                          f"{done.stderr.decode(errors='replace').strip()}"))
     entry = _inspect(copy, name)
     copy.unlink()
     return entry
