@@ -83,6 +83,16 @@ def test_staged_names_that_are_not_utf8_fail_closed_and_blobs_leave_nothing(repo
     assert not list((repo.root / ".git").glob("receiptcore-staged-*"))
 
 
+def test_staged_symlink_is_judged_as_the_link_it_is(repo, capsys):
+    import os
+
+    os.symlink("README.md", repo.root / "link.pt")
+    repo.add("link.pt")
+    (repo.root / "link.pt").unlink()
+    repo.write("link.pt", safetensors_bytes())  # the working copy is now weights
+    assert repo.findings(capsys, "--staged") == []
+
+
 def test_staged_then_deleted_is_still_judged(repo, capsys):
     repo.write("gone.txt", safetensors_bytes())
     repo.add("gone.txt")

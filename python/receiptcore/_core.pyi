@@ -159,6 +159,12 @@ class Entry:
     @property
     def error(self) -> str | None: ...
 
+def inspect_files(root: _Path, paths: list[str], /) -> list[Entry]:
+    """What :func:`walk` does for each file, on files chosen elsewhere (the scan's ``--staged``
+    and ``--diff``): ``paths`` are relative to ``root``, inspected in parallel and returned in
+    the order given. A symlink is listed, not followed; a missing file or a name that is not
+    UTF-8 sets ``error``."""
+
 def triage(
     entries: list[Entry], extensions: list[str], max_size: int, forbidden_dirs: list[str], /
 ) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:

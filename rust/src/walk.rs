@@ -97,9 +97,7 @@ pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry
             source: io::Error::from_raw_os_error(libc::ENOTDIR),
         });
     }
-    let threads = threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(IO_THREADS, |n| n.get().max(IO_THREADS))
-    });
+    let threads = io_threads(threads);
     match mode {
         // git lists its index sorted by path bytes, and the parallel map keeps that order.
         Mode::Git => walk_git(root, threads),
@@ -108,6 +106,31 @@ pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry
             sort_by_path(&mut entries);
             Ok(entries)
         }
+    }
+}
+
+fn io_threads(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(IO_THREADS, |n| n.get().max(IO_THREADS))
+    })
+}
+
+/// The walk's work on files chosen elsewhere (the files of a diff or of a staged change):
+/// each of `paths`, relative to `root`, inspected as git mode inspects a tracked file, in
+/// parallel, returned in the order given. A symlink is listed, not followed; a missing file
+/// or a name that is not UTF-8 sets the entry's `error`.
+pub fn inspect_files(root: &Path, paths: &[&[u8]], threads: Option<usize>) -> Vec<Entry> {
+    let listed: Vec<(&[u8], bool)> = paths.iter().map(|&p| (p, false)).collect();
+    inspect_listed(root, &listed, io_threads(threads))
+}
+
+/// `(path, is_symlink_in_the_index)` pairs inspected on a pool of `threads`, in order.
+fn inspect_listed(root: &Path, listed: &[(&[u8], bool)], threads: usize) -> Vec<Entry> {
+    let inspect = |&(raw, is_link): &(&[u8], bool)| tracked_entry(root, raw, is_link);
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(|| listed.par_iter().map(inspect).collect()),
+        // No threads to be had: the same work, one file after another.
+        Err(_) => listed.iter().map(inspect).collect(),
     }
 }
 
@@ -357,29 +380,16 @@ fn walk_git(root: &Path, threads: usize) -> Result<Vec<Entry>, WalkError> {
         }
         tracked.push((path, meta.starts_with(b"120000")));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| WalkError::Git(format!("cannot start threads: {e}")))?;
-    Ok(pool.install(|| {
-        tracked
-            .par_iter()
-            .map(|&(raw, is_link)| tracked_entry(root, raw, is_link))
-            .collect()
-    }))
+    Ok(inspect_listed(root, &tracked, threads))
 }
 
-/// A tracked file, typed by its mode in the index: a regular file is opened straight away
-/// (no `lstat`: `O_NOFOLLOW` refuses a symlink that replaced it, `O_NONBLOCK` a FIFO).
+/// A listed file, typed by its mode in the index when known: a regular file is opened straight
+/// away (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and
+/// `O_NONBLOCK` a FIFO).
 fn tracked_entry(root: &Path, raw: &[u8], is_link: bool) -> Entry {
     let rel = PathBuf::from(OsStr::from_bytes(raw));
     let abs = root.join(&rel);
-    let missing = |rel| {
-        failed(
-            rel,
-            "tracked by git but missing from the working tree".into(),
-        )
-    };
+    let missing = |rel| failed(rel, "in git but missing from the working tree".into());
     if is_link {
         return match std::fs::symlink_metadata(&abs) {
             Ok(m) => inspect(&abs, rel, Kind::from(m.file_type()), None),
@@ -493,6 +503,26 @@ mod tests {
     #[test]
     fn an_entry_stays_small() {
         assert!(std::mem::size_of::<Entry>() <= 64);
+    }
+
+    #[test]
+    fn inspect_files_keeps_the_order_given_and_reports_what_it_cannot_read() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("b.txt"), b"bee").unwrap();
+        std::os::unix::fs::symlink("b.txt", dir.path().join("a-link")).unwrap();
+        let paths: [&[u8]; 4] = [b"b.txt", b"gone.txt", b"a-link", b"bad\xff"];
+        fs::write(dir.path().join(OsStr::from_bytes(paths[3])), b"x").unwrap();
+        let entries = inspect_files(dir.path(), &paths, Some(2));
+        let got: Vec<&[u8]> = entries.iter().map(path_bytes).collect();
+        assert_eq!(got, paths);
+        assert_eq!((entries[0].size, entries[0].error.is_none()), (3, true));
+        assert!(entries[1].error.as_deref().unwrap().contains("missing"));
+        assert!(entries[2].is_symlink && entries[2].error.is_none());
+        assert!(entries[3]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not valid UTF-8"));
     }
 
     #[test]

@@ -6,25 +6,22 @@ plain walk of the working tree honouring ``.gitignore``. ``staged`` and ``diff``
 files added, copied, modified or renamed (in the index, or between ``BASE...HEAD``). ``diff``
 sniffs them in the working tree, which in a CI checkout is ``HEAD``. ``staged`` sniffs what the
 commit will carry: the working-tree copy where it matches the index, else the staged blob,
-written to a temporary folder first.
+written to a temporary folder under .git first.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 from pathlib import Path
 
-from receiptcore._core import Entry
+from receiptcore._core import Entry, inspect_files, walk
 from receiptcore.errors import ConfigError, GitError
 
 SELECTIONS = ("git", "all", "staged", "diff")
 
 
 def select_files(root: Path, selection: str, base: str | None = None) -> list[Entry]:
-    from receiptcore import walk
-
     if selection in ("git", "all"):
         try:
             return walk(str(root), mode="git" if selection == "git" else "gitignore")
@@ -32,24 +29,19 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[En
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
     _require_git(root)
     if selection == "staged":
-        import tempfile
-
         staged = _changes(root, "--cached")
         # Staged, then changed again in the working tree: the commit carries the staged blob.
         changed = set(_names(_git(root, "diff", "--name-only", "-z", "--relative")))
-        # Blobs go under .git, on the repository's disk: /tmp is often RAM, and a staged
-        # checkpoint can be gigabytes.
-        git_dir = root / os.fsdecode(_git(root, "rev-parse", "--git-dir").strip())
-        with tempfile.TemporaryDirectory(prefix="receiptcore-staged-", dir=git_dir) as blobs:
-            return [_staged(root, Path(blobs), name, mode) if name in changed
-                    else _inspect(root / name, name) for name, mode in staged]
+        entries = inspect_files(str(root), [name for name, _ in staged if name not in changed])
+        entries += _staged_blobs(root, [(n, mode) for n, mode in staged if n in changed])
+        return sorted(entries, key=lambda entry: entry.path)
     if selection == "diff":
         if not base:
             raise ConfigError("--diff needs a base revision, e.g. --diff origin/main")
         _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}",
              error=f"--diff: unknown revision {base!r} (fetch it first, e.g. "
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
-        return [_inspect(root / name, name) for name, _ in _changes(root, f"{base}...HEAD")]
+        return inspect_files(str(root), [name for name, _ in _changes(root, f"{base}...HEAD")])
     raise ConfigError(f"unknown file selection {selection!r}")
 
 
@@ -68,53 +60,36 @@ def _changes(root: Path, *which: str) -> list[tuple[str, bytes]]:
                   if meta.startswith(b":") and meta.split(b" ")[1] != b"160000")
 
 
-def _inspect(path: Path, name: str) -> Entry:
-    """``name`` as the walk would list it: a symlink is not followed, a file is sniffed."""
-    from receiptcore import sniff
+def _staged_blobs(root: Path, staged: list[tuple[str, bytes]]) -> list[Entry]:
+    """The staged content of each file, written out of git's object store under its own name
+    (a symlink as a symlink) and inspected there as the walk would."""
+    if not staged:
+        return []
+    import tempfile
 
-    # As the walk does: a name that is not UTF-8 cannot be reported faithfully, so it fails.
-    bad_name = _bad_name(name)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return Entry(name, 0, error=_join(bad_name, "in the change but missing from the "
-                                                    "working tree"))
-    if stat.S_ISLNK(info.st_mode):
-        return Entry(name, info.st_size, is_symlink=True, error=bad_name)
-    try:
-        return Entry(name, info.st_size, sniff(path), error=bad_name)
-    except OSError as error:
-        return Entry(name, info.st_size,
-                     error=_join(bad_name, f"cannot read: {error.strerror or error}"))
-
-
-def _bad_name(name: str) -> str | None:
-    try:
-        os.fsencode(name).decode("utf-8")
-    except UnicodeDecodeError:
-        return "name is not valid UTF-8"
-    return None
-
-
-def _join(*reasons: str | None) -> str:
-    return "; ".join(r for r in reasons if r)
-
-
-def _staged(root: Path, blobs: Path, name: str, mode: bytes) -> Entry:
-    """The staged content of ``name``, written out of git's object store to be sniffed."""
-    if mode == b"120000":
-        return Entry(name, len(_git(root, "cat-file", "blob", f":./{name}")), is_symlink=True,
-                     error=_bad_name(name))
-    copy = blobs / "blob"
-    with open(copy, "wb") as out:
-        done = subprocess.run(["git", "-C", str(root), "cat-file", "blob", f":./{name}"],
-                              stdout=out, stderr=subprocess.PIPE, check=False)
-    if done.returncode != 0:
-        return Entry(name, 0, error=_join(_bad_name(name), "cannot read the staged blob: "
-                                          f"{done.stderr.decode(errors='replace').strip()}"))
-    entry = _inspect(copy, name)
-    copy.unlink()
-    return entry
+    # Under .git, on the repository's disk: /tmp is often RAM, and a staged checkpoint can be
+    # gigabytes.
+    git_dir = root / os.fsdecode(_git(root, "rev-parse", "--git-dir").strip())
+    failed, written = [], []
+    with tempfile.TemporaryDirectory(prefix="receiptcore-staged-", dir=git_dir) as tmp:
+        for name, mode in staged:
+            copy = Path(tmp, name)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            command = ["git", "-C", str(root), "cat-file", "blob", f":./{name}"]
+            if mode == b"120000":  # a symlink's blob is its target
+                done = subprocess.run(command, capture_output=True, check=False)
+                if done.returncode == 0:
+                    os.symlink(done.stdout, copy)
+            else:  # streamed to disk, never held in memory
+                with open(copy, "wb") as out:
+                    done = subprocess.run(command, stdout=out, stderr=subprocess.PIPE,
+                                          check=False)
+            if done.returncode == 0:
+                written.append(name)
+            else:
+                failed.append(Entry(name, 0, error="cannot read the staged blob: "
+                                    f"{done.stderr.decode(errors='replace').strip()}"))
+        return failed + inspect_files(tmp, written)
 
 
 def _require_git(root: Path) -> None:

@@ -13,7 +13,7 @@ use pyo3::types::PyList;
 use super::errors::ReceiptcoreError;
 use super::sniff::{io_error, PySniff};
 use crate::triage::Triage;
-use crate::walk::{walk as walk_tree, Entry, Mode, WalkError};
+use crate::walk::{inspect_files as inspect_listed, walk as walk_tree, Entry, Mode, WalkError};
 
 create_exception!(
     _core,
@@ -121,6 +121,18 @@ fn walk<'py>(py: Python<'py>, root: PathBuf, mode: &str) -> PyResult<Bound<'py, 
     PyList::new(py, entries.into_iter().map(PyEntry::from))
 }
 
+/// inspect_files(root, paths) -> list[Entry]
+#[pyfunction]
+fn inspect_files<'py>(
+    py: Python<'py>,
+    root: PathBuf,
+    paths: Vec<PathBuf>,
+) -> PyResult<Bound<'py, PyList>> {
+    let raw: Vec<&[u8]> = paths.iter().map(|p| p.as_os_str().as_bytes()).collect();
+    let entries = py.detach(|| inspect_listed(&root, &raw, None));
+    PyList::new(py, entries.into_iter().map(PyEntry::from))
+}
+
 /// The entries a file rule could flag, and the entries below each forbidden directory.
 type Triaged = (Vec<Py<PyEntry>>, Vec<(OsString, Vec<Py<PyEntry>>)>);
 
@@ -167,6 +179,7 @@ fn triage(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect_files, m)?)?;
     m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
     m.add("GitError", m.py().get_type::<GitError>())?;
