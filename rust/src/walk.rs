@@ -138,25 +138,11 @@ fn path_bytes(entry: &Entry) -> &[u8] {
     entry.path.as_os_str().as_bytes()
 }
 
-/// Sorts by path bytes. The sort orders indices and then moves each entry once, along the
-/// permutation's cycles: sorting the entries themselves (112 bytes each then) moved them some
-/// twenty times each on a million files.
+/// Sorts by path bytes. Entries are moved, not indices sorted and then permuted: at 64 bytes
+/// an entry moves cheaply, and on a million files that was twice as fast (0.36-0.45 s against
+/// 0.88-1.01 s).
 fn sort_by_path(entries: &mut [Entry]) {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_unstable_by(|&a, &b| path_bytes(&entries[a]).cmp(path_bytes(&entries[b])));
-    // Position i takes the entry now at order[i]; a visited position points at itself.
-    for start in 0..order.len() {
-        let mut i = start;
-        while order[i] != i {
-            let from = order[i];
-            order[i] = i;
-            if from == start {
-                break;
-            }
-            entries.swap(i, from);
-            i = from;
-        }
-    }
+    entries.sort_unstable_by(|a, b| path_bytes(a).cmp(path_bytes(b)));
 }
 
 fn walk_tree(root: &Path, mode: Mode, threads: usize) -> Vec<Entry> {
@@ -470,7 +456,7 @@ mod tests {
     #[test]
     fn sort_by_path_orders_by_bytes_whatever_the_permutation() {
         let names = ["b", "a/c", "a", "é", "B", "a/b", "", "zz", "a-b", "a.b"];
-        // Every rotation and its reverse, so cycles of every length are exercised.
+        // Every rotation and its reverse.
         for shift in 0..names.len() {
             for reverse in [false, true] {
                 let mut input: Vec<&str> = names
