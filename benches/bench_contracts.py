@@ -26,12 +26,12 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from _common import best_of, table
 from receiptcore import canonical_sha256
+from receiptcore.commitments import commit_of, dataset_manifest
 from receiptcore.contracts import DatasetManifest, Envelope, validate
 from receiptcore.contracts.schemas import document_schema
-from receiptcore.keys import SigningKey
-from receiptcore.manifests import commit_of, dataset_manifest
-from receiptcore.receipts import build_statement, sign_statement, verify_envelope
-from receiptcore.trust import Trust
+from receiptcore.signing.keys import SigningKey
+from receiptcore.signing.receipts import build_statement, sign_statement, verify_envelope
+from receiptcore.signing.trust import Trust
 
 TERMS = {"name": "bench", "source": "bench", "license": "CC0-1.0", "owner": "bench"}
 

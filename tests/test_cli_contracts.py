@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import pytest
 from contract_examples import DOCUMENTS, fresh
 
 from receiptcore.cli import main
-from receiptcore.keys import ENV_SIGNING_KEY
+from receiptcore.signing.keys import ENV_SIGNING_KEY
 
 
 @pytest.fixture
@@ -51,7 +52,8 @@ def test_the_whole_flow_manifest_build_sign_show(work, capsys):
     assert run(capsys, "manifest", "commit", "ds.json")[1].strip() == dataset_commit
     assert run(capsys, "manifest", "commit", "build.json")[1].strip() == build_commit
     build = json.loads((work / "build.json").read_text())
-    assert build["inputs"]["dataset_manifest_commits"] == [dataset_commit]
+    assert dataset_commit.startswith("sha256:")  # printed in the one spelling; documents carry hex
+    assert build["inputs"]["dataset_manifest_commits"] == [dataset_commit.removeprefix("sha256:")]
     assert build["inputs"]["libraries"]["faiss"] == "1.8.0"
     assert build["inputs"]["parameters"] == {"chunk": 512, "model": "bge"}
 
@@ -64,8 +66,8 @@ def test_the_whole_flow_manifest_build_sign_show(work, capsys):
     shown = json.loads(out)
     assert shown["verified"] is True
     predicate = shown["statement"]["predicate"]
-    assert predicate["build_manifest_commit"] == build_commit
-    assert predicate["dataset_manifest_commits"] == [dataset_commit]
+    assert predicate["build_manifest_commit"] == build_commit.removeprefix("sha256:")
+    assert predicate["dataset_manifest_commits"] == [dataset_commit.removeprefix("sha256:")]
     assert predicate["issuer"] == "ci@models-host"
     code, out, _ = run(capsys, "receipt", "show", "r.intoto.json")
     assert "NOT checked" in out and "docs-index" in out
@@ -86,7 +88,7 @@ def test_json_output_of_dataset_manifest_carries_commit_and_manifest(work, capsy
     record = json.loads(out)
     assert code == 0
     assert [f["path"] for f in record["manifest"]["files"]] == ["b.md", "faq/a.md"]
-    assert len(record["dataset_manifest_commit"]) == 64
+    assert re.fullmatch("sha256:[0-9a-f]{64}", record["dataset_manifest_commit"])
 
 
 def test_keys_show_and_trust(work, capsys):
@@ -193,7 +195,7 @@ def test_the_cli_parser_loads_without_pydantic_or_cryptography():
 
 
 def test_the_cli_default_issuer_is_the_library_s():
-    from receiptcore.commands import receipt as command
-    from receiptcore.receipts import DEFAULT_ISSUER
+    from receiptcore.cli.commands import receipt as command
+    from receiptcore.signing.receipts import DEFAULT_ISSUER
 
     assert command.DEFAULT_ISSUER == DEFAULT_ISSUER

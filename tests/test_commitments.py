@@ -11,9 +11,7 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receiptcore.contracts import BuildManifest, DatasetManifest
-from receiptcore.errors import SchemaError
-from receiptcore.manifests import (
+from receiptcore.commitments import (
     artifact_commit,
     build_manifest,
     build_manifest_commit,
@@ -25,6 +23,8 @@ from receiptcore.manifests import (
     read_manifest,
     read_manifest_of,
 )
+from receiptcore.contracts import BuildManifest, DatasetManifest
+from receiptcore.errors import SchemaError
 
 TERMS = {"source": "s3://corpora/x@1", "license": "CC-BY-4.0", "owner": "data-team"}
 
@@ -54,7 +54,7 @@ def test_dataset_manifest_lists_every_file_sorted_with_size_and_sha256(tmp_path)
 def test_dataset_commit_equals_rfc8785_plus_hashlib(tmp_path):
     write_tree(tmp_path, {"x/y.txt": b"1", "w": b"2"})
     manifest = dataset_manifest(tmp_path, name="corpus", **TERMS)
-    assert dataset_manifest_commit(manifest) == independent_commit(manifest.to_json_obj())
+    assert dataset_manifest_commit(manifest).hex == independent_commit(manifest.to_json_obj())
 
 
 def test_dataset_commit_depends_on_bytes_not_on_clock_host_or_creation_order(tmp_path):
@@ -140,7 +140,7 @@ def test_property_dataset_commit_matches_independent_recomputation(tmp_path_fact
         {"path": p, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for p, d in sorted(files.items())
     ]
     document = {"kind": "dataset_manifest", "schema_version": 1, "name": "c", **TERMS, "files": expected_files}
-    assert commit_of(manifest) == independent_commit(document)
+    assert commit_of(manifest).hex == independent_commit(document)
 
 
 JSON = st.recursive(
@@ -166,7 +166,7 @@ def test_property_build_commit_matches_independent_recomputation(parameters, see
         libraries={"numpy": "2.1.0"},
         outputs={"idx": "cd" * 32},
     )
-    assert build_manifest_commit(manifest) == independent_commit(manifest.to_json_obj())
+    assert build_manifest_commit(manifest).hex == independent_commit(manifest.to_json_obj())
     assert manifest.to_json_obj()["inputs"]["parameters"] == parameters
 
 
@@ -182,7 +182,7 @@ def test_build_manifest_puts_lists_in_canonical_order():
 def test_artifact_commit_is_sha256_of_the_bytes(tmp_path):
     data = os.urandom(3 << 20)
     (tmp_path / "w.bin").write_bytes(data)
-    assert artifact_commit(tmp_path / "w.bin") == hashlib.sha256(data).hexdigest()
+    assert artifact_commit(tmp_path / "w.bin").hex == hashlib.sha256(data).hexdigest()
 
 
 def test_library_versions_come_from_the_installed_distributions():

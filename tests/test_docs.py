@@ -16,9 +16,9 @@ from conftest import REPO
 from test_contracts import CASES, validator
 
 from receiptcore.contracts import validate
-from receiptcore.keys import generate_key_pair
-from receiptcore.receipts import sign_receipt, write_envelope
-from receiptcore.trust import add_trusted_key
+from receiptcore.signing.keys import generate_key_pair
+from receiptcore.signing.receipts import sign_receipt, write_envelope
+from receiptcore.signing.trust import add_trusted_key
 
 DOCS = [REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md"]
 BLOCK = re.compile(r"<!-- (example|recipe): (\S+) -->\n```(\w+)\n(.*?)\n```", re.DOTALL)

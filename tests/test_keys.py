@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from receiptcore.errors import SigningKeyError, TrustFileError
-from receiptcore.keys import (
+from receiptcore.signing.keys import (
     ENV_SIGNING_KEY,
     SigningKey,
     generate_key_pair,
@@ -23,7 +23,7 @@ from receiptcore.keys import (
     load_public_key,
     load_signing_key,
 )
-from receiptcore.trust import Trust, add_trusted_key, load_trust
+from receiptcore.signing.trust import Trust, add_trusted_key, load_trust
 
 OPENSSL = shutil.which("openssl")
 

@@ -11,10 +11,10 @@ import sqlite3
 import pytest
 
 from receiptcore.cli import main
+from receiptcore.commitments import build_manifest
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import open_checkpoint
 from receiptcore.ledger.sqlite import DB_FILE, SqliteLedger
-from receiptcore.manifests import build_manifest
 from receiptcore.store import LocalStore
 
 
@@ -133,8 +133,8 @@ def test_trust_file_problems(env, capsys):
     published(env, capsys)
     code, _, err = run(capsys, "verify", "model.bin", "--trust", "missing.json")
     assert code == 2 and "trust file" in err
-    from receiptcore.keys import SigningKey
-    from receiptcore.trust import add_trusted_key
+    from receiptcore.signing.keys import SigningKey
+    from receiptcore.signing.trust import add_trusted_key
 
     add_trusted_key(env / "other-trust.json", SigningKey.generate().public_key, "someone else")
     code, _, err = run(capsys, "verify", "model.bin", "--trust", "other-trust.json")

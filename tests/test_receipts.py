@@ -17,10 +17,10 @@ from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from receiptcore.contracts import Envelope, load, validate
-from receiptcore.dsse import pae, sign_payload, verify_payload
 from receiptcore.errors import ReceiptcoreError, SchemaError, SignatureInvalid, UntrustedKey
-from receiptcore.keys import SigningKey
-from receiptcore.receipts import (
+from receiptcore.signing.dsse import pae, sign_payload, verify_payload
+from receiptcore.signing.keys import SigningKey
+from receiptcore.signing.receipts import (
     build_statement,
     envelope_bytes,
     read_envelope,
@@ -29,7 +29,7 @@ from receiptcore.receipts import (
     verify_envelope,
     write_envelope,
 )
-from receiptcore.trust import Trust
+from receiptcore.signing.trust import Trust
 
 KEY = SigningKey.generate()
 TRUST = Trust.of((KEY.public_key, "ci"))
@@ -249,7 +249,9 @@ def test_another_payload_type_is_refused():
 
 def test_bad_receipt_fields_are_refused_before_signing():
     with pytest.raises(SchemaError, match=r"subject\[0\]\.digest\.sha256"):
-        receipt(artifact_commit="sha256:" + H)
+        receipt(artifact_commit="md5:" + H)
+    # a commit is accepted in either spelling; the receipt carries the bare hex
+    assert receipt(artifact_commit="sha256:" + H) == receipt(artifact_commit=H)
     with pytest.raises(SchemaError, match=r"subject\[0\]\.name"):
         receipt(artifact_id="../escape")
 

@@ -247,7 +247,7 @@ def test_explicit_config_file(repo, capsys, tmp_path):
 
 def test_explain_every_rule_and_unknown_rule(capsys):
     from receiptcore.cli import main
-    from receiptcore.scan.rules import RULE_IDS
+    from receiptcore.scan.catalogue import RULE_IDS
 
     for rule in RULE_IDS:
         assert main(["scan", "--explain", rule]) == 0

@@ -9,8 +9,9 @@ import shutil
 
 import pytest
 
+from receiptcore.commit import Commit
 from receiptcore.errors import DigestMismatch, ObjectNotFound
-from receiptcore.store import LocalStore, parse_commit
+from receiptcore.store import LocalStore
 
 
 @pytest.fixture
@@ -21,13 +22,13 @@ def store(tmp_path):
 def _put(store, tmp_path, data: bytes) -> str:
     src = tmp_path / f"src-{hashlib.sha1(data).hexdigest()}"
     src.write_bytes(data)
-    return store.put_file(src)
+    return str(store.put_file(src))
 
 
 def test_objects_are_named_by_the_sha256_of_their_bytes(store, tmp_path):
     data = os.urandom(3 * 1024 * 1024 + 17)  # crosses chunk boundaries
     commit = _put(store, tmp_path, data)
-    assert commit == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert str(commit) == "sha256:" + hashlib.sha256(data).hexdigest()
     assert store.path(commit).read_bytes() == data
     assert store.path(commit).relative_to(store.root).parts[:2] == ("sha256", commit[7:9])
     assert store.uri(commit).startswith("file://")
@@ -40,7 +41,7 @@ def test_empty_object_is_stored(store, tmp_path):
 def test_put_of_existing_content_is_a_no_op(store, tmp_path):
     commit = _put(store, tmp_path, b"same bytes")
     before = os.stat(store.path(commit))
-    assert store.put_stream(io.BytesIO(b"same bytes")) == commit
+    assert str(store.put_stream(io.BytesIO(b"same bytes"))) == commit
     after = os.stat(store.path(commit))
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
     assert list((store.root / "tmp").iterdir()) == []
@@ -112,4 +113,4 @@ def test_missing_objects_and_bad_commits(store):
         store.verify("sha256:" + "0" * 64)
     for bad in ["sha256:xyz", "md5:" + "0" * 64, "0" * 63, "A" * 64]:
         with pytest.raises(ValueError):
-            parse_commit(bad)
+            Commit.parse(bad)

@@ -8,8 +8,8 @@ import pytest
 
 from receiptcore.errors import CheckpointError, RollbackDetected
 from receiptcore.ledger.checkpoint import SignerKey
+from receiptcore.ledger.pins import TrustedCheckpoints
 from receiptcore.ledger.sqlite import SqliteLedger
-from receiptcore.ledger.trusted import TrustedCheckpoints
 
 
 def _advance(pins: TrustedCheckpoints, ledger: SqliteLedger):

@@ -1,99 +1,226 @@
-"""Every failure receiptcore reports, under one base class.
+"""The error catalogue: every failure receiptcore reports, its exit code, and the check it fails.
 
-The native core defines :class:`ReceiptcoreError` (so Rust can raise our subclasses); Python
-code adds one subclass per failure a caller may handle differently. Each carries the CLI exit
-code it maps to (see the table in :mod:`receiptcore.cli`). File-system failures stay ordinary
-``OSError`` subclasses (``FileNotFoundError``, ``IsADirectoryError``...) whose ``filename``
-names the path.
+This module is the one place where a failure meets a number. Each exception class carries
+``exit_code`` (an :class:`ExitCode`) and, when it is a verification failure, ``check`` (the
+verdict's check it fails: trust, signature, inclusion, consistency or digest). The native core
+creates four of the classes (so Rust can raise them); they get their attributes here, like the
+rest. :func:`exit_code_for` is the only function that turns an exception into a number; the CLI's
+``--help``, the README and ``receipt.verify`` verdicts all read this table (see
+:func:`list_all_errors`), and a test proves each code unique and reachable.
+
+File-system failures stay ordinary ``OSError`` subclasses (``FileNotFoundError``,
+``IsADirectoryError``...) whose ``filename`` names the path.
 """
 
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Literal, Self
+
 from receiptcore._core import CanonicalizationError, FileChangedError, GitError, ReceiptcoreError
+
+Check = Literal["trust", "signature", "inclusion", "consistency", "digest"]
+
+
+class ExitCode(IntEnum):
+    """Every exit code of the ``receiptcore`` command, with what it means."""
+
+    meaning: str
+
+    def __new__(cls, value: int, meaning: str) -> Self:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.meaning = meaning
+        return member
+
+    OK = 0, "success"
+    FAILED = 1, "the check ran and failed (verification failure, scan findings)"
+    USAGE = 2, "usage or configuration error (bad flags, bad config, trust file, unknown algo)"
+    IO = 3, "a file could not be read (missing, unreadable, a directory...)"
+    FILE_CHANGED = 4, "a file changed while it was being hashed"
+    INVALID_DOCUMENT = 5, "a document is not valid JSON or breaks its contract"
+    BAD_SIGNATURE = 6, "a signature does not verify"
+    UNTRUSTED_KEY = 7, "signed by a key the trust file does not list"
+    SIGNING_KEY = 8, "signing key missing, unreadable, not Ed25519, or would be overwritten"
+    DIGEST_MISMATCH = 9, "bytes do not match their claimed commit"
+    OBJECT_NOT_FOUND = 10, "the artifact store has no object for that commit"
+    NOT_IN_LEDGER = 11, "no receipt for the artifact in the ledger"
+    PROOF = 12, "a Merkle inclusion or consistency proof does not verify"
+    CHECKPOINT = 13, "a checkpoint is malformed or not signed by the ledger key"
+    ROLLBACK = 14, "the ledger was rolled back or forked since this verifier last trusted it"
+    LEDGER_CORRUPT = 15, "the ledger does not recompute; the message names the first bad entry"
+    INTERRUPTED = 130, "interrupted (Ctrl-C)"
+    BROKEN_PIPE = 141, "the reader of stdout went away (`... | head`): nothing is printed"
+
+
+# --- the native classes: made in Rust, described here --------------------------------------
+
+ReceiptcoreError.exit_code = ExitCode.FAILED
+ReceiptcoreError.check = None
+FileChangedError.exit_code = ExitCode.FILE_CHANGED
+FileChangedError.check = "digest"
+CanonicalizationError.exit_code = ExitCode.INVALID_DOCUMENT
+GitError.exit_code = ExitCode.USAGE
 
 
 class SchemaError(ReceiptcoreError, ValueError):
     """A document is not valid JSON, or does not match its contract (unknown field, wrong type,
     missing field, bad value). The message names the document and the field."""
 
-    exit_code = 5
+    exit_code = ExitCode.INVALID_DOCUMENT
+    check: Check | None = "signature"
 
 
 class SignatureInvalid(ReceiptcoreError):
     """A DSSE envelope's signature does not verify over its payload (or is malformed)."""
 
-    exit_code = 6
+    exit_code = ExitCode.BAD_SIGNATURE
+    check: Check | None = "signature"
 
 
 class UntrustedKey(ReceiptcoreError):
     """An envelope is signed by a key that the trust file does not list."""
 
-    exit_code = 7
+    exit_code = ExitCode.UNTRUSTED_KEY
+    check: Check | None = "trust"
 
 
 class SigningKeyError(ReceiptcoreError):
     """A signing key is missing, unreadable, not Ed25519, or would overwrite an existing file."""
 
-    exit_code = 8
+    exit_code = ExitCode.SIGNING_KEY
 
 
 class DigestMismatch(ReceiptcoreError):
     """Bytes do not hash to the commitment that was claimed for them."""
 
-    exit_code = 9
+    exit_code = ExitCode.DIGEST_MISMATCH
+    check: Check | None = "digest"
 
 
 class ConfigError(ReceiptcoreError, ValueError):
     """A scan configuration, baseline or option the user wrote is wrong."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class TrustFileError(ReceiptcoreError):
     """The trust file is missing, malformed, or lists a key under the wrong key id."""
 
-    exit_code = 2
-
-
-# --- ledger, store and verify: each failure of `receiptcore verify` has its own exit code ------
+    exit_code = ExitCode.USAGE
+    check: Check | None = "trust"
 
 
 class ObjectNotFound(ReceiptcoreError):
     """The artifact store holds no object under this commitment."""
 
-    exit_code = 10
+    exit_code = ExitCode.OBJECT_NOT_FOUND
+    check: Check | None = "digest"
 
 
 class NotInLedger(ReceiptcoreError):
     """No receipt for this artifact in the ledger."""
 
-    exit_code = 11
+    exit_code = ExitCode.NOT_IN_LEDGER
+    check: Check | None = "inclusion"
 
 
 class ProofError(ReceiptcoreError):
     """A Merkle inclusion or consistency proof does not verify."""
 
-    exit_code = 12
+    exit_code = ExitCode.PROOF
+    check: Check | None = "inclusion"
 
 
 class CheckpointError(ReceiptcoreError):
     """A checkpoint is malformed, or not signed by the ledger key the verifier trusts."""
 
-    exit_code = 13
+    exit_code = ExitCode.CHECKPOINT
+    check: Check | None = "inclusion"
 
 
 class RollbackDetected(ReceiptcoreError):
     """The ledger is smaller than, or forked from, the last checkpoint this verifier trusted."""
 
-    exit_code = 14
+    exit_code = ExitCode.ROLLBACK
+    check: Check | None = "consistency"
 
 
 class LedgerCorrupt(ReceiptcoreError):
     """The stored ledger does not recompute: ``index`` names the first entry that does not match."""
 
-    exit_code = 15
+    exit_code = ExitCode.LEDGER_CORRUPT
+    check: Check | None = "inclusion"
 
     def __init__(self, message: str, index: int | None = None) -> None:
         super().__init__(message)
         self.index = index
+
+
+# What is not ours, by kind; the first match wins (a BrokenPipeError is an OSError).
+_FOREIGN: tuple[tuple[type[BaseException], ExitCode], ...] = (
+    (KeyboardInterrupt, ExitCode.INTERRUPTED),
+    (BrokenPipeError, ExitCode.BROKEN_PIPE),
+    (OSError, ExitCode.IO),
+    (ValueError, ExitCode.USAGE),
+)
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit code of any exception: its class's ``exit_code``, else by kind, else FAILED."""
+    code = getattr(type(error), "exit_code", None)
+    if code is not None:
+        return ExitCode(code)
+    for kind, foreign in _FOREIGN:
+        if isinstance(error, kind):
+            return foreign
+    return ExitCode.FAILED
+
+
+def check_for(error: BaseException | type[BaseException]) -> Check | None:
+    """The verdict check an error (or error class) fails; None: not a verification failure."""
+    return getattr(error, "check", None)
+
+
+def error_classes() -> list[type[ReceiptcoreError]]:
+    """Every receiptcore exception class, the native ones included, base class first."""
+    found, todo = [], [ReceiptcoreError]
+    while todo:
+        cls = todo.pop(0)
+        found.append(cls)
+        todo.extend(sorted(cls.__subclasses__(), key=lambda c: c.__name__))
+    return found
+
+
+def list_all_errors() -> list[dict[str, object]]:
+    """The catalogue as data: one row per class (name, exit code and its name, check, doc)."""
+    return [
+        {
+            "name": cls.__name__,
+            "exit_code": int(cls.exit_code),
+            "exit_name": ExitCode(cls.exit_code).name.lower(),
+            "check": check_for(cls),
+            "doc": (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+        }
+        for cls in error_classes()
+    ]
+
+
+def exit_code_table(markdown: bool = False) -> str:
+    """The exit codes with their meanings and the errors that carry them: the table that
+    ``receiptcore --help`` prints and the README shows (a test holds them equal)."""
+    carriers: dict[int, list[str]] = {}
+    for cls in error_classes():
+        carriers.setdefault(int(cls.exit_code), []).append(cls.__name__)
+    rows = []
+    for code in ExitCode:
+        names = ", ".join(n for n in carriers.get(code, []) if n != "ReceiptcoreError")
+        rows.append((str(int(code)), code.meaning + (f" ({names})" if names else "")))
+    if markdown:
+        lines = ["| code | meaning |", "|---:|---|"]
+        lines += [f"| {c} | {m} |" for c, m in rows]
+        return "\n".join(lines) + "\n"
+    return "".join(f"  {c:>3}  {m}\n" for c, m in rows)
 
 
 __all__ = [
@@ -101,6 +228,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DigestMismatch",
+    "ExitCode",
     "FileChangedError",
     "GitError",
     "LedgerCorrupt",
@@ -114,4 +242,9 @@ __all__ = [
     "SigningKeyError",
     "TrustFileError",
     "UntrustedKey",
+    "check_for",
+    "error_classes",
+    "exit_code_for",
+    "exit_code_table",
+    "list_all_errors",
 ]

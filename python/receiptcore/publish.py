@@ -18,16 +18,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from receiptcore import canonicalize
+from receiptcore._core import canonicalize
+from receiptcore.commit import Commit
+from receiptcore.commitments import build_manifest, commit_of, read_manifest_of
 from receiptcore.contracts import BuildManifest
 from receiptcore.errors import DigestMismatch, SigningKeyError
-from receiptcore.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
-from receiptcore.keys import ENV_SIGNING_KEY, SigningKey, generate_key_pair, load_signing_key
 from receiptcore.ledger.sqlite import SqliteLedger
-from receiptcore.manifests import build_manifest, commit_of, read_manifest_of
-from receiptcore.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
+from receiptcore.signing.keys import (
+    ENV_SIGNING_KEY,
+    SigningKey,
+    generate_key_pair,
+    load_signing_key,
+)
+from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
+from receiptcore.signing.trust import add_trusted_key
 from receiptcore.store import LocalStore
-from receiptcore.trust import add_trusted_key
+from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
 
 UNRECORDED = "unrecorded"
 
@@ -71,21 +77,20 @@ def publish(
     if isinstance(build, str | os.PathLike):
         build = read_manifest_of(build, BuildManifest)
     commit = store.put_file(path, progress)
-    hexdigest = commit.removeprefix("sha256:")
     if build is None:
         artifact_id = artifact_id or Path(path).name
         build = build_manifest(
-            dataset_manifest_commits=[], code_revision=UNRECORDED, outputs={artifact_id: hexdigest}
+            dataset_manifest_commits=[], code_revision=UNRECORDED, outputs={artifact_id: commit}
         )
     else:
-        artifact_id = _output_of(build, artifact_id, hexdigest, path)
+        artifact_id = _output_of(build, artifact_id, commit, path)
     build_commit = commit_of(build)
     stored = store.put_stream(io.BytesIO(canonicalize(build.to_json_obj())))
-    assert stored == f"sha256:{build_commit}", "a build manifest is stored under its commit"
+    assert stored == build_commit, "a build manifest is stored under its commit"
     key = key or embedded_signing_key(home)
     envelope = sign_receipt(
         artifact_id,
-        hexdigest,
+        commit,
         store.uri(commit),
         build_commit,
         build.inputs.dataset_manifest_commits,
@@ -93,27 +98,29 @@ def publish(
         issuer=issuer,
     )
     with SqliteLedger(home) as ledger:
-        entry = ledger.append(envelope_bytes(envelope), artifact_id, commit)
-    return Publication(artifact_id, store.uri(commit), commit, entry.index, build_commit, key.keyid)
+        entry = ledger.append(envelope_bytes(envelope), artifact_id, str(commit))
+    return Publication(
+        artifact_id, store.uri(commit), str(commit), entry.index, str(build_commit), key.keyid
+    )
 
 
-def _output_of(build: BuildManifest, artifact_id: str | None, hexdigest: str, path) -> str:
+def _output_of(build: BuildManifest, artifact_id: str | None, commit: Commit, path) -> str:
     """The artifact id under which ``build`` lists these bytes (checked, never assumed)."""
-    outputs = {o.artifact_id: o.artifact_commit for o in build.outputs}
+    outputs = {o.artifact_id: Commit(o.artifact_commit) for o in build.outputs}
     if artifact_id is None:
-        matches = [name for name, c in outputs.items() if c == hexdigest]
+        matches = [name for name, c in outputs.items() if c == commit]
         if len(matches) != 1:
             raise DigestMismatch(
-                f"{os.fspath(path)} (sha256:{hexdigest}) is not one output of the build manifest; "
+                f"{os.fspath(path)} ({commit}) is not one output of the build manifest; "
                 f"its outputs are {', '.join(outputs)} (pick one with --artifact-id)"
             )
         return matches[0]
     if artifact_id not in outputs:
         raise ValueError(f"{artifact_id!r} is not an output of the build manifest")
-    if outputs[artifact_id] != hexdigest:
+    if outputs[artifact_id] != commit:
         raise DigestMismatch(
-            f"{os.fspath(path)} hashes to sha256:{hexdigest}, but the build manifest says "
-            f"{artifact_id} is sha256:{outputs[artifact_id]}"
+            f"{os.fspath(path)} hashes to {commit}, but the build manifest says "
+            f"{artifact_id} is {outputs[artifact_id]}"
         )
     return artifact_id
 

@@ -1,19 +1,22 @@
 """The one verification every consumer calls: is this artifact exactly the one that was published?
 
-:func:`verify` checks, in order, and stops at the first failure (fail-closed):
+:func:`verify` runs five checks, in order, and stops at the first failure (fail-closed); each is
+one function below that returns its :class:`Check` or raises its error:
 
-1. ``signature`` / ``trust``: the ledger holds a receipt for the artifact, and it is a DSSE
-   envelope signed by a key the trust file lists (UntrustedKey, SignatureInvalid, NotInLedger);
-2. ``inclusion``: the receipt's leaf is in the ledger's latest checkpoint, whose signature is the
+1. ``trust``: the ledger holds a receipt for the artifact, a DSSE envelope signed by a key the
+   trust file lists (UntrustedKey, SignatureInvalid, NotInLedger);
+2. ``signature``: the signed receipt names the artifact that was asked for (NotInLedger);
+3. ``inclusion``: the receipt's leaf is in the ledger's latest checkpoint, whose signature is the
    ledger key's (CheckpointError), by an RFC 9162 inclusion proof (ProofError);
-3. ``consistency``: that checkpoint extends the last one this verifier trusted, so the ledger was
+4. ``consistency``: that checkpoint extends the last one this verifier trusted, so the ledger was
    neither rolled back nor forked (RollbackDetected); the trusted checkpoint then moves forward;
-4. ``digest``: the bytes (the given file, or the stored object) hash to the receipt's
-   ``artifact_commit`` (DigestMismatch, ObjectNotFound).
+5. ``digest``: the bytes (the given file, or the stored object) hash to the receipt's
+   ``artifact_commit`` (DigestMismatch, ObjectNotFound, FileChangedError).
 
-Each failure is its own exception class with its own CLI exit code. In ``mode="enforce"`` (the
-default) a failure raises, with the verdict attached as ``error.verdict``; in ``mode="warn"`` (the
-rollback switch) it is logged and returned in the verdict instead, and the caller goes on.
+Each failure is its own exception class, whose ``exit_code`` and ``check`` come from the error
+catalogue (:mod:`receiptcore.errors`). In ``mode="enforce"`` (the default) a failure raises, with
+the verdict attached as ``error.verdict``; in ``mode="warn"`` (the rollback switch) it is logged
+and returned in the verdict instead, and the caller goes on.
 
 A file is hashed once (natively, with read-ahead, on a worker thread that starts first) and that
 one digest serves both to find the receipt and to check the bytes. Everything else (loading the
@@ -30,31 +33,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from receiptcore import hash_file
+from receiptcore._core import hash_file
+from receiptcore.commit import Commit
+from receiptcore.errors import Check as CheckName
 from receiptcore.errors import (
     CheckpointError,
     DigestMismatch,
-    LedgerCorrupt,
     NotInLedger,
-    ObjectNotFound,
-    ProofError,
     ReceiptcoreError,
-    RollbackDetected,
-    SchemaError,
-    SignatureInvalid,
-    TrustFileError,
-    UntrustedKey,
+    check_for,
+    exit_code_for,
 )
-from receiptcore.home import ENV_VERIFY_MODE, home_dir, state_dir, trust_path
+from receiptcore.util.home import ENV_VERIFY_MODE, home_dir, state_dir, trust_path
 
 # Only light imports above: the ledger, the store, the contracts (pydantic) and cryptography are
-# imported in _run, after the file has started hashing on its own thread, so that a verifier
+# imported in _Run.open, after the file has started hashing on its own thread, so that a verifier
 # process pays for its start-up while the bytes are being read, not before.
 if TYPE_CHECKING:
-    from receiptcore.ledger.checkpoint import VerifierKey
-    from receiptcore.ledger.sqlite import SqliteLedger
-    from receiptcore.ledger.trusted import TrustedCheckpoints
-    from receiptcore.trust import Trust
+    from receiptcore.contracts import Statement
+    from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
+    from receiptcore.ledger.pins import TrustedCheckpoints
+    from receiptcore.ledger.sqlite import LogEntry, SqliteLedger
+    from receiptcore.signing.trust import Trust
+    from receiptcore.store import LocalStore
 
 Mode = Literal["enforce", "warn"]
 log = logging.getLogger("receiptcore.verify")
@@ -63,7 +64,7 @@ log.addHandler(logging.NullHandler())  # a library logs; the application decides
 
 @dataclass
 class Check:
-    name: Literal["signature", "trust", "inclusion", "consistency", "digest"]
+    name: CheckName
     ok: bool
     detail: str
 
@@ -74,7 +75,7 @@ class Verdict:
 
     mode: Mode
     artifact_id: str | None = None
-    artifact_commit: str | None = None
+    artifact_commit: Commit | None = None
     uri: str | None = None
     ledger_index: int | None = None
     checkpoint_size: int | None = None
@@ -86,21 +87,27 @@ class Verdict:
         return self.error is None
 
     def to_json(self) -> dict:
+        error = None
+        if self.error is not None:
+            code = exit_code_for(self.error)
+            error = {
+                "type": type(self.error).__name__,
+                "exit_code": int(code),
+                "exit_name": code.name.lower(),
+                "message": str(self.error),
+            }
         return {
             "verified": self.verified,
             "mode": self.mode,
-            "artifact": {"artifact_id": self.artifact_id, "commit": self.artifact_commit},
+            "artifact": {
+                "artifact_id": self.artifact_id,
+                "commit": None if self.artifact_commit is None else str(self.artifact_commit),
+            },
             "uri": self.uri,
             "ledger_index": self.ledger_index,
             "checkpoint_size": self.checkpoint_size,
             "checks": [vars(c) for c in self.checks],
-            "error": None
-            if self.error is None
-            else {
-                "type": type(self.error).__name__,
-                "exit_code": getattr(self.error, "exit_code", 1),
-                "message": str(self.error),
-            },
+            "error": error,
         }
 
     def to_response(self):  # -> receiptcore.contracts.ReceiptVerifyResponse
@@ -113,7 +120,7 @@ class Verdict:
             {
                 "artifact": {
                     "artifact_id": self.artifact_id,
-                    "commit": (self.artifact_commit or "").removeprefix("sha256:"),
+                    "commit": "" if self.artifact_commit is None else self.artifact_commit.hex,
                 },
                 "verified": self.verified,
                 "mode": self.mode,
@@ -136,7 +143,7 @@ def verify(
     *,
     path: str | os.PathLike[str] | None = None,
     artifact_id: str | None = None,
-    commit: str | None = None,
+    commit: Commit | str | None = None,
     home: str | os.PathLike[str] | None = None,
     trust: Trust | str | os.PathLike[str] | None = None,
     ledger_key: VerifierKey | str | None = None,
@@ -153,22 +160,22 @@ def verify(
     mode = mode or default_mode()
     if path is None and artifact_id is None:
         raise ValueError("verify needs a file or an artifact id")
-    verdict = Verdict(mode)
-    threads: list[_Hashing] = []
-    if path is not None:
-        threads.append(_Hashing(path))
+    expected = None if commit is None else Commit.parse(commit)
+    verdict = Verdict(mode, artifact_id=artifact_id, artifact_commit=expected)
+    run = _Run(verdict, artifact_id, expected, _Hashing(path) if path is not None else None)
     try:
-        _run(verdict, threads, artifact_id, commit, home_dir(home), trust, ledger_key, state)
+        run.open(home_dir(home), trust, ledger_key, state)
+        for check in (_trust, _signature, _inclusion, _consistency, _digest):
+            verdict.checks.append(check(run))
     except ReceiptcoreError as error:
-        verdict.checks.append(Check(_check_of(error), False, str(error)))
+        verdict.checks.append(Check(check_for(error) or "signature", False, str(error)))
         verdict.error = error
         error.verdict = verdict  # type: ignore[attr-defined]
         if mode == "enforce":
             raise
         log.warning("verification failed (mode=warn, carrying on): %s", error)
     finally:
-        for thread in threads:  # a failed check does not leave a file being read behind it
-            thread.join()
+        run.join()  # a failed check does not leave a file being read behind it
     return verdict
 
 
@@ -182,171 +189,169 @@ class _Hashing(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._digest = f"sha256:{hash_file(self.path)}"
+            self._digest = Commit(hash_file(self.path))
         except BaseException as error:  # noqa: BLE001 - handed to the caller by result()
             self._error = error
 
-    def result(self) -> str:
+    def result(self) -> Commit:
         self.join()
         if self._error is not None:
             raise self._error
         return self._digest
 
 
-_CHECK_OF = {
-    TrustFileError: "trust",
-    UntrustedKey: "trust",
-    SignatureInvalid: "signature",
-    SchemaError: "signature",
-    NotInLedger: "inclusion",
-    CheckpointError: "inclusion",
-    ProofError: "inclusion",
-    LedgerCorrupt: "inclusion",
-    RollbackDetected: "consistency",
-    DigestMismatch: "digest",
-    ObjectNotFound: "digest",
-}
+@dataclass
+class _Run:
+    """What the checks share: the inputs, the opened ledger and store, and what each check found
+    for the next one."""
 
+    verdict: Verdict
+    asked_id: str | None
+    expected: Commit | None
+    hashing: _Hashing | None
+    object_hashing: _Hashing | None = None
+    ledger: SqliteLedger = None  # type: ignore[assignment]
+    store: LocalStore = None  # type: ignore[assignment]
+    trust: Trust = None  # type: ignore[assignment]
+    pins: TrustedCheckpoints = None  # type: ignore[assignment]
+    verifier: VerifierKey = None  # type: ignore[assignment]
+    checkpoint: Checkpoint = None  # type: ignore[assignment]
+    note: str = ""
+    entry: LogEntry | None = None
+    statement: Statement = None  # type: ignore[assignment]
 
-def _check_of(error: ReceiptcoreError) -> str:
-    for kind, name in _CHECK_OF.items():
-        if isinstance(error, kind):
-            return name
-    return "signature"
+    def open(self, home: Path, trust, ledger_key, state) -> None:
+        from receiptcore.ledger.sqlite import SqliteLedger
+        from receiptcore.store import LocalStore
 
+        self.ledger = SqliteLedger.open_readonly(home)
+        self.store = LocalStore(home / "objects")
+        if self.asked_id is not None:
+            self.entry = self.ledger.find(artifact_id=self.asked_id)
+        if self.hashing is None:
+            self._start_hashing_the_stored_object()
 
-def _run(verdict, threads, artifact_id, commit, home, trust, ledger_key, state) -> None:
-    from receiptcore.ledger.sqlite import SqliteLedger
-    from receiptcore.store import LocalStore, parse_commit
+        # what needs no digest, while the bytes are being hashed
+        from receiptcore.ledger.keyfile import ledger_key_for
+        from receiptcore.ledger.pins import TrustedCheckpoints
+        from receiptcore.signing.trust import Trust, load_trust
 
-    expected = None if commit is None else parse_commit(commit)
-    verdict.artifact_id = artifact_id
-    verdict.artifact_commit = None if expected is None else f"sha256:{expected}"
-    ledger = SqliteLedger.open_readonly(home)
-    store = LocalStore(home / "objects")
-    hashing = threads[0] if threads else None
-    entry = object_hashing = None
-    if artifact_id is not None:
-        entry = ledger.find(artifact_id=artifact_id)
-    if hashing is None:
-        # By id: start re-hashing the stored object at once. The entry's commit column is only a
-        # hint (it is not signed); the object is checked against the signed receipt below.
+        self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
+        self.pins = TrustedCheckpoints(state_dir(state), os.fspath(home.resolve()))
+        self.verifier = ledger_key_for(self.ledger, ledger_key, home, self.pins)
+        self.checkpoint, self.note = self.ledger.latest_checkpoint(self.verifier)
+
+    def _start_hashing_the_stored_object(self) -> None:
+        """By id: re-hash the stored object at once. The entry's commit column is only a hint
+        (it is not signed); the object is checked against the signed receipt in ``_digest``."""
         try:
-            hinted = store.path(entry.artifact_commit) if entry.artifact_commit else None
+            hinted = self.store.path(self.entry.artifact_commit) if self.entry else None
         except ValueError:  # a column edited into nonsense: no head start, the checks still run
             hinted = None
         if hinted is not None and hinted.is_file():
-            object_hashing = _Hashing(hinted)
-            threads.append(object_hashing)
+            self.object_hashing = _Hashing(hinted)
 
-    # what needs no digest, while the bytes are being hashed
+    @property
+    def receipt_commit(self) -> Commit:
+        return Commit(self.statement.artifact_commit)
+
+    def join(self) -> None:
+        for thread in (self.hashing, self.object_hashing):
+            if thread is not None:
+                thread.join()
+
+
+def _trust(run: _Run) -> Check:
+    """The receipt, found by id or by the file's digest, signed by a key in the trust file."""
     from receiptcore.contracts import Envelope, load
-    from receiptcore.ledger import merkle
-    from receiptcore.ledger.trusted import TrustedCheckpoints
-    from receiptcore.receipts import verify_envelope
-    from receiptcore.trust import Trust, load_trust
+    from receiptcore.signing.receipts import verify_envelope
 
-    trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
-    checkpoints = TrustedCheckpoints(state_dir(state), os.fspath(home.resolve()))
-    verifier = ledger_key_for(ledger, ledger_key, home, checkpoints)
-    checkpoint, note = ledger.latest_checkpoint(verifier)
-    digest = None if hashing is None else hashing.result()
-    verdict.artifact_commit = digest or verdict.artifact_commit
+    if run.hashing is not None:
+        digest = run.hashing.result()
+        run.verdict.artifact_commit = digest
+        if run.entry is None:
+            try:
+                run.entry = run.ledger.find(artifact_commit=str(digest))
+            except NotInLedger:
+                raise NotInLedger(
+                    f"no receipt in the ledger for the bytes of {os.fspath(run.hashing.path)} "
+                    f"({digest}): not published, or changed since (--artifact-id ID compares "
+                    "it with ID's receipt)"
+                ) from None
+    entry = run.entry
+    run.verdict.ledger_index = entry.index
+    envelope = load(Envelope, entry.data, f"ledger entry {entry.index}")
+    run.statement = verify_envelope(envelope, run.trust)
+    run.verdict.artifact_id = run.statement.artifact_id
+    run.verdict.uri = run.statement.predicate.uri
+    run.verdict.artifact_commit = run.receipt_commit
+    return Check("trust", True, "receipt signed by a key in the trust file")
 
-    # 1. the receipt, and whose signature is on it
-    if entry is None:
-        try:
-            entry = ledger.find(artifact_commit=digest)
-        except NotInLedger:
-            raise NotInLedger(
-                f"no receipt in the ledger for the bytes of {os.fspath(hashing.path)} ({digest}): "
-                "not published, or changed since (--artifact-id ID compares it with ID's receipt)"
-            ) from None
-    verdict.ledger_index = entry.index
-    statement = verify_envelope(load(Envelope, entry.data, f"ledger entry {entry.index}"), trust)
-    receipt_commit = f"sha256:{statement.artifact_commit}"
-    verdict.artifact_id, verdict.uri = statement.artifact_id, statement.predicate.uri
-    verdict.artifact_commit = receipt_commit
-    verdict.checks.append(Check("trust", True, "receipt signed by a key in the trust file"))
-    # the lookup columns are not signed: the receipt itself must name what was asked for
-    if artifact_id is not None and statement.artifact_id != artifact_id:
+
+def _signature(run: _Run) -> Check:
+    """The signed receipt names what was asked for: the lookup columns are not signed."""
+    entry, statement = run.entry, run.statement
+    if run.asked_id is not None and statement.artifact_id != run.asked_id:
         raise NotInLedger(
             f"ledger entry {entry.index} is a receipt for {statement.artifact_id!r}, "
-            f"not {artifact_id!r}"
+            f"not {run.asked_id!r}"
         )
-    if artifact_id is None and receipt_commit != digest:
-        raise NotInLedger(f"ledger entry {entry.index} is a receipt for {receipt_commit}")
-    verdict.checks.append(
-        Check(
-            "signature", True, f"receipt for {statement.artifact_id} at ledger entry {entry.index}"
-        )
+    if run.asked_id is None and run.receipt_commit != run.hashing.result():
+        raise NotInLedger(f"ledger entry {entry.index} is a receipt for {run.receipt_commit}")
+    return Check(
+        "signature", True, f"receipt for {statement.artifact_id} at ledger entry {entry.index}"
     )
 
-    # 2. inclusion of that receipt under a checkpoint signed by the ledger key
-    verdict.checkpoint_size = checkpoint.size
+
+def _inclusion(run: _Run) -> Check:
+    """The receipt's leaf is under the latest checkpoint signed by the ledger key."""
+    from receiptcore.ledger import merkle
+
+    entry, checkpoint = run.entry, run.checkpoint
+    run.verdict.checkpoint_size = checkpoint.size
     if entry.index >= checkpoint.size:
         raise CheckpointError(
             f"no signed checkpoint covers ledger entry {entry.index} "
             f"(latest: size {checkpoint.size})"
         )
-    proof = ledger.inclusion_proof(entry.index, checkpoint.size)
+    proof = run.ledger.inclusion_proof(entry.index, checkpoint.size)
     leaf = merkle.leaf_hash(entry.data)  # of the very bytes whose signature was checked
     merkle.verify_inclusion(entry.index, checkpoint.size, leaf, proof, checkpoint.root)
-    verdict.checks.append(
-        Check(
-            "inclusion",
-            True,
-            f"entry {entry.index} is in the signed checkpoint of size {checkpoint.size} "
-            f"({len(proof)}-hash proof)",
-        )
+    return Check(
+        "inclusion",
+        True,
+        f"entry {entry.index} is in the signed checkpoint of size {checkpoint.size} "
+        f"({len(proof)}-hash proof)",
     )
 
-    # 3. that checkpoint extends what this verifier trusted before
-    advance = checkpoints.advance(verifier, checkpoint, note, ledger.consistency_proof)
-    verdict.checks.append(Check("consistency", True, advance.describe()))
 
-    # 4. the bytes
-    if expected is not None and f"sha256:{expected}" != receipt_commit:
+def _consistency(run: _Run) -> Check:
+    """That checkpoint extends what this verifier trusted before; the pin then moves forward."""
+    advance = run.pins.advance(run.verifier, run.checkpoint, run.note, run.ledger.consistency_proof)
+    return Check("consistency", True, advance.describe())
+
+
+def _digest(run: _Run) -> Check:
+    """The bytes (the file given, or the stored object) hash to the receipt's commit."""
+    receipt_commit = run.receipt_commit
+    if run.expected is not None and run.expected != receipt_commit:
         raise DigestMismatch(
-            f"the caller expects sha256:{expected}, but the receipt is for {receipt_commit}"
+            f"the caller expects {run.expected}, but the receipt is for {receipt_commit}"
         )
-    if digest is not None:
-        where = os.fspath(hashing.path)
+    if run.hashing is not None:
+        where, digest = os.fspath(run.hashing.path), run.hashing.result()
         if digest != receipt_commit:
+            raise DigestMismatch(f"{where} hashes to {digest}, but its receipt is for {receipt_commit}")
+        return Check("digest", True, f"{where} hashes to {receipt_commit}")
+    stored = run.store.path(receipt_commit)
+    where = os.fspath(stored)
+    hashing = run.object_hashing
+    if hashing is not None and hashing.path == stored:
+        actual = hashing.result()
+        if actual != receipt_commit:
             raise DigestMismatch(
-                f"{where} hashes to {digest}, but its receipt is for {receipt_commit}"
+                f"stored object {where} hashes to {actual}, not {receipt_commit}: it was changed"
             )
     else:
-        where = os.fspath(store.path(receipt_commit))
-        if object_hashing is not None and object_hashing.path == store.path(receipt_commit):
-            actual = object_hashing.result()
-            if actual != receipt_commit:
-                raise DigestMismatch(
-                    f"stored object {where} hashes to {actual}, not {receipt_commit}: it was changed"
-                )
-        else:
-            store.verify(receipt_commit)
-    verdict.checks.append(Check("digest", True, f"{where} hashes to {receipt_commit}"))
-
-
-def ledger_key_for(
-    ledger: SqliteLedger, given: VerifierKey | str | None, home: Path, pins: TrustedCheckpoints
-) -> VerifierKey:
-    """The ledger key to check checkpoints with: given, else pinned at first use, else the
-    ledger's own (``ledger.vkey``), which is then pinned by the first successful verification."""
-    from receiptcore.ledger.checkpoint import VerifierKey
-    from receiptcore.ledger.keyfile import VKEY_FILE
-
-    if isinstance(given, VerifierKey):
-        return given
-    if given is not None:
-        text = Path(given).read_text() if os.path.isfile(given) else given
-        return VerifierKey.from_text(text)
-    stated = ledger.verifier_key
-    pinned = pins.pinned_key()
-    if pinned is not None:
-        return pinned
-    vkey_file = home / VKEY_FILE
-    if vkey_file.is_file() and VerifierKey.from_text(vkey_file.read_text()) != stated:
-        raise CheckpointError(f"{vkey_file} and the ledger disagree about the ledger key")
-    return stated
+        run.store.verify(receipt_commit)
+    return Check("digest", True, f"{where} hashes to {receipt_commit}")

@@ -3,7 +3,7 @@
 Only what these models hold is committed: no clock, no host name, no absolute path, so the same
 bytes give the same commit on every machine. Lists whose order carries no meaning must be given
 in one canonical order (sorted, no duplicates) so that one content has one commit; the builders
-in :mod:`receiptcore.manifests` sort for you, and validation rejects any other order.
+in :mod:`receiptcore.commitments` sort for you, and validation rejects any other order.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def audit(
     checkpoints = iter(ledger.checkpoints())
     pending = next(checkpoints, None)
     last_good = 0  # size of the last checkpoint that matched
-    frontier: list[tuple[int, bytes]] = []
+    frontier = merkle.Frontier()
     size = checked = nodes = 0
     for entry in ledger.entries():
         i = entry.index
@@ -53,12 +53,7 @@ def audit(
             except Exception as error:
                 raise LedgerCorrupt(f"entry {i}: {error}", i) from error
         size += 1
-        frontier.append((0, entry.leaf_hash))
-        completed = []
-        while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
-            (level, right), (_, left) = frontier.pop(), frontier.pop()
-            frontier.append((level + 1, merkle.node_hash(left, right)))
-            completed.append((level + 1, (size >> (level + 1)) - 1, frontier[-1][1]))
+        completed = frontier.append(entry.leaf_hash)
         while pending is not None and pending[0] <= size:
             cp_size, note = pending
             if cp_size < size:
@@ -67,7 +62,7 @@ def audit(
                 checkpoint = open_checkpoint(note, verifier)
             except CheckpointError as error:
                 raise LedgerCorrupt(f"checkpoint at size {cp_size}: {error}", i) from error
-            if checkpoint.size != cp_size or checkpoint.root != _root(frontier):
+            if checkpoint.size != cp_size or checkpoint.root != frontier.root():
                 first = last_good
                 who = f"entry {i}" if first == i else f"one of entries {first}..{i}"
                 raise LedgerCorrupt(
@@ -92,13 +87,5 @@ def audit(
             "(entries were removed)",
             size,
         )
-    return AuditReport(size, _root(frontier), checked, nodes)
+    return AuditReport(size, frontier.root(), checked, nodes)
 
-
-def _root(frontier: list[tuple[int, bytes]]) -> bytes:
-    if not frontier:
-        return merkle.EMPTY_ROOT
-    root = frontier[-1][1]
-    for _, h in reversed(frontier[:-1]):
-        root = merkle.node_hash(h, root)
-    return root

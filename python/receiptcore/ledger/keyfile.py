@@ -1,18 +1,26 @@
-"""The ledger's checkpoint key: an Ed25519 key made on first use, kept beside the ledger.
+"""The ledger's checkpoint key: an Ed25519 key made on first use, kept beside the ledger, and
+which key a verifier checks checkpoints with (:func:`ledger_key_for`).
 
 The private key is written in the Go ``sumdb/note`` text form (``PRIVATE+KEY+...``) with mode
 0600, and the public verifier key (``<name>+<id>+<base64>``) next to it for verifiers to copy.
-Creation is atomic and race-free (:func:`receiptcore.atomic.create_file` links a complete file
+Creation is atomic and race-free (:func:`receiptcore.util.atomic.create_file` links a complete file
 into place): of several processes starting a ledger at once exactly one key wins and all use it.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from receiptcore.atomic import create_file
-from receiptcore.ledger.checkpoint import SignerKey
+from receiptcore.errors import CheckpointError
+from receiptcore.ledger.checkpoint import SignerKey, VerifierKey
+from receiptcore.util.atomic import create_file
+
+if TYPE_CHECKING:
+    from receiptcore.ledger.pins import TrustedCheckpoints
+    from receiptcore.ledger.sqlite import SqliteLedger
 
 KEY_FILE = "ledger.key"
 VKEY_FILE = "ledger.vkey"
@@ -38,3 +46,23 @@ def _create_exclusive(path: Path, text: str, mode: int) -> None:
         create_file(path, text.encode(), mode)
     except FileExistsError:
         pass
+
+
+def ledger_key_for(
+    ledger: SqliteLedger, given: VerifierKey | str | None, home: Path, pins: TrustedCheckpoints
+) -> VerifierKey:
+    """The ledger key to check checkpoints with: given, else pinned at first use, else the
+    ledger's own (``ledger.vkey``), which is then pinned by the first successful verification."""
+    if isinstance(given, VerifierKey):
+        return given
+    if given is not None:
+        text = Path(given).read_text() if os.path.isfile(given) else given
+        return VerifierKey.from_text(text)
+    stated = ledger.verifier_key
+    pinned = pins.pinned_key()
+    if pinned is not None:
+        return pinned
+    vkey_file = home / VKEY_FILE
+    if vkey_file.is_file() and VerifierKey.from_text(vkey_file.read_text()) != stated:
+        raise CheckpointError(f"{vkey_file} and the ledger disagree about the ledger key")
+    return stated

@@ -14,12 +14,11 @@ already in the log returns the first entry instead of adding a second one.
 
 from __future__ import annotations
 
-import fcntl
 import itertools
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -28,6 +27,7 @@ from receiptcore.errors import CheckpointError, LedgerCorrupt, NotInLedger
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import Checkpoint, SignerKey, VerifierKey, open_checkpoint
 from receiptcore.ledger.keyfile import load_or_create_signer
+from receiptcore.util.atomic import exclusive_lock
 
 DB_FILE = "ledger.sqlite3"
 SCHEMA_VERSION = "1"
@@ -154,7 +154,9 @@ class SqliteLedger:
             raise CheckpointError("this ledger was opened read-only: it cannot sign")
         with self._writer_lock(), self._write():
             size = start = self._size()
-            frontier = [(lvl, self._perfect(lvl, i)) for lvl, i in _frontier(size)]
+            frontier = merkle.Frontier(
+                size, [self._perfect(lvl, i) for lvl, i in merkle.frontier_positions(size)]
+            )
             entries: list[LogEntry] = []
             added: dict[bytes, LogEntry] = {}
             for chunk in _chunks(items, 1000):
@@ -172,29 +174,18 @@ class SqliteLedger:
                     added[leaf] = entry
                     entries.append(entry)
                     size += 1
-                    frontier.append((0, leaf))
-                    while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
-                        (level, right), (_, left) = frontier.pop(), frontier.pop()
-                        parent = merkle.node_hash(left, right)
-                        frontier.append((level + 1, parent))
-                        new_nodes.append((level + 1, (size >> (level + 1)) - 1, parent))
+                    new_nodes.extend(frontier.append(leaf))
                 self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?)", new_entries)
                 self._db.executemany("INSERT INTO nodes VALUES (?, ?, ?)", new_nodes)
             if size > start:
-                root = frontier[-1][1]
-                for _, h in reversed(frontier[:-1]):
-                    root = merkle.node_hash(h, root)
-                note = Checkpoint(self.signer.name, size, root).sign(self.signer)
+                note = Checkpoint(self.signer.name, size, frontier.root()).sign(self.signer)
                 self._db.execute("INSERT INTO checkpoints VALUES (?, ?)", (size, note))
             return entries
 
-    @contextmanager
-    def _writer_lock(self) -> Iterator[None]:
+    def _writer_lock(self) -> AbstractContextManager[None]:
         """Writers queue on a kernel lock: woken the moment it is free, where SQLite's own busy
         handler would poll with growing sleeps. BEGIN IMMEDIATE still guards correctness."""
-        with open(self.home / "ledger.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        return exclusive_lock(self.home / "ledger.lock")
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -333,16 +324,6 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
-
-
-def _frontier(size: int) -> list[tuple[int, int]]:
-    """The perfect subtrees ``(level, index)`` that make up a tree of ``size``, left to right."""
-    out, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            out.append((level, start >> level))
-            start += 1 << level
-    return out
 
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:

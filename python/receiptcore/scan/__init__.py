@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from receiptcore.scan.baseline import load_baseline, split_new, write_baseline
+from receiptcore.scan.catalogue import RULES
 from receiptcore.scan.config import ScanConfig, load_config
 from receiptcore.scan.imports import check_imports
 from receiptcore.scan.report import ScanResult
-from receiptcore.scan.rules import RULES, Finding, check_files
+from receiptcore.scan.rules import Finding, check_files
 from receiptcore.scan.select import select_files
 
 __all__ = ["RULES", "Finding", "ScanConfig", "ScanResult", "find_all", "load_config",

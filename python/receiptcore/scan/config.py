@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from receiptcore.errors import ConfigError
+from receiptcore.scan.catalogue import RULE_IDS
 
 CONFIG_FILES = ("receiptcore.toml", "pyproject.toml")
 
@@ -55,7 +56,7 @@ DEFAULT_ALLOW_LARGE = (
 
 
 @dataclass(frozen=True)
-class Contract:
+class ImportContract:
     """``modules`` (and their submodules) may not import ``forbidden`` (and their submodules),
     directly or through other modules."""
 
@@ -77,7 +78,7 @@ class ScanConfig:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     allow_large: tuple[AllowEntry, ...] = DEFAULT_ALLOW_LARGE
     import_paths: tuple[str, ...] = DEFAULT_IMPORT_PATHS
-    contracts: tuple[Contract, ...] = ()
+    contracts: tuple[ImportContract, ...] = ()
     source: str | None = field(default=None, compare=False)
 
 
@@ -151,8 +152,6 @@ _KEYS = {
 
 def parse_config(table: dict[str, Any], where: str) -> ScanConfig:
     """A ScanConfig from a parsed TOML table; every unknown key or wrong type is a ConfigError."""
-    from receiptcore.scan.rules import RULE_IDS
-
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: the scan configuration must be a table")
     _reject_unknown(table, _KEYS, where, "")
@@ -237,7 +236,7 @@ def _allow_entries(value: Any, where: str) -> tuple[AllowEntry, ...]:
     return tuple(entries)
 
 
-def _contracts(value: Any, where: str) -> tuple[Contract, ...]:
+def _contracts(value: Any, where: str) -> tuple[ImportContract, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{where}: 'contracts' must be an array of tables "
                           "([[tool.receiptcore.scan.contracts]])")
@@ -262,5 +261,5 @@ def _contracts(value: Any, where: str) -> tuple[Contract, ...]:
         label = item.get("name", f"{', '.join(modules)} must not import {', '.join(forbidden)}")
         if not isinstance(label, str):
             raise ConfigError(f"{where}: '{name}.name' must be a string")
-        contracts.append(Contract(label, modules, forbidden, ignore_tc))
+        contracts.append(ImportContract(label, modules, forbidden, ignore_tc))
     return tuple(contracts)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from receiptcore.scan.rules import RULES, RULES_BY_ID, Finding, human_size
+from receiptcore.scan.catalogue import RULES, RULES_BY_ID
+from receiptcore.scan.rules import Finding, human_size
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

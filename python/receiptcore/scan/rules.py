@@ -1,8 +1,6 @@
-"""The scan's rules: what each one flags, its stable id, its default and its knob.
-
-Each rule is a pure function of the files selected (path, size, ``sniff`` result) and the
-configuration; the import-boundary rule lives in :mod:`receiptcore.scan.imports`. Ids are stable:
-they appear in baselines, ``disable`` lists, JSON and SARIF, so they never change meaning.
+"""The file rules: each a pure function of the files selected (path, size, ``sniff`` result)
+and the configuration. What each rule is called and explains is in
+:mod:`receiptcore.scan.catalogue`; the import-boundary rule lives in :mod:`receiptcore.scan.imports`.
 """
 
 from __future__ import annotations
@@ -12,16 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from receiptcore._core import Entry, triage
+from receiptcore.scan.catalogue import RULE_IDS
 from receiptcore.scan.config import ScanConfig
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    default: str
-    knob: str
-    explain: str
 
 
 @dataclass(frozen=True)
@@ -44,61 +34,7 @@ class Finding:
                 "line": self.line}
 
 
-RULES = (
-    Rule("weights", "model weights, by file name or by content",
-         "the extensions .safetensors .pt .pth .bin .ckpt .gguf .h5 .pkl .joblib .tflite, "
-         ".onnx over 1 MiB, and any file whose content sniffs as weights",
-         "weight_extensions = [...]; onnx_size_threshold = \"1 MiB\"",
-         "Weights belong in the artifact store, referenced by a signed receipt, never in the "
-         "runtime repository. A file is flagged when its extension is in weight_extensions, or "
-         "when its content is a known weights format (safetensors, PyTorch zip or pickle, "
-         "pickle, joblib, GGUF/GGML, ONNX, HDF5/Keras, TFLite) whatever its name says. ONNX "
-         "files (by name or content) are flagged only above onnx_size_threshold, so a small "
-         "graph without weights may stay."),
-    Rule("tensor-data", "tensor dumps (NumPy .npy/.npz) by content",
-         "on", "disable = [\"tensor-data\"]",
-         "Arrays saved with NumPy are data: embeddings, features, training sets. They belong "
-         "with the pipelines. Flagged by content, whatever the file is called."),
-    Rule("vector-index", "vector index snapshots by content (and .ann/.snapshot by name)",
-         "on; vector_extensions = [\".ann\", \".snapshot\"]",
-         "vector_extensions = [...]; disable = [\"vector-index\"]",
-         "Vector indexes and stores (faiss, usearch, hnswlib, Chroma, Lance, Qdrant shards and "
-         "segments, Milvus Lite databases and snapshots) are build outputs of the index "
-         "pipeline; the runtime fetches them by id from the artifact store after checking "
-         "their receipt. Flagged by content signature, and by extension (vector_extensions) "
-         "for the formats that have none to confirm: Annoy's headerless .ann files and "
-         "Qdrant's .snapshot tar archives."),
-    Rule("forbidden-dir", "dataset and dump directories at any depth",
-         "datasets/ corpus/ prompts_dump/ embeddings_dump/",
-         "forbidden_dirs = [\"datasets\", ...]",
-         "A directory with one of these names, at any depth, holds data that has no place in "
-         "the runtime repository. Reported once per directory with the number of files and "
-         "bytes below it."),
-    Rule("large-file", "files over the size limit",
-         "max_file_size = \"1 MiB\"; data/ and artifacts/ allowed only while git-ignored",
-         "max_file_size = \"1 MiB\"; [[allow_large]] path = \"...\", reason = \"...\"",
-         "Any selected file bigger than max_file_size, unless an allow_large entry covers its "
-         "path (each entry needs a reason). The default entries data/ and artifacts/ have "
-         "ignored_only = true: they excuse a file only while git ignores it and does not track "
-         "it, so a force-added checkpoint under data/ is still a finding."),
-    Rule("unreadable", "files the scan could not read or name, so could not clear",
-         "on", "disable = [\"unreadable\"]",
-         "A selected file that could not be read (permissions, a FIFO, a tracked file missing "
-         "from the working tree, a name that is not valid UTF-8) cannot be shown not to be "
-         "weights or data, so the gate fails closed on it, with the reason."),
-    Rule("import-boundary", "imports across the runtime/training boundary",
-         "no contracts (declare them in config)",
-         "[[contracts]] modules = [\"agents\"], forbidden = [\"training\", \"torch\"]",
-         "A contract says the modules listed (and their submodules) may not import the "
-         "forbidden ones (and their submodules), directly or through other modules. The "
-         "static import graph is built with grimp (a Rust-backed parser); every import "
-         "statement counts, including those inside functions, unless ignore_type_checking "
-         "= true drops the ones under 'if TYPE_CHECKING:'. Reported with the whole chain and "
-         "the file and line of its first import."),
-)
-RULE_IDS = tuple(rule.id for rule in RULES)
 _NO_LIMIT = (1 << 64) - 1  # large-file off: no size is over it
-RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
 def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:

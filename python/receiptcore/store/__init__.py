@@ -3,6 +3,6 @@
 The embedded default is :class:`LocalStore`, a folder under ``.receiptcore/objects/``.
 """
 
-from receiptcore.store.local import LocalStore, VerifyingReader, parse_commit
+from receiptcore.store.local import LocalStore, VerifyingReader
 
-__all__ = ["LocalStore", "VerifyingReader", "parse_commit"]
+__all__ = ["LocalStore", "VerifyingReader"]

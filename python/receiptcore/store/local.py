@@ -12,25 +12,16 @@ Memory is one 1 MiB buffer whatever the size of the object.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Self
 
-from receiptcore import Hasher, hash_file
+from receiptcore._core import Hasher, hash_file
+from receiptcore.commit import Commit
 from receiptcore.errors import DigestMismatch, ObjectNotFound
 
 CHUNK = 1 << 20
-_HEX = re.compile(r"[0-9a-f]{64}")
-
-
-def parse_commit(commit: str) -> str:
-    """``sha256:<hex>`` or ``<hex>`` → lowercase hex; ValueError for anything else."""
-    hexdigest = commit.removeprefix("sha256:")
-    if not _HEX.fullmatch(hexdigest):
-        raise ValueError(f"not a sha256 artifact commit: {commit!r}")
-    return hexdigest
 
 
 class LocalStore:
@@ -41,22 +32,22 @@ class LocalStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).absolute()
 
-    def path(self, commit: str) -> Path:
-        h = parse_commit(commit)
+    def path(self, commit: Commit | str) -> Path:
+        h = Commit.parse(commit).hex
         return self.root / "sha256" / h[:2] / h[2:]
 
-    def uri(self, commit: str) -> str:
+    def uri(self, commit: Commit | str) -> str:
         return self.path(commit).as_uri()
 
-    def exists(self, commit: str) -> bool:
+    def exists(self, commit: Commit | str) -> bool:
         return self.path(commit).is_file()
 
-    def put_file(self, path: str | Path, progress: Callable[[int], None] | None = None) -> str:
-        """Store the bytes of the file at ``path``; returns their commit (``sha256:<hex>``)."""
+    def put_file(self, path: str | Path, progress: Callable[[int], None] | None = None) -> Commit:
+        """Store the bytes of the file at ``path``; returns their commit."""
         with open(path, "rb") as src:
             return self.put_stream(src, progress)
 
-    def put_stream(self, src: BinaryIO, progress: Callable[[int], None] | None = None) -> str:
+    def put_stream(self, src: BinaryIO, progress: Callable[[int], None] | None = None) -> Commit:
         """Store everything ``src`` yields; a put of content already stored changes nothing."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +64,7 @@ class LocalStore:
                         progress(done)
                 out.flush()
                 os.fsync(out.fileno())
-            commit = f"sha256:{hasher.hexdigest()}"
+            commit = Commit(hasher.hexdigest())
             final = self.path(commit)
             if not final.exists():
                 final.parent.mkdir(parents=True, exist_ok=True)
@@ -87,20 +78,20 @@ class LocalStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def verify(self, commit: str) -> None:
+    def verify(self, commit: Commit | str) -> None:
         """Re-hash the stored object (native, parallel read-ahead); DigestMismatch if it changed."""
+        commit = Commit.parse(commit)
         path = self._existing(commit)
-        actual = hash_file(path)
-        if actual != parse_commit(commit):
-            raise DigestMismatch(
-                f"stored object {path} hashes to sha256:{actual}, not {commit}: it was changed"
-            )
+        actual = Commit(hash_file(path))
+        if actual != commit:
+            raise DigestMismatch(f"stored object {path} hashes to {actual}, not {commit}: it was changed")
 
-    def open(self, commit: str) -> VerifyingReader:
+    def open(self, commit: Commit | str) -> VerifyingReader:
         """A reader of the object that raises DigestMismatch at the end if the bytes are wrong."""
-        return VerifyingReader(open(self._existing(commit), "rb"), parse_commit(commit))
+        commit = Commit.parse(commit)
+        return VerifyingReader(open(self._existing(commit), "rb"), commit)
 
-    def get(self, commit: str, dest: str | Path) -> None:
+    def get(self, commit: Commit | str, dest: str | Path) -> None:
         """Copy the object to ``dest``; ``dest`` appears only once its bytes verified."""
         dest = Path(dest)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
@@ -114,7 +105,7 @@ class LocalStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _existing(self, commit: str) -> Path:
+    def _existing(self, commit: Commit | str) -> Path:
         path = self.path(commit)
         if not path.is_file():
             raise ObjectNotFound(f"the artifact store {self.root} has no object {commit}")
@@ -124,8 +115,8 @@ class LocalStore:
 class VerifyingReader:
     """Streams an object and checks its sha256 when the end is reached (fail-closed)."""
 
-    def __init__(self, raw: BinaryIO, expected_hex: str) -> None:
-        self._raw, self._expected = raw, expected_hex
+    def __init__(self, raw: BinaryIO, expected: Commit) -> None:
+        self._raw, self._expected = raw, expected
         self._hasher, self._checked = Hasher("sha256"), False
 
     def readinto(self, buf: memoryview | bytearray) -> int:
@@ -147,11 +138,11 @@ class VerifyingReader:
     def _check(self) -> None:
         if self._checked:
             return
-        actual = self._hasher.hexdigest()
+        actual = Commit(self._hasher.hexdigest())
         if actual != self._expected:
             raise DigestMismatch(
-                f"object sha256:{self._expected} read back as sha256:{actual}: it is truncated, "
-                "corrupted or swapped"
+                f"object {self._expected} read back as {actual}: it is truncated, corrupted or "
+                "swapped"
             )
         self._checked = True
 

@@ -11,6 +11,8 @@ mod walk;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The one place the version is written is Cargo.toml; pyproject.toml and Python read it.
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     digest::register(m)?;
     canonical::register(m)?;

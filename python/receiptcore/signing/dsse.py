@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from receiptcore.contracts import PAYLOAD_TYPE, Envelope, validate
 from receiptcore.errors import SignatureInvalid, UntrustedKey
-from receiptcore.keys import SigningKey
-from receiptcore.trust import Trust
+from receiptcore.signing.keys import SigningKey
+from receiptcore.signing.trust import Trust
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:

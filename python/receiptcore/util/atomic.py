@@ -1,14 +1,18 @@
-"""Writing files so that a reader sees the old content or the new one, never half of either.
+"""Writing files so that a reader sees the old content or the new one, never half of either,
+and the one lock writers of a shared file queue on.
 
-Both helpers write to a temporary file in the target's directory, flush it to disk, then move it
+Both writers write to a temporary file in the target's directory, flush it to disk, then move it
 into place in one step; a failure on the way leaves the target as it was and no temporary behind.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def replace_file(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
@@ -55,3 +59,14 @@ def _default_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+@contextmanager
+def exclusive_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the ``with`` block.
+
+    A kernel lock: waiters are woken the moment it is free, and it is released if the holder
+    dies, so a killed process never leaves a stale lock behind."""
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -25,8 +25,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from receiptcore.atomic import create_file
 from receiptcore.errors import SigningKeyError
+from receiptcore.util.atomic import create_file
 
 ENV_SIGNING_KEY = "RECEIPTCORE_SIGNING_KEY"
 PRIVATE_KEY_MODE = 0o600

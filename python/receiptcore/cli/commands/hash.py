@@ -7,9 +7,9 @@ import json
 import os
 import sys
 
-from receiptcore import hash_files
-from receiptcore.files import expand_paths
-from receiptcore.progress import byte_progress
+from receiptcore._core import hash_files
+from receiptcore.util.files import expand_paths
+from receiptcore.util.progress import byte_progress
 
 EXAMPLES = """\
 examples:

@@ -13,18 +13,16 @@ a fresh one with another name and key is caught, not trusted anew.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from receiptcore.errors import CheckpointError, ProofError, RollbackDetected
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
+from receiptcore.util.atomic import exclusive_lock, replace_file
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,8 @@ class TrustedCheckpoints:
     ) -> Advance:
         """Trust ``checkpoint`` if it extends the one trusted so far; else RollbackDetected."""
         path = self.path
-        with self._locked(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(path.with_suffix(".lock")):
             state = self._read(path)
             previous = None
             if state is not None:
@@ -78,9 +77,8 @@ class TrustedCheckpoints:
                 _check_extends(previous, checkpoint, consistency_proof)
                 if previous.size >= checkpoint.size:
                     return Advance(previous.size, checkpoint.size)
-            _write_atomic(
-                path, {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
-            )
+            state = {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
+            replace_file(path, json.dumps(state).encode())
             return Advance(None if previous is None else previous.size, checkpoint.size)
 
     @staticmethod
@@ -94,13 +92,6 @@ class TrustedCheckpoints:
         if not isinstance(state, dict) or not {"vkey", "checkpoint"} <= state.keys():
             raise CheckpointError(f"{path}: unreadable verifier state")
         return state
-
-    @contextmanager
-    def _locked(self, path: Path) -> Iterator[None]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
 
 
 def _check_extends(
@@ -120,11 +111,3 @@ def _check_extends(
             f"verifier trusted at size {old.size} ({error})"
         ) from None
 
-
-def _write_atomic(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -4,6 +4,8 @@
 - ``build_manifest_commit   = sha256(JCS(build manifest))``
 - ``artifact_commit         = sha256(artifact bytes)``
 
+Each is a :class:`~receiptcore.commit.Commit`; the documents themselves carry bare hex.
+
 JCS is RFC 8785, done by the native core (:func:`receiptcore.canonical_sha256`); file hashing is
 the native engine's too, in parallel. This module only decides what goes into a manifest.
 """
@@ -16,25 +18,26 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from receiptcore import canonical_sha256, hash_file, hash_files
+from receiptcore._core import canonical_sha256, hash_file, hash_files
+from receiptcore.commit import Commit, contract_hex
 from receiptcore.contracts import BuildManifest, DatasetManifest, parse_json_bytes, validate
 from receiptcore.errors import SchemaError
 
 Manifest = DatasetManifest | BuildManifest
 
 
-def commit_of(manifest: Manifest) -> str:
-    """sha256 (hex) of the RFC 8785 canonical JSON of a manifest: its commit."""
-    return canonical_sha256(manifest.to_json_obj())
+def commit_of(manifest: Manifest) -> Commit:
+    """sha256 of the RFC 8785 canonical JSON of a manifest: its commit."""
+    return Commit(canonical_sha256(manifest.to_json_obj()))
 
 
 dataset_manifest_commit = commit_of
 build_manifest_commit = commit_of
 
 
-def artifact_commit(path: str | os.PathLike[str]) -> str:
-    """sha256 (hex) of a file's bytes, by the native engine."""
-    return hash_file(path, "sha256")
+def artifact_commit(path: str | os.PathLike[str]) -> Commit:
+    """sha256 of a file's bytes, by the native engine."""
+    return Commit(hash_file(path, "sha256"))
 
 
 def list_corpus(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
@@ -107,9 +110,9 @@ def dataset_manifest(
 
 def build_manifest(
     *,
-    dataset_manifest_commits: Iterable[str],
+    dataset_manifest_commits: Iterable[Commit | str],
     code_revision: str,
-    outputs: Mapping[str, str],
+    outputs: Mapping[str, Commit | str],
     parameters: Mapping[str, Any] | None = None,
     seeds: Mapping[str, int] | None = None,
     libraries: Mapping[str, str] | None = None,
@@ -122,14 +125,14 @@ def build_manifest(
             "kind": "build_manifest",
             "schema_version": 1,
             "inputs": {
-                "dataset_manifest_commits": sorted(set(dataset_manifest_commits)),
+                "dataset_manifest_commits": sorted({contract_hex(c) for c in dataset_manifest_commits}),
                 "code_revision": code_revision,
                 "parameters": dict(parameters or {}),
                 "seeds": dict(seeds or {}),
                 "libraries": dict(libraries or {}),
             },
             "outputs": [
-                {"artifact_id": artifact_id, "artifact_commit": commit}
+                {"artifact_id": artifact_id, "artifact_commit": contract_hex(commit)}
                 for artifact_id, commit in sorted(outputs.items())
             ],
         },

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from receiptcore import canonicalize
-from receiptcore.atomic import replace_file
+from receiptcore._core import canonicalize
+from receiptcore.commit import Commit, contract_hex
 from receiptcore.contracts import (
     PREDICATE_TYPE,
     STATEMENT_TYPE,
@@ -28,19 +28,20 @@ from receiptcore.contracts import (
     load,
     validate,
 )
-from receiptcore.dsse import b64decode_strict, sign_payload, verify_payload
-from receiptcore.keys import SigningKey
-from receiptcore.trust import Trust
+from receiptcore.signing.dsse import b64decode_strict, sign_payload, verify_payload
+from receiptcore.signing.keys import SigningKey
+from receiptcore.signing.trust import Trust
+from receiptcore.util.atomic import replace_file
 
 DEFAULT_ISSUER = "receiptcore"
 
 
 def build_statement(
     artifact_id: str,
-    artifact_commit: str,
+    artifact_commit: Commit | str,
     uri: str,
-    build_manifest_commit: str,
-    dataset_manifest_commits: Iterable[str],
+    build_manifest_commit: Commit | str,
+    dataset_manifest_commits: Iterable[Commit | str],
     issuer: str = DEFAULT_ISSUER,
 ) -> Statement:
     """The Statement for one artifact; dataset commits are sorted and deduplicated.
@@ -49,13 +50,13 @@ def build_statement(
         Statement,
         {
             "_type": STATEMENT_TYPE,
-            "subject": [{"name": artifact_id, "digest": {"sha256": artifact_commit}}],
+            "subject": [{"name": artifact_id, "digest": {"sha256": contract_hex(artifact_commit)}}],
             "predicateType": PREDICATE_TYPE,
             "predicate": {
                 "schema_version": 1,
                 "uri": uri,
-                "build_manifest_commit": build_manifest_commit,
-                "dataset_manifest_commits": sorted(set(dataset_manifest_commits)),
+                "build_manifest_commit": contract_hex(build_manifest_commit),
+                "dataset_manifest_commits": sorted({contract_hex(c) for c in dataset_manifest_commits}),
                 "issuer": issuer,
             },
         },
@@ -70,10 +71,10 @@ def sign_statement(statement: Statement, key: SigningKey) -> Envelope:
 
 def sign_receipt(
     artifact_id: str,
-    artifact_commit: str,
+    artifact_commit: Commit | str,
     uri: str,
-    build_manifest_commit: str,
-    dataset_manifest_commits: Iterable[str],
+    build_manifest_commit: Commit | str,
+    dataset_manifest_commits: Iterable[Commit | str],
     key: SigningKey,
     issuer: str = DEFAULT_ISSUER,
 ) -> Envelope:

@@ -61,8 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from receiptcore.keys import generate_key_pair
-    from receiptcore.trust import add_trusted_key
+    from receiptcore.signing.keys import generate_key_pair
+    from receiptcore.signing.trust import add_trusted_key
 
     if args.trust and not args.name:
         raise ValueError("--trust needs --name (whose key it is)")
@@ -81,8 +81,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_trust(args: argparse.Namespace) -> int:
-    from receiptcore.keys import keyid_of, load_public_key
-    from receiptcore.trust import add_trusted_key
+    from receiptcore.signing.keys import keyid_of, load_public_key
+    from receiptcore.signing.trust import add_trusted_key
 
     public_key = load_public_key(args.public_key)
     added = add_trusted_key(args.trust, public_key, args.name)
@@ -92,7 +92,7 @@ def run_trust(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from receiptcore.keys import keyid_of, load_public_key
+    from receiptcore.signing.keys import keyid_of, load_public_key
 
     public_key = load_public_key(args.path)
     record = {"keyid": keyid_of(public_key), "algorithm": "ed25519", "public_key": public_key.hex()}

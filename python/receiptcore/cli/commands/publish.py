@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 
-from receiptcore.progress import byte_progress
+from receiptcore.util.progress import byte_progress
 
 EXAMPLES = """\
 examples:
@@ -55,8 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from receiptcore.keys import load_signing_key
     from receiptcore.publish import publish
+    from receiptcore.signing.keys import load_signing_key
 
     key = load_signing_key(args.key) if args.key else None
     size = os.stat(args.file).st_size

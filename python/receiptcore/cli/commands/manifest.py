@@ -9,13 +9,14 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
+from receiptcore.commit import Commit
 from receiptcore.errors import SchemaError
-from receiptcore.progress import byte_progress
+from receiptcore.util.progress import byte_progress
 
 if TYPE_CHECKING:
     from receiptcore.contracts import BuildManifest, DatasetManifest
 
-# receiptcore.manifests (pydantic) is imported when a command runs, not when the CLI builds its
+# receiptcore.commitments (pydantic) is imported when a command runs, not when the CLI builds its
 # parser, so that other commands start fast.
 
 EXAMPLES = """\
@@ -33,7 +34,6 @@ Commits are sha256 of the RFC 8785 canonical JSON of the manifest, printed as 64
 """
 
 _ASSIGNMENT = re.compile(r"^([^=]+)=(.*)$", re.DOTALL)
-_HEX64 = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -86,7 +86,7 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_dataset(args: argparse.Namespace) -> int:
-    from receiptcore.manifests import dataset_manifest, list_corpus
+    from receiptcore.commitments import dataset_manifest, list_corpus
 
     files = list_corpus(args.directory)
     name = args.name or os.path.basename(os.path.abspath(args.directory))
@@ -100,7 +100,7 @@ def run_dataset(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from receiptcore.manifests import build_manifest
+    from receiptcore.commitments import build_manifest
 
     manifest = build_manifest(
         dataset_manifest_commits=[_dataset_commit(value) for value in args.dataset],
@@ -114,57 +114,64 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_commit(args: argparse.Namespace) -> int:
-    from receiptcore.manifests import commit_of, read_manifest
+    from receiptcore.commitments import commit_of, read_manifest
 
     manifest = read_manifest(args.path)
     commit = commit_of(manifest)
     if args.json:
-        print(json.dumps({"kind": manifest.kind, "commit": commit, "path": args.path}, indent=2))
+        print(json.dumps({"kind": manifest.kind, "commit": str(commit), "path": args.path}, indent=2))
     else:
         print(commit)
     return 0
 
 
 def _emit(args: argparse.Namespace, manifest: DatasetManifest | BuildManifest, label: str) -> int:
-    from receiptcore.manifests import commit_of
+    from receiptcore.commitments import commit_of
 
     commit = commit_of(manifest)
     if args.out:
-        from receiptcore.atomic import replace_file
+        from receiptcore.util.atomic import replace_file
 
         replace_file(args.out, manifest.to_json_bytes())
     if args.json:
-        json.dump({label: commit, "manifest": manifest.to_json_obj()}, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump({label: str(commit), "manifest": manifest.to_json_obj()}, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         print(commit)
     return 0
 
 
-def _dataset_commit(value: str) -> str:
+def _dataset_commit(value: str) -> Commit:
+    """A dataset manifest file's commit, or a commit given as such (either spelling)."""
+    from receiptcore.commitments import commit_of, read_manifest_of
     from receiptcore.contracts import DatasetManifest
-    from receiptcore.manifests import commit_of, read_manifest_of
 
-    match = _HEX64.match(value)
-    if match and not os.path.exists(value):
-        return match.group(1)
-    return commit_of(read_manifest_of(value, DatasetManifest))
+    return _commit_or_none(value) or commit_of(read_manifest_of(value, DatasetManifest))
 
 
-def _outputs(values: list[str]) -> dict[str, str]:
-    from receiptcore.manifests import artifact_commit
+def _outputs(values: list[str]) -> dict[str, Commit]:
+    """``ID=FILE`` (hashed) or ``ID=COMMIT`` (either spelling) for each output."""
+    from receiptcore.commitments import artifact_commit
 
-    outputs: dict[str, str] = {}
+    outputs: dict[str, Commit] = {}
     for artifact_id, target in map(_split("--artifact"), values):
         if artifact_id in outputs:
             raise ValueError(f"--artifact {artifact_id}: given twice")
-        match = _HEX64.match(target)
-        outputs[artifact_id] = match.group(1) if match and not os.path.exists(target) else artifact_commit(target)
+        outputs[artifact_id] = _commit_or_none(target) or artifact_commit(target)
     return outputs
 
 
+def _commit_or_none(value: str) -> Commit | None:
+    if os.path.exists(value):
+        return None
+    try:
+        return Commit.parse(value)
+    except ValueError:
+        return None
+
+
 def _libraries(values: list[str]) -> dict[str, str]:
-    from receiptcore.manifests import library_versions
+    from receiptcore.commitments import library_versions
 
     pinned, look_up = {}, []
     for value in values:

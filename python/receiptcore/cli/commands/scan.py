@@ -60,10 +60,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from receiptcore import __version__
+    from receiptcore._core import __version__
     from receiptcore.scan import find_all, load_config, run_scan, write_baseline
+    from receiptcore.scan.catalogue import RULE_IDS, RULES_BY_ID
     from receiptcore.scan.report import render_json, render_sarif, render_text
-    from receiptcore.scan.rules import RULE_IDS, RULES_BY_ID
 
     if args.explain is not None:
         rule = RULES_BY_ID.get(args.explain)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from receiptcore.commit import Commit
 from receiptcore.errors import DigestMismatch
 
-DEFAULT_ISSUER = "receiptcore"  # receiptcore.receipts.DEFAULT_ISSUER, without importing it here
+DEFAULT_ISSUER = "receiptcore"  # receiptcore.signing.receipts.DEFAULT_ISSUER, without importing it here
 
 EXAMPLES = """\
 examples:
@@ -58,13 +59,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_sign(args: argparse.Namespace) -> int:
+    from receiptcore.commitments import artifact_commit, commit_of, read_manifest_of
     from receiptcore.contracts import BuildManifest
-    from receiptcore.keys import load_signing_key
-    from receiptcore.manifests import artifact_commit, commit_of, read_manifest_of
-    from receiptcore.receipts import sign_receipt, write_envelope
+    from receiptcore.signing.keys import load_signing_key
+    from receiptcore.signing.receipts import sign_receipt, write_envelope
 
     build = read_manifest_of(args.build_manifest, BuildManifest)
-    commits = {output.artifact_id: output.artifact_commit for output in build.outputs}
+    commits = {output.artifact_id: Commit(output.artifact_commit) for output in build.outputs}
     if args.artifact_id not in commits:
         raise ValueError(
             f"{args.artifact_id!r} is not an output of {args.build_manifest} "
@@ -75,7 +76,7 @@ def run_sign(args: argparse.Namespace) -> int:
         actual = artifact_commit(args.file)
         if actual != commit:
             raise DigestMismatch(
-                f"{args.file}: sha256 is {actual}, but the build manifest says {args.artifact_id} "
+                f"{args.file} hashes to {actual}, but the build manifest says {args.artifact_id} "
                 f"is {commit}"
             )
     key = load_signing_key(args.key)
@@ -84,17 +85,17 @@ def run_sign(args: argparse.Namespace) -> int:
         build.inputs.dataset_manifest_commits, key, issuer=args.issuer,
     )
     write_envelope(args.out, envelope)
-    summary = {"artifact_id": args.artifact_id, "artifact_commit": commit, "keyid": key.keyid, "receipt": args.out}
+    summary = {"artifact_id": args.artifact_id, "artifact_commit": str(commit), "keyid": key.keyid, "receipt": args.out}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"signed {args.artifact_id} sha256:{commit} with key {key.keyid} -> {args.out}")
+        print(f"signed {args.artifact_id} {commit} with key {key.keyid} -> {args.out}")
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from receiptcore.receipts import read_envelope, unverified_statement, verify_envelope
-    from receiptcore.trust import load_trust
+    from receiptcore.signing.receipts import read_envelope, unverified_statement, verify_envelope
+    from receiptcore.signing.trust import load_trust
 
     envelope = read_envelope(args.path)
     if args.trust:
@@ -120,10 +121,10 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     rows = [
         ("artifact", statement.artifact_id),
-        ("commit", f"sha256:{statement.artifact_commit}"),
+        ("commit", str(Commit(statement.artifact_commit))),
         ("uri", predicate.uri),
-        ("build", predicate.build_manifest_commit),
-        ("datasets", ", ".join(predicate.dataset_manifest_commits) or "(none)"),
+        ("build", str(Commit(predicate.build_manifest_commit))),
+        ("datasets", ", ".join(str(Commit(c)) for c in predicate.dataset_manifest_commits) or "(none)"),
         ("issuer", predicate.issuer),
         ("keys", ", ".join(s.keyid for s in envelope.signatures)),
         ("signature", check),

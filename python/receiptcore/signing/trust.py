@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from receiptcore.atomic import replace_file
 from receiptcore.contracts import TrustFile, load, validate
 from receiptcore.errors import SchemaError, TrustFileError
-from receiptcore.keys import keyid_of
+from receiptcore.signing.keys import keyid_of
+from receiptcore.util.atomic import replace_file
 
 
 @dataclass(frozen=True)

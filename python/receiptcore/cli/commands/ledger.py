@@ -7,6 +7,8 @@ import base64
 import json
 import sys
 
+from receiptcore.commit import Commit
+
 # Imports of the ledger and the contracts are inside the functions: building the CLI's parser
 # imports every command module, and `receiptcore hash` should not pay for pydantic.
 
@@ -60,10 +62,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from receiptcore.home import home_dir, state_dir
+    from receiptcore.ledger.keyfile import ledger_key_for
+    from receiptcore.ledger.pins import TrustedCheckpoints
     from receiptcore.ledger.sqlite import SqliteLedger
-    from receiptcore.ledger.trusted import TrustedCheckpoints
-    from receiptcore.verify import ledger_key_for
+    from receiptcore.util.home import home_dir, state_dir
 
     home = home_dir(args.home)
     ledger = SqliteLedger.open_readonly(home)
@@ -76,8 +78,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from receiptcore.errors import LedgerCorrupt
     from receiptcore.ledger.audit import audit
     from receiptcore.ledger.sqlite import LogEntry
-    from receiptcore.receipts import unverified_statement, verify_envelope
-    from receiptcore.trust import load_trust
+    from receiptcore.signing.receipts import unverified_statement, verify_envelope
+    from receiptcore.signing.trust import load_trust
 
     ledger, verifier = _open(args)
     trust = load_trust(args.trust) if args.trust else None
@@ -89,13 +91,13 @@ def run_verify(args: argparse.Namespace) -> int:
             if trust is not None
             else unverified_statement(envelope)
         )
-        if (statement.artifact_id, f"sha256:{statement.artifact_commit}") != (
+        if (statement.artifact_id, str(Commit(statement.artifact_commit))) != (
             entry.artifact_id,
             entry.artifact_commit,
         ):
             raise LedgerCorrupt(
                 f"its lookup columns say {entry.artifact_id} {entry.artifact_commit}, but the "
-                f"receipt is for {statement.artifact_id} sha256:{statement.artifact_commit}"
+                f"receipt is for {statement.artifact_id} {Commit(statement.artifact_commit)}"
             )
 
     report = audit(ledger, verifier, check_entry)

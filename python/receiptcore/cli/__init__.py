@@ -1,0 +1,63 @@
+"""The ``receiptcore`` command line.
+
+Each subcommand lives in :mod:`receiptcore.cli.commands` as a module with ``add_parser(subparsers)``
+that sets ``func(args) -> int`` on its parser. Errors are turned into one line on stderr and the
+exit code the error catalogue gives them (:mod:`receiptcore.errors`), here, in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_code_table
+
+COMMANDS = ("hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "scan")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI, or only ``command``'s part: a pre-commit hook runs ``scan`` on every
+    commit, and importing and building the other seven commands was a third of its start-up."""
+    parser = argparse.ArgumentParser(
+        prog="receiptcore",
+        description=(
+            "Keep weights, datasets and indexes out of a runtime repository, and prove with "
+            "signed receipts in an append-only ledger that every artifact used is the one a "
+            "pipeline built."
+        ),
+        epilog="Run 'receiptcore COMMAND --help' for a command's options and examples.\n\n"
+        f"exit codes:\n{exit_code_table()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS if command not in COMMANDS else (command,):
+        importlib.import_module(f"receiptcore.cli.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from receiptcore._core import __version__
+
+    return f"receiptcore {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # The command is the first word, when no option comes before it (only --help and
+    # --version can, and they need the whole parser, as does a word that is not a command).
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    args = build_parser(command).parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        # The reader went away (`receiptcore hash dir | head`): not a failure to report. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
+    except (ReceiptcoreError, OSError, ValueError, KeyboardInterrupt) as error:
+        message = str(error) or type(error).__name__
+        print(f"receiptcore: error: {message}", file=sys.stderr)
+        return int(exit_code_for(error))
