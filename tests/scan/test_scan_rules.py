@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scanrepo import Repo, faiss_bytes, flagged, npy_bytes, pickle_bytes, safetensors_bytes
+from support.scanrepo import Repo, faiss_bytes, flagged, npy_bytes, pickle_bytes, safetensors_bytes
 
 SOURCE = "def f():\n    return 1\n"
 

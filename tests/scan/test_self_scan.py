@@ -8,7 +8,8 @@ import sys
 import tomllib
 
 import pytest
-from conftest import REPO
+
+from support.paths import REPO
 
 
 def test_project_config_declares_the_library_boundary():

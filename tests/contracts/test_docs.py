@@ -12,13 +12,13 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import REPO
-from test_contracts import CASES, validator
 
 from receiptcore.contracts import validate
 from receiptcore.signing.keys import generate_key_pair
 from receiptcore.signing.receipts import sign_receipt, write_envelope
 from receiptcore.signing.trust import add_trusted_key
+from support.paths import REPO
+from support.schemas import CASES, validator
 
 DOCS = [REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md"]
 BLOCK = re.compile(r"<!-- (example|recipe): (\S+) -->\n```(\w+)\n(.*?)\n```", re.DOTALL)

@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from contract_examples import DOCUMENTS, fresh
 
 from receiptcore.cli import main
 from receiptcore.signing.keys import ENV_SIGNING_KEY
+from support.contract_examples import DOCUMENTS, fresh
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from collections import OrderedDict
 from enum import IntEnum
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +20,7 @@ from receiptcore import (
     canonicalize,
     canonicalize_json,
 )
+from support.paths import REPO
 
 # The reference implementation's testdata (cyberphone/json-canonicalization), beside the checkout.
 REFERENCE_VECTORS = ["arrays", "french", "structures", "unicode", "values", "weird"]
@@ -398,7 +398,7 @@ def test_invalid_json_text_is_rejected_with_pointer(text, pointer, message):
 
 
 def test_the_documented_example_runs(capsys):
-    doc = Path(__file__).resolve().parents[1] / "docs" / "canonical-json.md"
+    doc = REPO / "docs" / "canonical-json.md"
     code = doc.read_text(encoding="utf-8").split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, str(doc), "exec"), {})  # noqa: S102 -- our own documentation
     assert '(at JSON pointer "/files/0/size")' in capsys.readouterr().out

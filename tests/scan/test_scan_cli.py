@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from receiptcore.cli import main
-from scanrepo import Repo, flagged, safetensors_bytes
+from support.scanrepo import Repo, flagged, safetensors_bytes
 
 CONTRACT = '[[scan.contracts]]\nmodules = ["agents"]\nforbidden = ["training"]\n'
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import samples
 from receiptcore import Entry, GitError, ReceiptcoreError, walk
+from support import samples
 
 
 def git(root, *args):

@@ -10,7 +10,6 @@ import json
 
 import pytest
 import rfc8785
-from contract_examples import H2, H
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from securesystemslib import exceptions as sslib_exceptions
 from securesystemslib.dsse import Envelope as SslibEnvelope
@@ -30,6 +29,7 @@ from receiptcore.signing.receipts import (
     write_envelope,
 )
 from receiptcore.signing.trust import Trust
+from support.contract_examples import H2, H
 
 KEY = SigningKey.generate()
 TRUST = Trust.of((KEY.public_key, "ci"))

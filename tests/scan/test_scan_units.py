@@ -15,8 +15,8 @@ from receiptcore.scan.baseline import fingerprint, load_baseline, split_new, wri
 from receiptcore.scan.config import ScanConfig, parse_config, parse_size
 from receiptcore.scan.report import ScanResult, render_json, render_sarif, render_text
 from receiptcore.scan.rules import Finding, check_files
-from samples import onnx_model
-from scanrepo import safetensors_bytes
+from support.samples import onnx_model
+from support.scanrepo import safetensors_bytes
 
 segment = st.sampled_from(["src", "datasets", "corpus", "a", "b.c", "prompts_dump", "x y", "é"])
 paths = st.lists(segment, min_size=1, max_size=5).map("/".join)

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import samples
 from receiptcore import ReceiptcoreError, Sniff, sniff
+from support import samples
+from support.paths import REPO
 
 WRITERS = {
     "safetensors": (samples.safetensors_file, "safetensors", "weights"),
@@ -74,9 +75,7 @@ def test_benign_look_alikes_are_not_flagged(tmp_path):
 
 
 def test_this_projects_own_sources_are_not_flagged():
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     for path in [*root.glob("rust/src/**/*.rs"), *root.glob("python/**/*.py")]:
         assert sniff(path) is None, path
 
