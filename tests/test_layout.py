@@ -7,6 +7,7 @@ import ast
 
 import grimp
 import pytest
+
 from support.paths import REPO
 
 

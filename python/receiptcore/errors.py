@@ -218,7 +218,8 @@ def exit_code_table(markdown: bool = False) -> str:
         rows.append((str(int(code)), code.meaning + (f" ({names})" if names else "")))
     if markdown:
         lines = ["| code | meaning |", "|---:|---|"]
-        lines += [f"| {c} | {m} |" for c, m in rows]
+        escaped = [(c, m.replace("|", "\\|")) for c, m in rows]  # a pipe would end the cell
+        lines += [f"| {c} | {m} |" for c, m in escaped]
         return "\n".join(lines) + "\n"
     return "".join(f"  {c:>3}  {m}\n" for c, m in rows)
 

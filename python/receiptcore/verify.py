@@ -42,6 +42,7 @@ from receiptcore.errors import (
     NotInLedger,
     ReceiptcoreError,
     check_for,
+    error_classes,
     exit_code_for,
 )
 from receiptcore.util.home import ENV_VERIFY_MODE, home_dir, state_dir, trust_path
@@ -60,6 +61,31 @@ if TYPE_CHECKING:
 Mode = Literal["enforce", "warn"]
 log = logging.getLogger("receiptcore.verify")
 log.addHandler(logging.NullHandler())  # a library logs; the application decides what is shown
+
+
+CHECKS: dict[CheckName, str] = {
+    "trust": "the ledger has a receipt signed by a key in the trust file",
+    "signature": "the signed receipt names the artifact that was asked for",
+    "inclusion": "the receipt is in the ledger's signed checkpoint",
+    "consistency": "that checkpoint extends the last one this verifier trusted",
+    "digest": "the bytes hash to the receipt's artifact_commit",
+}
+"""The checks, in the order they run, and what each proves."""
+
+
+def checks_table(markdown: bool = False) -> str:
+    """Each check with the errors that fail it and their exit codes, from the error catalogue:
+    for ``verify --help`` and (``markdown=True``) docs/ledger.md, which a test keeps equal."""
+    lines = ["| check | what it proves | fails with (exit code) |\n", "|---|---|---|\n"]
+    for name, proves in CHECKS.items():
+        failing = sorted((int(c.exit_code), c.__name__) for c in error_classes() if check_for(c) == name)
+        if markdown:
+            errors = ", ".join(f"{error} {code}" for code, error in failing)
+            lines.append(f"| {name} | {proves} | {errors} |\n")
+        else:
+            codes = ", ".join(str(code) for code in sorted({code for code, _ in failing}))
+            lines.append(f"  {name:<12} {proves:<60} ({codes})\n")
+    return "".join(lines if markdown else lines[2:])
 
 
 @dataclass

@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         # stdout at /dev/null so the interpreter's final flush does not complain either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.BROKEN_PIPE
-    except (ReceiptcoreError, OSError, ValueError, KeyboardInterrupt) as error:
+    except KeyboardInterrupt as error:
+        print("receiptcore: error: interrupted", file=sys.stderr)
+        return int(exit_code_for(error))
+    except (ReceiptcoreError, OSError, ValueError) as error:
         message = str(error) or type(error).__name__
         print(f"receiptcore: error: {message}", file=sys.stderr)
         return int(exit_code_for(error))

@@ -28,12 +28,11 @@ from receiptcore.contracts import (
     load,
     validate,
 )
+from receiptcore.signing import DEFAULT_ISSUER
 from receiptcore.signing.dsse import b64decode_strict, sign_payload, verify_payload
 from receiptcore.signing.keys import SigningKey
 from receiptcore.signing.trust import Trust
 from receiptcore.util.atomic import replace_file
-
-DEFAULT_ISSUER = "receiptcore"
 
 
 def build_statement(

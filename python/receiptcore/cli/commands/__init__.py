@@ -1,1 +1,2 @@
-"""One module per ``receiptcore`` subcommand; see :mod:`receiptcore.cli`."""
+"""One module per ``receiptcore`` subcommand, each with ``add_parser(subparsers)``; see
+:mod:`receiptcore.cli`."""

@@ -7,8 +7,9 @@ builds its parser, so that other commands start fast.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from receiptcore.cli import options
+from receiptcore.cli.output import emit, note
 
 EXAMPLES = """\
 examples:
@@ -25,38 +26,34 @@ Keys made by 'openssl genpkey -algorithm ed25519 -out ci.key' work too.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = options.command(
+        subparsers,
         "keys",
         help="make Ed25519 signing keys; list public keys in a trust file",
         description="Make Ed25519 signing keys and keep the trust file that lists the public "
         "keys allowed to issue receipts.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    generate = actions.add_parser(
-        "generate", help="make a key pair (refuses to overwrite)", epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    generate = options.command(
+        actions, "generate", help="make a key pair (refuses to overwrite)", epilog=EXAMPLES
     )
     generate.add_argument("path", metavar="KEYFILE", help="private key file to create; the public key goes to KEYFILE.pub")
     generate.add_argument("--trust", metavar="FILE", help="also list the public key in this trust file")
     generate.add_argument("--name", default=None, help="whose key it is, for the trust file")
-    generate.add_argument("--json", action="store_true", help="print key id and paths as JSON")
+    options.add(generate, "json")
     generate.set_defaults(func=run_generate)
 
-    trust = actions.add_parser(
-        "trust", help="list a public key in a trust file", epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    trust = options.command(actions, "trust", help="list a public key in a trust file", epilog=EXAMPLES)
     trust.add_argument("public_key", metavar="KEYFILE", help="public key PEM (or private key: its public half is used)")
     trust.add_argument("--trust", metavar="FILE", required=True, help="trust file (created if missing)")
     trust.add_argument("--name", required=True, help="whose key it is")
     trust.set_defaults(func=run_trust)
 
-    show = actions.add_parser("show", help="print a key's id and public key")
+    show = options.command(actions, "show", help="print a key's id and public key")
     show.add_argument("path", metavar="KEYFILE", help="public or private key PEM")
-    show.add_argument("--json", action="store_true", help="print as JSON")
+    options.add(show, "json")
     show.set_defaults(func=run_show)
 
 
@@ -72,11 +69,9 @@ def run_generate(args: argparse.Namespace) -> int:
     record = {"keyid": key.keyid, "private_key": args.path, "public_key": args.path + ".pub"}
     if args.trust:
         record["trust"] = args.trust
-    if args.json:
-        print(json.dumps(record, indent=2))
-    else:
-        print(f"keyid {key.keyid}")
-        print(f"wrote {args.path} (private, mode 0600) and {args.path}.pub", file=sys.stderr)
+    emit(args, record, f"keyid {key.keyid}")
+    if not args.json:
+        note(f"wrote {args.path} (private, mode 0600) and {args.path}.pub")
     return 0
 
 
@@ -87,7 +82,7 @@ def run_trust(args: argparse.Namespace) -> int:
     public_key = load_public_key(args.public_key)
     added = add_trusted_key(args.trust, public_key, args.name)
     state = "added to" if added else "already in"
-    print(f"keyid {keyid_of(public_key)} {state} {args.trust}")
+    emit(args, None, f"keyid {keyid_of(public_key)} {state} {args.trust}")
     return 0
 
 
@@ -96,8 +91,9 @@ def run_show(args: argparse.Namespace) -> int:
 
     public_key = load_public_key(args.path)
     record = {"keyid": keyid_of(public_key), "algorithm": "ed25519", "public_key": public_key.hex()}
-    if args.json:
-        print(json.dumps(record, indent=2))
-    else:
-        print(f"keyid      {record['keyid']}\npublic_key {record['public_key']} (ed25519, raw, hex)")
+    emit(
+        args,
+        record,
+        f"keyid      {record['keyid']}\npublic_key {record['public_key']} (ed25519, raw, hex)",
+    )
     return 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 
+from receiptcore.cli import options
+from receiptcore.cli.output import emit
 from receiptcore.commit import Commit
 
 # Imports of the ledger and the contracts are inside the functions: building the CLI's parser
@@ -24,38 +25,35 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = options.command(
+        subparsers,
         "ledger",
         help="audit the ledger, show entries and checkpoints, print proofs",
         description="Work with the append-only ledger under .receiptcore/ (or $RECEIPTCORE_HOME).",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", metavar="DIR", help="ledger folder (default: .receiptcore)")
-    common.add_argument(
-        "--ledger-key", metavar="VKEY", help="the ledger's verifier key or a file holding it"
-    )
-    common.add_argument("--state", metavar="DIR", help="where this verifier remembers checkpoints")
-    common.add_argument("--json", action="store_true", help="print as JSON")
 
-    check = actions.add_parser(
+    def action(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        sub = options.command(actions, name, help=help, description=description)
+        options.add(sub, "home", "ledger_key", "state", "json")
+        return sub
+
+    check = action(
         "verify",
-        parents=[common],
-        help="recompute and check everything",
-        description="Recompute the tree from the leaves, compare every stored "
-        "subtree hash and every signed checkpoint, and name the first entry "
-        "that does not match.",
+        "recompute and check everything",
+        "Recompute the tree from the leaves, compare every stored subtree hash and every "
+        "signed checkpoint, and name the first entry that does not match. With --trust, also "
+        "check every receipt's signature.",
     )
-    check.add_argument("--trust", metavar="FILE", help="also verify every receipt's signature")
+    options.add(check, "trust")
     check.set_defaults(func=run_verify)
 
-    show = actions.add_parser("show", parents=[common], help="show the ledger or one entry")
+    show = action("show", "show the ledger or one entry")
     show.add_argument("index", nargs="?", type=int, help="an entry index")
     show.set_defaults(func=run_show)
 
-    proof = actions.add_parser("proof", parents=[common], help="inclusion proof of one entry")
+    proof = action("proof", "inclusion proof of one entry")
     proof.add_argument("index", type=int, help="the entry index")
     proof.add_argument("--size", type=int, help="tree size (default: the latest checkpoint's)")
     proof.set_defaults(func=run_proof)
@@ -110,13 +108,12 @@ def run_verify(args: argparse.Namespace) -> int:
         "subtrees": report.nodes,
         "signatures_checked": trust is not None,
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(
-            f"ledger {verifier.name}: {report.size} entries, {report.nodes} subtree hashes and "
-            f"{report.checkpoints} signed checkpoints recomputed and matching"
-        )
+    emit(
+        args,
+        result,
+        f"ledger {verifier.name}: {report.size} entries, {report.nodes} subtree hashes and "
+        f"{report.checkpoints} signed checkpoints recomputed and matching",
+    )
     return 0
 
 
@@ -130,14 +127,12 @@ def run_show(args: argparse.Namespace) -> int:
             "size": ledger.size(),
             "checkpoint": note,
         }
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            print(
-                f"origin      {verifier.name}\nledger key  {verifier.to_text()}\n"
-                f"entries     {ledger.size()}\n\n{note}",
-                end="",
-            )
+        emit(
+            args,
+            result,
+            f"origin      {verifier.name}\nledger key  {verifier.to_text()}\n"
+            f"entries     {ledger.size()}\n\n{note}",
+        )
         return 0
     entry = ledger.entry(args.index)
     result = {
@@ -147,13 +142,12 @@ def run_show(args: argparse.Namespace) -> int:
         "artifact_commit": entry.artifact_commit,
         "receipt": json.loads(entry.data),
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(
-            f"entry {entry.index}: {entry.artifact_id} {entry.artifact_commit}\n"
-            f"leaf hash {entry.leaf_hash.hex()}"
-        )
+    emit(
+        args,
+        result,
+        f"entry {entry.index}: {entry.artifact_id} {entry.artifact_commit}\n"
+        f"leaf hash {entry.leaf_hash.hex()}",
+    )
     return 0
 
 
@@ -172,13 +166,7 @@ def run_proof(args: argparse.Namespace) -> int:
         "proof": [p.hex() for p in proof],
         "checkpoint": note,
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        sys.stdout.write(
-            f"entry {entry.index} in tree of size {checkpoint.size}\nleaf {entry.leaf_hash.hex()}\n"
-        )
-        for p in proof:
-            sys.stdout.write(f"  {p.hex()}\n")
-        sys.stdout.write("\n" + note)
+    lines = [f"entry {entry.index} in tree of size {checkpoint.size}", f"leaf {entry.leaf_hash.hex()}"]
+    lines += [f"  {p.hex()}" for p in proof]
+    emit(args, result, "\n".join(lines) + "\n\n" + note)
     return 0

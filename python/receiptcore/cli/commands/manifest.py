@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import sys
 from typing import TYPE_CHECKING
 
+from receiptcore.cli import options
+from receiptcore.cli.output import emit
 from receiptcore.commit import Commit
 from receiptcore.errors import SchemaError
 from receiptcore.util.progress import byte_progress
@@ -30,37 +30,37 @@ examples:
       --out build.manifest.json
   receiptcore manifest commit build.manifest.json   check a manifest file, print its commit
 
-Commits are sha256 of the RFC 8785 canonical JSON of the manifest, printed as 64 hex digits.
+Commits are sha256 of the RFC 8785 canonical JSON of the manifest, printed as sha256:<hex>
+(a commit is accepted in either spelling, with or without the sha256: prefix).
 """
 
 _ASSIGNMENT = re.compile(r"^([^=]+)=(.*)$", re.DOTALL)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = options.command(
+        subparsers,
         "manifest",
         help="make dataset and build manifests and print their commits",
         description="Make the manifests that commitments bind: a dataset manifest (every file "
         "of a corpus with size and sha256, plus source, license and owner) and a build "
         "manifest (inputs and outputs of a build).",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
-    common = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
 
-    dataset = kinds.add_parser("dataset", help="manifest of a corpus directory", **common)
+    dataset = options.command(kinds, "dataset", help="manifest of a corpus directory", epilog=EXAMPLES)
     dataset.add_argument("directory", metavar="DIR", help="the corpus root")
     dataset.add_argument("--name", help="dataset id (default: the directory's name)")
     dataset.add_argument("--source", required=True, help="where the corpus came from")
     dataset.add_argument("--license", required=True, help="declared license (SPDX id where one applies)")
     dataset.add_argument("--owner", required=True, help="who answers for the data")
     dataset.add_argument("--threads", type=int, default=None, help="hashing threads (default: one per core)")
-    dataset.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    options.add(dataset, "progress")
     _add_output_flags(dataset)
     dataset.set_defaults(func=run_dataset)
 
-    build = kinds.add_parser("build", help="manifest of a build's inputs and outputs", **common)
+    build = options.command(kinds, "build", help="manifest of a build's inputs and outputs", epilog=EXAMPLES)
     build.add_argument("--dataset", action="append", default=[], metavar="MANIFEST|COMMIT",
                        help="a dataset manifest file, or its commit (repeatable)")
     build.add_argument("--code-revision", required=True, help="revision of the code that ran")
@@ -74,15 +74,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_output_flags(build)
     build.set_defaults(func=run_build)
 
-    commit = kinds.add_parser("commit", help="check a manifest file and print its commit", **common)
+    commit = options.command(kinds, "commit", help="check a manifest file and print its commit", epilog=EXAMPLES)
     commit.add_argument("path", metavar="FILE", help="a dataset or build manifest")
-    commit.add_argument("--json", action="store_true", help="print kind and commit as JSON")
+    options.add(commit, "json")
     commit.set_defaults(func=run_commit)
 
 
 def _add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="FILE", help="write the manifest here (atomically)")
-    parser.add_argument("--json", action="store_true", help="print commit and manifest as JSON")
+    options.add(parser, "json")
 
 
 def run_dataset(args: argparse.Namespace) -> int:
@@ -118,10 +118,7 @@ def run_commit(args: argparse.Namespace) -> int:
 
     manifest = read_manifest(args.path)
     commit = commit_of(manifest)
-    if args.json:
-        print(json.dumps({"kind": manifest.kind, "commit": str(commit), "path": args.path}, indent=2))
-    else:
-        print(commit)
+    emit(args, {"kind": manifest.kind, "commit": commit, "path": args.path}, str(commit))
     return 0
 
 
@@ -133,11 +130,7 @@ def _emit(args: argparse.Namespace, manifest: DatasetManifest | BuildManifest, l
         from receiptcore.util.atomic import replace_file
 
         replace_file(args.out, manifest.to_json_bytes())
-    if args.json:
-        json.dump({label: str(commit), "manifest": manifest.to_json_obj()}, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        print(commit)
+    emit(args, {label: commit, "manifest": manifest.to_json_obj()}, str(commit))
     return 0
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
+from receiptcore.cli import options
+from receiptcore.cli.output import emit
+from receiptcore.signing import DEFAULT_ISSUER
 from receiptcore.util.progress import byte_progress
 
 EXAMPLES = """\
@@ -23,14 +25,14 @@ Publishing the same bytes again with the same key returns the same ledger entry.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = options.command(
+        subparsers,
         "publish",
         help="store an artifact, sign its receipt and append it to the ledger",
         description="Store FILE in the content-addressed artifact store, sign an artifact receipt "
         "(in-toto Statement in a DSSE envelope) and append it to the append-only ledger. "
         "Everything lives under .receiptcore/ (or $RECEIPTCORE_HOME) unless told otherwise.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="the artifact's bytes")
     parser.add_argument(
@@ -43,14 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--key",
         metavar="PATH",
         help="receipt signing key (default: $RECEIPTCORE_SIGNING_KEY, "
-        "else .receiptcore/signing.key)",
+        "else <home>/signing.key, made on first use)",
     )
-    parser.add_argument("--issuer", default="receiptcore", help="who signs, e.g. ci@models-host")
     parser.add_argument(
-        "--home", metavar="DIR", help="ledger and store folder (default: .receiptcore)"
+        "--issuer", default=DEFAULT_ISSUER, help=f"who signs, e.g. ci@models-host (default: {DEFAULT_ISSUER})"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    options.add(parser, "home", "json", "progress")
     parser.set_defaults(func=run)
 
 
@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
             home=args.home,
             progress=update,
         )
-    if args.json:
-        print(json.dumps(result.to_json(), indent=2))
-    else:
-        print(f"{result.artifact_id}  {result.artifact_commit}  {result.uri}")
-        print(f"ledger index {result.ledger_index}")
+    emit(
+        args,
+        result.to_json(),
+        f"{result.artifact_id}  {result.artifact_commit}  {result.uri}\n"
+        f"ledger index {result.ledger_index}",
+    )
     return 0

@@ -6,12 +6,12 @@ Heavy modules are imported when a command runs, so that other commands start fas
 from __future__ import annotations
 
 import argparse
-import json
 
+from receiptcore.cli import options
+from receiptcore.cli.output import emit
 from receiptcore.commit import Commit
 from receiptcore.errors import DigestMismatch
-
-DEFAULT_ISSUER = "receiptcore"  # receiptcore.signing.receipts.DEFAULT_ISSUER, without importing it here
+from receiptcore.signing import DEFAULT_ISSUER
 
 EXAMPLES = """\
 examples:
@@ -29,18 +29,17 @@ The artifact must be one of the build manifest's outputs; its commit is taken fr
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = options.command(
+        subparsers,
         "receipt",
         help="sign an artifact receipt (in-toto + DSSE); show one",
         description="Sign the receipt that says an artifact is what a build produced, or show "
         "what a receipt says.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    common = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
 
-    sign = actions.add_parser("sign", help="sign a receipt for one output of a build", **common)
+    sign = options.command(actions, "sign", help="sign a receipt for one output of a build", epilog=EXAMPLES)
     sign.add_argument("--build-manifest", required=True, metavar="FILE", help="the build manifest that produced the artifact")
     sign.add_argument("--artifact-id", required=True, help="the artifact (one of the build's outputs)")
     sign.add_argument("--file", metavar="PATH", help="the artifact's bytes, checked against its commit")
@@ -48,13 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sign.add_argument("--issuer", default=DEFAULT_ISSUER, help=f"who signs (default: {DEFAULT_ISSUER})")
     sign.add_argument("--key", metavar="KEYFILE", help="private key (default: $RECEIPTCORE_SIGNING_KEY)")
     sign.add_argument("--out", required=True, metavar="FILE", help="write the envelope here (atomically)")
-    sign.add_argument("--json", action="store_true", help="print the receipt's fields as JSON")
+    options.add(sign, "json")
     sign.set_defaults(func=run_sign)
 
-    show = actions.add_parser("show", help="print what a receipt says", **common)
+    show = options.command(actions, "show", help="print what a receipt says", epilog=EXAMPLES)
     show.add_argument("path", metavar="FILE", help="a receipt (DSSE envelope)")
-    show.add_argument("--trust", metavar="FILE", help="verify the signature against this trust file")
-    show.add_argument("--json", action="store_true", help="print as JSON")
+    options.add(show, "trust", "json")
     show.set_defaults(func=run_show)
 
 
@@ -85,11 +83,8 @@ def run_sign(args: argparse.Namespace) -> int:
         build.inputs.dataset_manifest_commits, key, issuer=args.issuer,
     )
     write_envelope(args.out, envelope)
-    summary = {"artifact_id": args.artifact_id, "artifact_commit": str(commit), "keyid": key.keyid, "receipt": args.out}
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"signed {args.artifact_id} {commit} with key {key.keyid} -> {args.out}")
+    summary = {"artifact_id": args.artifact_id, "artifact_commit": commit, "keyid": key.keyid, "receipt": args.out}
+    emit(args, summary, f"signed {args.artifact_id} {commit} with key {key.keyid} -> {args.out}")
     return 0
 
 
@@ -109,16 +104,6 @@ def run_show(args: argparse.Namespace) -> int:
         check = "NOT checked (give --trust FILE to verify)"
         verified = None
     predicate = statement.predicate
-    if args.json:
-        print(json.dumps(
-            {
-                "verified": verified,
-                "keyids": [s.keyid for s in envelope.signatures],
-                "statement": statement.to_json_obj(),
-            },
-            indent=2, ensure_ascii=False,
-        ))
-        return 0
     rows = [
         ("artifact", statement.artifact_id),
         ("commit", str(Commit(statement.artifact_commit))),
@@ -129,6 +114,10 @@ def run_show(args: argparse.Namespace) -> int:
         ("keys", ", ".join(s.keyid for s in envelope.signatures)),
         ("signature", check),
     ]
-    for label, value in rows:
-        print(f"{label:<10} {value}")
+    record = {
+        "verified": verified,
+        "keyids": [s.keyid for s in envelope.signatures],
+        "statement": statement.to_json_obj(),
+    }
+    emit(args, record, "\n".join(f"{label:<10} {value}" for label, value in rows))
     return 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import textwrap
 from pathlib import Path
 
+from receiptcore.cli import options
+from receiptcore.cli.output import emit, note
 from receiptcore.errors import ConfigError
 
 EXAMPLES = """\
@@ -27,14 +28,14 @@ exit codes: 0 clean (or mode = "warn"), 1 new findings, 2 usage or configuration
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = options.command(
+        subparsers,
         "scan",
         help="fail on weights, datasets, vector indexes, large files and forbidden imports",
         description="Scan a repository for what must not be in it: model weights and tensor "
         "dumps (by name and by content), vector index snapshots, dataset directories, files "
         "over the size limit, and imports that cross the declared boundaries.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("root", nargs="?", default=".", help="repository root (default: .)")
     which = parser.add_mutually_exclusive_group()
@@ -46,8 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="config file (default: receiptcore.toml or pyproject.toml in ROOT)")
-    parser.add_argument("--mode", choices=("enforce", "warn"),
-                        help="override the configured mode (warn: report, exit 0)")
+    options.add(parser, "mode")
     parser.add_argument("--baseline", type=Path, metavar="FILE",
                         help="baseline file (default: the configured 'baseline', in ROOT)")
     parser.add_argument("--no-baseline", action="store_true", help="report baselined findings too")
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if rule is None:
             raise ConfigError(f"unknown rule {args.explain!r} (rules: {', '.join(RULE_IDS)})")
         body = textwrap.fill(rule.explain, width=88)
-        print(f"{rule.id}: {rule.title}\ndefault: {rule.default}\nknob:    {rule.knob}\n\n{body}")
+        emit(args, None, f"{rule.id}: {rule.title}\ndefault: {rule.default}\nknob:    {rule.knob}\n\n{body}")
         return 0
     root = Path(args.root)
     if not root.is_dir():
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.write_baseline:
         findings, _ = find_all(root, config, selection, args.diff)
         count = write_baseline(baseline, findings)
-        print(f"wrote {count} finding(s) to {baseline}", file=sys.stderr)
+        note(f"wrote {count} finding(s) to {baseline}")
         return 0
     result = run_scan(root, config, selection, args.diff,
                       None if args.no_baseline else baseline)
@@ -94,6 +94,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         report = render_text(result)
     # Paths that are not UTF-8 come back to their own bytes (JSON and SARIF are ASCII-escaped).
-    sys.stdout.buffer.write(report.encode("utf-8", "surrogateescape"))
-    sys.stdout.flush()
+    emit(args, None, report.encode("utf-8", "surrogateescape"))
     return 1 if result.failed else 0

@@ -1,0 +1,89 @@
+"""The options several commands share, each declared once with one help text.
+
+A command asks for them by name (``add(parser, "json", "home")``) instead of spelling them out,
+so ``--home`` means the same folder, and says so in the same words, wherever it appears.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+_SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "json": (
+        ("--json",),
+        {"action": "store_true", "help": "print the result as JSON, for machines"},
+    ),
+    "home": (
+        ("--home",),
+        {
+            "metavar": "DIR",
+            "help": "the folder of the embedded ledger, artifact store and keys "
+            "(default: $RECEIPTCORE_HOME, else .receiptcore)",
+        },
+    ),
+    "trust": (
+        ("--trust",),
+        {
+            "metavar": "FILE",
+            "help": "the trust file: the public keys whose receipts are accepted "
+            "(verify's default: $RECEIPTCORE_TRUST, else <home>/trust.json)",
+        },
+    ),
+    "ledger_key": (
+        ("--ledger-key",),
+        {
+            "metavar": "VKEY",
+            "help": "the ledger's verifier key, or a file holding it "
+            "(default: the key pinned when this verifier first used the ledger)",
+        },
+    ),
+    "state": (
+        ("--state",),
+        {
+            "metavar": "DIR",
+            "help": "where this verifier remembers the checkpoints it trusted "
+            "(default: $RECEIPTCORE_STATE, else $XDG_STATE_HOME/receiptcore)",
+        },
+    ),
+    "mode": (
+        ("--mode",),
+        {
+            "choices": ("enforce", "warn"),
+            "help": "enforce: a failure exits with its code; warn: report it and exit 0, the "
+            "rollback switch (default: $RECEIPTCORE_VERIFY_MODE for verify, the configured mode "
+            "for scan, else enforce)",
+        },
+    ),
+    "progress": (
+        ("--no-progress",),
+        {
+            "action": "store_true",
+            "help": "never show a progress bar (one is shown only when stderr is a terminal)",
+        },
+    ),
+}
+
+NAMES = tuple(_SHARED)
+
+
+def add(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Add the shared options ``names`` to ``parser``, in the order given."""
+    for name in names:
+        flags, settings = _SHARED[name]
+        parser.add_argument(*flags, **settings)
+
+
+def command(
+    subparsers: argparse._SubParsersAction, name: str, *, help: str,
+    description: str | None = None, epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A (sub)command's parser, laid out like every other: the description says what it does
+    (default: its one-line help), the examples are kept as written."""
+    return subparsers.add_parser(
+        name,
+        help=help,
+        description=description or help[:1].upper() + help[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )

@@ -1,0 +1,253 @@
+"""Every exit code the catalogue documents is reached through the command line by a real cause,
+and each error is one line whose text is pinned in a snapshot (``pytest --snapshot-update``
+rewrites them; review the diff)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from receiptcore.cli import main
+from receiptcore.errors import ExitCode, list_all_errors
+from support.scanrepo import Repo, safetensors_bytes
+
+
+class Machine:
+    """A clean machine in ``root``: home and verifier state there, no CI key, no mode set."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root, self.monkeypatch = root, monkeypatch
+        for var in ("RECEIPTCORE_SIGNING_KEY", "RECEIPTCORE_TRUST", "RECEIPTCORE_VERIFY_MODE"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("RECEIPTCORE_HOME", str(root / "home"))
+        monkeypatch.setenv("RECEIPTCORE_STATE", str(root / "state"))
+        monkeypatch.chdir(root)
+
+    def file(self, name: str, data: bytes = b"model bytes\n" * 1000) -> str:
+        (self.root / name).write_bytes(data)
+        return name
+
+    def publish(self, name: str) -> None:
+        self.file(name, name.encode() * 1000)
+        with contextlib.redirect_stdout(open(os.devnull, "w")):
+            assert main(["publish", name, "--no-progress"]) == 0
+
+    def db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.root / "home" / "ledger.sqlite3", isolation_level=None)
+        for table in ("entries", "nodes", "checkpoints"):
+            db.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_UPDATE")
+        return db
+
+    def progress_calls(self, callback: Callable[[int], None]) -> None:
+        """`hash` reports progress to ``callback`` (as it does on a terminal)."""
+
+        @contextlib.contextmanager
+        def progress(total, description, enabled=None):
+            yield callback
+
+        self.monkeypatch.setattr("receiptcore.cli.commands.hash.byte_progress", progress)
+
+
+# --- one real cause per exit code ------------------------------------------------------------
+
+
+def ok(m: Machine) -> list[str]:
+    return ["hash", m.file("model.bin")]
+
+
+def scan_findings(m: Machine) -> list[str]:
+    (m.root / "repo").mkdir()
+    repo = Repo(m.root / "repo")
+    repo.write("weights.dat", safetensors_bytes())
+    repo.add("weights.dat")
+    return ["scan", "repo", "--format", "json"]
+
+
+def unknown_rule(m: Machine) -> list[str]:
+    return ["scan", "--explain", "no-such-rule"]
+
+
+def missing_file(m: Machine) -> list[str]:
+    return ["hash", "absent.bin"]
+
+
+def file_changed(m: Machine) -> list[str]:
+    with open(m.root / "growing.bin", "wb") as f:
+        f.truncate(1 << 28)
+
+    def grow(done: int) -> None:
+        if done:  # a writer appends while the bytes are read
+            with open(m.root / "growing.bin", "ab") as f:
+                f.write(b"more")
+
+    m.progress_calls(grow)
+    return ["hash", "growing.bin"]
+
+
+def invalid_document(m: Machine) -> list[str]:
+    m.file("bad.json", b'{"kind": "build_manifest",}')
+    return ["manifest", "commit", "bad.json"]
+
+
+def bad_signature(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    db = m.db()
+    (data,) = db.execute("SELECT data FROM entries WHERE idx = 0").fetchone()
+    sig = re.search(rb'"sig":"([A-Za-z0-9+/]{4})', data)
+    flipped = sig.group(1).replace(b"A", b"B") if b"A" in sig.group(1) else b"AAAA"
+    forged = data.replace(sig.group(1), flipped, 1)
+    from receiptcore.ledger import merkle
+
+    db.execute(
+        "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 0", (forged, merkle.leaf_hash(forged))
+    )
+    return ["verify", "model.bin"]
+
+
+def untrusted_key(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    from receiptcore.signing.keys import SigningKey
+    from receiptcore.signing.trust import add_trusted_key
+
+    add_trusted_key(m.root / "other.json", SigningKey.generate().public_key, "someone else")
+    return ["verify", "model.bin", "--trust", "other.json"]
+
+
+def bad_signing_key(m: Machine) -> list[str]:
+    m.file("key.pem", b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    return ["publish", m.file("model.bin"), "--key", "key.pem"]
+
+
+def digest_mismatch(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    m.file("tampered.bin", b"not the model")
+    return ["verify", "tampered.bin", "--artifact-id", "model.bin"]
+
+
+def object_not_found(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    shutil.rmtree(m.root / "home" / "objects" / "sha256")
+    os.remove("model.bin")
+    return ["verify", "model.bin"]
+
+
+def not_in_ledger(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    return ["verify", m.file("other.bin", b"never published")]
+
+
+def broken_proof(m: Machine) -> list[str]:
+    for i in range(4):
+        m.publish(f"a{i}.bin")
+    m.db().execute("UPDATE nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 1")
+    return ["verify", "a0.bin"]
+
+
+def foreign_checkpoint_key(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    from receiptcore.ledger.checkpoint import SignerKey
+
+    return ["verify", "model.bin", "--ledger-key", SignerKey.generate("evil.example/log").verifier.to_text()]
+
+
+def rollback(m: Machine) -> list[str]:
+    m.publish("first.bin")
+    shutil.copytree(m.root / "home", m.root / "backup")
+    m.publish("second.bin")
+    with contextlib.redirect_stdout(open(os.devnull, "w")):
+        assert main(["verify", "second.bin"]) == 0
+    shutil.rmtree(m.root / "home")
+    shutil.copytree(m.root / "backup", m.root / "home")
+    return ["verify", "first.bin"]
+
+
+def ledger_corrupt(m: Machine) -> list[str]:
+    for i in range(3):
+        m.publish(f"a{i}.bin")
+    db = m.db()
+    (data,) = db.execute("SELECT data FROM entries WHERE idx = 1").fetchone()
+    forged = data.replace(b'"payloadType"', b'"payloadType" ')
+    from receiptcore.ledger import merkle
+
+    db.execute(
+        "UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 1", (forged, merkle.leaf_hash(forged))
+    )
+    return ["ledger", "verify"]
+
+
+def interrupted(m: Machine) -> list[str]:
+    def ctrl_c(done: int) -> None:
+        raise KeyboardInterrupt
+
+    m.progress_calls(ctrl_c)
+    return ["hash", m.file("model.bin")]
+
+
+def reader_went_away(m: Machine) -> list[str]:
+    read, write = os.pipe()
+    os.close(read)
+    m.monkeypatch.setattr(sys, "stdout", open(write, "w"))  # noqa: SIM115 - lives as stdout
+    return ["hash", m.file("model.bin")]
+
+
+SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
+    "ok": (ExitCode.OK, ok),
+    "scan-findings": (ExitCode.FAILED, scan_findings),
+    "unknown-rule": (ExitCode.USAGE, unknown_rule),
+    "missing-file": (ExitCode.IO, missing_file),
+    "file-changed": (ExitCode.FILE_CHANGED, file_changed),
+    "invalid-document": (ExitCode.INVALID_DOCUMENT, invalid_document),
+    "bad-signature": (ExitCode.BAD_SIGNATURE, bad_signature),
+    "untrusted-key": (ExitCode.UNTRUSTED_KEY, untrusted_key),
+    "bad-signing-key": (ExitCode.SIGNING_KEY, bad_signing_key),
+    "digest-mismatch": (ExitCode.DIGEST_MISMATCH, digest_mismatch),
+    "object-not-found": (ExitCode.OBJECT_NOT_FOUND, object_not_found),
+    "not-in-ledger": (ExitCode.NOT_IN_LEDGER, not_in_ledger),
+    "broken-proof": (ExitCode.PROOF, broken_proof),
+    "foreign-checkpoint-key": (ExitCode.CHECKPOINT, foreign_checkpoint_key),
+    "rollback": (ExitCode.ROLLBACK, rollback),
+    "ledger-corrupt": (ExitCode.LEDGER_CORRUPT, ledger_corrupt),
+    "interrupted": (ExitCode.INTERRUPTED, interrupted),
+    "reader-went-away": (ExitCode.BROKEN_PIPE, reader_went_away),
+}
+
+
+def test_every_documented_exit_code_has_a_scenario():
+    assert sorted({code for code, _ in SCENARIOS.values()}) == sorted(ExitCode)
+
+
+def test_exit_codes_are_unique_and_every_error_class_has_one():
+    assert len({int(c) for c in ExitCode}) == len(ExitCode)
+    assert len({c.name for c in ExitCode}) == len(ExitCode)
+    for row in list_all_errors():
+        assert ExitCode(row["exit_code"]).name.lower() == row["exit_name"], row
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_each_failure_is_one_line_and_its_own_exit_code(name, tmp_path, monkeypatch, capsys, snapshot):
+    expected, scenario = SCENARIOS[name]
+    argv = scenario(Machine(tmp_path, monkeypatch))
+    capsys.readouterr()
+    code = main(argv)
+    _, err = capsys.readouterr()
+    assert code == expected
+    assert err.count("\n") == (0 if code in (ExitCode.OK, ExitCode.FAILED, ExitCode.BROKEN_PIPE) else 1)
+    assert _stable(f"$ receiptcore {' '.join(argv)}\nexit {code}\n{err}", tmp_path) == snapshot
+
+
+def _stable(text: str, tmp_path: Path) -> str:
+    """Error text with what changes from run to run (temporary paths, keys, digests) named."""
+    text = text.replace(str(tmp_path), "<tmp>")
+    text = re.sub(r"receiptcore\.local/[0-9a-f]{16}", "<origin>", text)
+    text = re.sub(r"\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43,}=*", "+<id>+<key>", text)
+    text = re.sub(r"\+[0-9a-f]{8}\b", "+<id>", text)
+    text = re.sub(r"\d+ bytes read", "<n> bytes read", text)
+    return re.sub(r"[0-9a-f]{64}", "<hex>", text)
