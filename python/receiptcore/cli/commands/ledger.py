@@ -68,7 +68,7 @@ def _open(args: argparse.Namespace):
     home = home_dir(args.home)
     ledger = SqliteLedger.open_readonly(home)
     pins = TrustedCheckpoints(state_dir(args.state), str(home.resolve()))
-    return ledger, ledger_key_for(ledger, args.ledger_key, home, pins)
+    return ledger, ledger_key_for(ledger, args.ledger_key, pins)
 
 
 def run_verify(args: argparse.Namespace) -> int:
