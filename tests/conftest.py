@@ -92,3 +92,12 @@ def backend(request, tmp_path):
 
     postgres = request.getfixturevalue("postgres") if request.param == "postgresql" else None
     return Backend(request.param, tmp_path, postgres)
+
+
+@pytest.fixture(params=["folder", "s3"])
+def stores(request, tmp_path):
+    """Each artifact-store backend in turn, for the store contract tests."""
+    from support.stores import StoreBackend
+
+    weed = request.getfixturevalue("s3") if request.param == "s3" else None
+    return StoreBackend(request.param, tmp_path / "store", weed)
