@@ -35,8 +35,8 @@ def open_ledger(
     """The ledger at ``url`` (None: ``--ledger``'s fallbacks, see :mod:`~receiptcore.util.
     locations`), opened to append (``writable``) or only to read and prove.
 
-    A writer of a SQLite ledger signs with ``signer``, else the key beside it (made on first
-    use). A writer of a
+    A writer of a SQLite ledger signs with ``signer``, else ``$RECEIPTCORE_LEDGER_SIGNER``, else
+    the key beside it (made on first use). A writer of a
     PostgreSQL ledger signs with ``signer``, else ``$RECEIPTCORE_LEDGER_SIGNER`` (the key's text
     or a file), else ``<home>/ledger.key``: every writer of one database must share that key,
     which is why many machines usually append through ``receiptcore serve``, which holds it. An
@@ -72,19 +72,24 @@ def open_ledger(
 def _sqlite(folder: Path, writable: bool, signer: SignerKey | None) -> Ledger:
     from receiptcore.ledger.sqlite import SqliteLedger
 
-    return SqliteLedger(folder, signer) if writable else SqliteLedger.open_readonly(folder)
+    if not writable:
+        return SqliteLedger.open_readonly(folder)
+    return SqliteLedger(folder, signer or _env_signer())
 
 
 def _signer(given: SignerKey | None, home: Path) -> SignerKey:
-    from receiptcore.ledger.checkpoint import SignerKey
     from receiptcore.ledger.keyfile import load_or_create_signer
 
-    if given is not None:
-        return given
+    return given or _env_signer() or load_or_create_signer(home)
+
+
+def _env_signer() -> SignerKey | None:
+    from receiptcore.ledger.checkpoint import SignerKey
+
     text = os.environ.get(ENV_LEDGER_SIGNER)
-    if text:
-        return SignerKey.from_text(Path(text).read_text() if os.path.isfile(text) else text)
-    return load_or_create_signer(home)
+    if not text:
+        return None
+    return SignerKey.from_text(Path(text).read_text() if os.path.isfile(text) else text)
 
 
 __all__ = ["ENV_LEDGER_SIGNER", "open_ledger"]

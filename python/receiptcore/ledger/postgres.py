@@ -26,6 +26,7 @@ from receiptcore.errors import LedgerUnavailable, NotInLedger
 from receiptcore.ledger.base import Item, LogEntry
 from receiptcore.ledger.checkpoint import SignerKey
 from receiptcore.ledger.sql import TABLES, SqlLedger
+from receiptcore.util.locations import retry_seconds
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -77,8 +78,11 @@ class PostgresLedger(SqlLedger):
     ``ledger verify``). Every writer of one database must use the same key (or append through
     ``receiptcore serve``, which holds it)."""
 
-    def __init__(self, url: str, signer: SignerKey | None = None, retry_for: float = 30.0) -> None:
-        self.url, self.signer, self.retry_for = url, signer, retry_for
+    def __init__(
+        self, url: str, signer: SignerKey | None = None, retry_for: float | None = None
+    ) -> None:
+        self.url, self.signer = url, signer
+        self.retry_for = retry_seconds() if retry_for is None else retry_for
         self.location = _without_password(url)
         self._db: Any = None
         self._connect()

@@ -20,7 +20,7 @@ re-hash them (:class:`~receiptcore.store.base.VerifyingReader`); a download is w
 destination and moved into place only once it verified.
 
 Transient failures are retried by obstore (5xx, dropped connections; exponential backoff, up to
-:data:`RETRY_SECONDS`); what still fails is :class:`StoreUnavailable` (exit 21).
+``$RECEIPTCORE_RETRY_SECONDS``, default 30); what still fails is :class:`StoreUnavailable` (exit 21).
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from receiptcore._core import Hasher
 from receiptcore.commit import Commit
 from receiptcore.errors import ConfigError, ObjectNotFound, StoreUnavailable
 from receiptcore.store.base import Progress, StoreReads, VerifyingReader
+from receiptcore.util.locations import retry_seconds
 
 PART = 8 << 20  # multipart part size, and the largest object sent in one PUT
 CONCURRENCY = 4  # parts in flight: memory is about PART * CONCURRENCY
 READ_CHUNK = 4 << 20
-RETRY_SECONDS = 30
 
 
 class ObjectStore(StoreReads):
@@ -59,7 +59,13 @@ class ObjectStore(StoreReads):
         self.location = url.rstrip("/")
         self.scheme, self.bucket = parts.scheme, parts.netloc
         self.prefix = parts.path.strip("/")
-        retry = {"max_retries": 5, "retry_timeout": timedelta(seconds=RETRY_SECONDS)}
+        seconds = retry_seconds()
+        retry = {
+            "max_retries": 10 if seconds else 0,
+            "retry_timeout": timedelta(seconds=seconds),
+            "backoff": {"init_backoff": timedelta(milliseconds=100), "base": 2,
+                        "max_backoff": timedelta(seconds=5)},
+        }
         if parts.scheme == "s3":
             from obstore.store import S3Store
 
@@ -223,6 +229,7 @@ class _Errors:
             ) from None
         if isinstance(error, BaseError | ConnectionError | TimeoutError):
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            first = first.rsplit(" - ", 1)[-1]  # obstore: "<request> in <time> - <cause>"
             raise StoreUnavailable(
                 f"the artifact store {self.store.location} failed while {self.doing}: {first}"
             ) from error

@@ -25,6 +25,21 @@ from receiptcore.errors import ConfigError
 
 ENV_LEDGER = "RECEIPTCORE_LEDGER"
 ENV_STORE = "RECEIPTCORE_STORE"
+ENV_RETRY = "RECEIPTCORE_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 30.0
+
+
+def retry_seconds() -> float:
+    """How long an unreachable ledger or store is retried before it is an error (exit 20/21):
+    ``$RECEIPTCORE_RETRY_SECONDS``, default 30. Only what is safe to redo is retried: reads,
+    appends (idempotent) and puts (content-addressed)."""
+    text = os.environ.get(ENV_RETRY)
+    if not text:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise ConfigError(f"{ENV_RETRY} must be a number of seconds, not {text!r}") from None
 
 
 def ledger_url(explicit: str | os.PathLike[str] | None = None) -> str | None:

@@ -1,0 +1,246 @@
+"""A ledger served by ``receiptcore serve``, read and appended to over HTTP (stdlib only).
+
+The client trusts the server for nothing it can check: entries come with their bytes (the leaf
+hash is recomputed), proofs are verified here against checkpoints signed by the ledger key, and
+:func:`receiptcore.verify.verify` keeps its pinned checkpoint for this URL like for any ledger,
+so a server that rolls back or forks its log is caught. An append returns its index with an
+inclusion proof against the checkpoint of the batch it was integrated in, checked before the
+entry is handed back.
+
+Connection failures (refused, reset, a server restarting) and 5xx answers are retried on a new
+connection for ``$RECEIPTCORE_RETRY_SECONDS`` (appends are idempotent, so redoing one is safe),
+then :class:`LedgerUnavailable`. A refusal (bad receipt, untrusted key) is raised as the same
+error class, with the same exit code, as it would be locally.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
+from urllib.parse import urlencode, urlsplit
+
+from receiptcore import errors
+from receiptcore.errors import CheckpointError, LedgerUnavailable, NotInLedger
+from receiptcore.ledger import merkle
+from receiptcore.ledger.base import Item, LogEntry
+from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
+from receiptcore.util.locations import retry_seconds
+
+API = "/v1"
+
+
+class HttpLedger:
+    """The ledger at ``url`` (``http(s)://host:port[/prefix]``)."""
+
+    signer = None  # the server signs
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) ledger URL: {url!r}")
+        self.location = url.rstrip("/")
+        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: http.client.HTTPConnection | None = None
+        self._meta: dict | None = None
+
+    # --- transport --------------------------------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=self._timeout)
+        return self._conn
+
+    def request(self, method: str, path: str, body: bytes | None = None, **query: Any) -> bytes:
+        """One request, retried on a new connection while the server is unreachable."""
+        target = self._prefix + path + (f"?{urlencode(query)}" if query else "")
+        deadline = time.monotonic() + retry_seconds()
+        while True:
+            try:
+                with self._lock:
+                    conn = self._connection()
+                    conn.request(method, target, body=body)
+                    response = conn.getresponse()
+                    data = response.read()
+                    status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                self.close()
+                problem = f"{type(error).__name__}: {error}"
+            else:
+                if status < 500:
+                    break
+                problem = _message(data) or f"HTTP {status}"
+            if time.monotonic() >= deadline:
+                raise LedgerUnavailable(f"the ledger at {self.location} is unreachable: {problem}")
+            time.sleep(0.2)
+        if status >= 400:
+            raise _error(status, data, self.location)
+        return data
+
+    def _json(self, method: str, path: str, body: bytes | None = None, **query: Any) -> Any:
+        return json.loads(self.request(method, path, body, **query))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the Ledger protocol ----------------------------------------------------------------
+
+    def _stated(self) -> dict:
+        if self._meta is None:
+            self._meta = self._json("GET", f"{API}/meta")
+        return self._meta
+
+    @property
+    def origin(self) -> str:
+        return self._stated()["origin"]
+
+    @property
+    def verifier_key(self) -> VerifierKey:
+        return VerifierKey.from_text(self._stated()["vkey"])
+
+    def size(self) -> int:
+        return int(self._json("GET", f"{API}/meta")["size"])
+
+    def append(
+        self, data: bytes, artifact_id: str | None = None, artifact_commit: str | None = None
+    ) -> LogEntry:
+        """Append a signed receipt; the server takes the lookup columns from the receipt itself.
+
+        The answer's inclusion proof is checked against its signed checkpoint before the entry
+        is returned (CheckpointError or ProofError otherwise)."""
+        answer = self._json("POST", f"{API}/entries", bytes(data))
+        entry = _entry(answer["entry"])
+        if entry.data != bytes(data):
+            raise errors.LedgerCorrupt(f"the server answered entry {entry.index} with other bytes")
+        checkpoint = open_checkpoint(answer["checkpoint"], self.verifier_key)
+        proof = [bytes.fromhex(h) for h in answer["inclusion_proof"]]
+        merkle.verify_inclusion(
+            entry.index, checkpoint.size, merkle.leaf_hash(entry.data), proof, checkpoint.root
+        )
+        return entry
+
+    def append_many(self, items: Iterable[Item]) -> list[LogEntry]:
+        return [self.append(*item) for item in items]
+
+    def entry(self, index: int) -> LogEntry:
+        return _entry(self._json("GET", f"{API}/entries/{int(index)}"))
+
+    def find(
+        self, *, artifact_id: str | None = None, artifact_commit: str | None = None
+    ) -> LogEntry:
+        found = self.find_all(artifact_id=artifact_id, artifact_commit=artifact_commit)
+        if not found:
+            column, value = (
+                ("artifact id", artifact_id) if artifact_id is not None
+                else ("artifact commit", artifact_commit)
+            )
+            raise NotInLedger(f"no receipt in the ledger for {column} {value}")
+        return found[-1]
+
+    def find_all(
+        self, *, artifact_id: str | None = None, artifact_commit: str | None = None
+    ) -> list[LogEntry]:
+        if (artifact_id is None) == (artifact_commit is None):
+            raise ValueError("look up by artifact_id or by artifact_commit (one of them)")
+        query = {"artifact_id": artifact_id} if artifact_id is not None else {
+            "artifact_commit": str(artifact_commit)
+        }
+        return [_entry(e) for e in self._json("GET", f"{API}/lookup", **query)["entries"]]
+
+    def entries(self, start: int = 0, batch: int = 4096) -> Iterator[LogEntry]:
+        while True:
+            rows = self._json("GET", f"{API}/entries", start=start, limit=batch)["entries"]
+            yield from (_entry(r) for r in rows)
+            if len(rows) < batch:
+                return
+            start = rows[-1]["index"] + 1
+
+    def checkpoint_note(self, size: int | None = None) -> str:
+        query = {} if size is None else {"size": size}
+        return self.request("GET", f"{API}/checkpoint", **query).decode()
+
+    def checkpoints(self, start: int = 0, batch: int = 4096) -> Iterator[tuple[int, str]]:
+        while True:
+            rows = self._json("GET", f"{API}/checkpoints", start=start, limit=batch)["checkpoints"]
+            yield from ((int(size), note) for size, note in rows)
+            if len(rows) < batch:
+                return
+            start = rows[-1][0] + 1
+
+    def latest_checkpoint(self, verifier: VerifierKey) -> tuple[Checkpoint, str]:
+        note = self.checkpoint_note()
+        return open_checkpoint(note, verifier), note
+
+    def stored_nodes(self, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = [list(p) for p in set(positions)]
+        found: dict[tuple[int, int], bytes] = {}
+        for i in range(0, len(wanted), 2000):
+            body = json.dumps({"positions": wanted[i : i + 2000]}).encode()
+            for level, index, h in self._json("POST", f"{API}/nodes", body)["nodes"]:
+                found[(int(level), int(index))] = bytes.fromhex(h)
+        return found
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        answer = self._json("GET", f"{API}/proof/inclusion", index=index, size=size)
+        return [bytes.fromhex(h) for h in answer["proof"]]
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        answer = self._json("GET", f"{API}/proof/consistency", **{"from": size1, "to": size2})
+        return [bytes.fromhex(h) for h in answer["proof"]]
+
+
+def entry_json(entry: LogEntry) -> dict:
+    """An entry on the wire (the server's side of :func:`_entry`)."""
+    return {
+        "index": entry.index,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "data": base64.b64encode(entry.data).decode(),
+        "artifact_id": entry.artifact_id,
+        "artifact_commit": entry.artifact_commit,
+    }
+
+
+def _entry(raw: dict) -> LogEntry:
+    data = base64.b64decode(raw["data"], validate=True)
+    leaf = merkle.leaf_hash(data)  # recomputed, never taken from the server
+    if raw.get("leaf_hash") not in (None, leaf.hex()):
+        raise errors.LedgerCorrupt(f"entry {raw['index']}: its bytes do not match its leaf hash")
+    return LogEntry(int(raw["index"]), leaf, data, raw.get("artifact_id"), raw.get("artifact_commit"))
+
+
+def _message(data: bytes) -> str | None:
+    try:
+        return json.loads(data)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _error(status: int, data: bytes, location: str) -> Exception:
+    """The server's refusal as our own error class (its name is on the wire)."""
+    try:
+        error = json.loads(data)["error"]
+        kind, message = error["type"], error["message"]
+    except (ValueError, KeyError, TypeError):
+        return LedgerUnavailable(f"the ledger at {location} answered HTTP {status}")
+    cls = getattr(errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, errors.ReceiptcoreError):
+        return cls(message)
+    if kind == "ValueError":
+        return ValueError(message)
+    return CheckpointError(f"the ledger at {location} answered HTTP {status}: {message}")
