@@ -14,7 +14,7 @@ from receiptcore.errors import NotInLedger, SchemaError, UntrustedKey
 from receiptcore.ledger import merkle, open_ledger
 from receiptcore.ledger.audit import audit
 from receiptcore.ledger.checkpoint import open_checkpoint
-from receiptcore.server.tiles import entry_bundle, parse_tile_path, tile_path
+from receiptcore.ledger.tiles import entry_bundle, parse_tile_path, tile_path
 from receiptcore.signing.keys import SigningKey
 from support.serving import Served
 

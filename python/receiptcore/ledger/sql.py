@@ -223,7 +223,8 @@ class SqlLedger:
         return open_checkpoint(note, verifier), note
 
     def stored_nodes(self, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """Stored perfect-subtree hashes (level 0: the leaf hashes), two queries at most."""
+        """Stored perfect-subtree hashes (level 0: the leaf hashes): for a proof, two queries
+        (leaves, then inner subtrees), each O(log n) index seeks."""
         wanted = set(positions)
         leaves = sorted(i for level, i in wanted if level == 0)
         inner = sorted(p for p in wanted if p[0] > 0)
@@ -231,10 +232,11 @@ class SqlLedger:
         for part in _batches(leaves, 500):
             sql = f"SELECT idx, leaf_hash FROM entries WHERE idx IN ({_marks(len(part))})"
             found.update(((0, int(i)), bytes(h)) for i, h in self._execute(sql, part))
-        for part in _batches(inner, 500):
-            sql = (
-                "SELECT level, idx, hash FROM nodes WHERE (level, idx) IN "
-                f"(VALUES {', '.join(['(?, ?)'] * len(part))})"
+        for part in _batches(inner, 250):
+            # Point lookups on the primary key, one per subtree: a row-value IN list is not
+            # always planned as index seeks (SQLite scans the table for it).
+            sql = " UNION ALL ".join(
+                ["SELECT level, idx, hash FROM nodes WHERE level = ? AND idx = ?"] * len(part)
             )
             params = [x for p in part for x in p]
             found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in self._execute(sql, params))

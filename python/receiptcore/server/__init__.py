@@ -2,7 +2,7 @@
 
 :mod:`.app` is the ASGI application (appends, entries, proofs, checkpoints, and the C2SP
 tlog-tiles read API), :mod:`.integrator` turns concurrent appends into batches (one transaction
-and one signed checkpoint per batch), :mod:`.tiles` names and builds tiles, and :mod:`.run`
+and one signed checkpoint per batch) and :mod:`.run`
 starts it all on uvicorn (the ``server`` extra). Clients use
 :class:`receiptcore.ledger.http.HttpLedger` (``--ledger http://…``).
 """

@@ -4,7 +4,8 @@ JSON API under ``/v1`` (what :class:`receiptcore.ledger.http.HttpLedger` speaks)
 
 | method and path | what |
 |---|---|
-| ``POST /v1/entries`` | append the signed receipt in the body (a DSSE envelope, at most 64 KiB); accepted only if a key in the server's trust file signed it and it is a valid receipt. Answer: the entry, the checkpoint of its batch and its inclusion proof |
+| ``POST /v1/entries`` | append the signed receipt in the body (a DSSE envelope, at most 64 KiB); accepted only if a key in the server's trust file signed it and it is a valid receipt. Answer: the checkpoint of its batch, and the entry's index, leaf hash and inclusion proof |
+| ``POST /v1/bundle`` | append several receipts at once: the body is an entry bundle (each receipt as a big-endian uint16 length and its bytes, as in tlog tiles); all or none are accepted |
 | ``GET /v1/entries/<i>``, ``GET /v1/entries?start=&limit=`` | entries (bytes in base64) |
 | ``GET /v1/lookup?artifact_id=`` or ``?artifact_commit=`` | every entry for an id or a commit, oldest first |
 | ``GET /v1/proof/inclusion?index=&size=``, ``GET /v1/proof/consistency?from=&to=`` | proofs (hex) |
@@ -38,7 +39,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ledger.base import Ledger
 from receiptcore.ledger.http import entry_json
-from receiptcore.server import tiles
+from receiptcore.ledger import tiles
 from receiptcore.server.integrator import Integrator
 from receiptcore.signing.trust import Trust
 
@@ -127,7 +128,9 @@ class LedgerApp:
         query = {k: v[-1] for k, v in parse_qs(scope["query_string"].decode()).items()}
         parts = [p for p in path.split("/") if p]
         if method == "POST" and path == "/v1/entries":
-            return _json(await self._append(await _body(receive)))
+            return _json(await self._append([await _body(receive)]))
+        if method == "POST" and path == "/v1/bundle":
+            return _json(await self._append(tiles.parse_bundle(await _body(receive, 16 << 20))))
         if method == "POST" and path == "/v1/nodes":
             positions = json.loads(await _body(receive, 1 << 20))["positions"]
             nodes = await self._read(self.reader.stored_nodes, [tuple(p) for p in positions])
@@ -149,25 +152,35 @@ class LedgerApp:
         async with self._read_lock:
             return await asyncio.to_thread(fn, *args)
 
-    async def _append(self, body: bytes) -> dict:
+    async def _append(self, bodies: list[bytes]) -> dict:
+        """Check every receipt (signature by a trusted key, schema), then integrate them."""
         from receiptcore.commit import Commit
         from receiptcore.contracts import Envelope, load
         from receiptcore.signing.receipts import verify_envelope
 
-        if len(body) > MAX_BODY:
-            raise HttpError(413, SchemaError(f"a receipt is at most {MAX_BODY} bytes"))
-        envelope = load(Envelope, body, "receipt")
-        try:
-            statement = verify_envelope(envelope, self.trust)
-        except ReceiptcoreError as error:
-            raise HttpError(403 if not isinstance(error, SchemaError) else 400, error) from None
-        item = (body, statement.artifact_id, str(Commit(statement.artifact_commit)))
+        items = []
+        for body in bodies:
+            if len(body) > MAX_BODY:
+                raise HttpError(413, SchemaError(f"a receipt is at most {MAX_BODY} bytes"))
+            envelope = load(Envelope, body, "receipt")
+            try:
+                statement = verify_envelope(envelope, self.trust)
+            except ReceiptcoreError as error:
+                raise HttpError(403 if not isinstance(error, SchemaError) else 400, error) from None
+            items.append((body, statement.artifact_id, str(Commit(statement.artifact_commit))))
         assert self.integrator is not None, "the integrator starts with the app"
-        result = await self.integrator.append(item)
+        results = await self.integrator.append(items)
         return {
-            "entry": entry_json(result.entry),
-            "checkpoint": result.checkpoint,
-            "inclusion_proof": [h.hex() for h in result.inclusion_proof],
+            "checkpoint": results[0].checkpoint if results else None,
+            "entries": [
+                {
+                    "index": r.entry.index,
+                    "artifact_id": r.entry.artifact_id,
+                    "artifact_commit": r.entry.artifact_commit,
+                    "inclusion_proof": [h.hex() for h in r.inclusion_proof],
+                }
+                for r in results
+            ],
         }
 
     async def _meta(self, parts, query) -> Response:

@@ -51,3 +51,17 @@ def parse_tile_path(parts: list[str]) -> tuple[str, int, int]:
 
 def entry_bundle(entries: list[bytes]) -> bytes:
     return b"".join(len(e).to_bytes(2, "big") + e for e in entries)
+
+
+def parse_bundle(data: bytes) -> list[bytes]:
+    """The entries of a bundle; ValueError if it is truncated."""
+    entries, pos = [], 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise ValueError("entry bundle is truncated")
+        size = int.from_bytes(data[pos : pos + 2], "big")
+        if pos + 2 + size > len(data):
+            raise ValueError("entry bundle is truncated")
+        entries.append(data[pos + 2 : pos + 2 + size])
+        pos += 2 + size
+    return entries
