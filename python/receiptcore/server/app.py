@@ -37,9 +37,9 @@ from receiptcore.errors import (
     SchemaError,
     exit_code_for,
 )
+from receiptcore.ledger import tiles
 from receiptcore.ledger.base import Ledger
 from receiptcore.ledger.http import entry_json
-from receiptcore.ledger import tiles
 from receiptcore.server.integrator import Integrator
 from receiptcore.signing.trust import Trust
 
