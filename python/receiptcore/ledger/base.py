@@ -9,9 +9,9 @@ the ledger key, and checkpoints against the one a verifier remembers (:mod:`.pin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
 
@@ -99,3 +99,16 @@ class Ledger(Protocol):
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]: ...
 
     def close(self) -> None: ...
+
+
+def pages(
+    fetch: Callable[[int, int], Sequence[Any]], start: int, batch: int, key: Callable[[Any], int]
+) -> Iterator[Any]:
+    """Every row ``fetch(start, batch)`` gives, page after page (constant memory): the next page
+    starts after the ``key`` of the last row; a short page is the last."""
+    while True:
+        rows = fetch(start, batch)
+        yield from rows
+        if len(rows) < batch:
+            return
+        start = key(rows[-1]) + 1

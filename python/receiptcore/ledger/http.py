@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit
 from receiptcore import errors
 from receiptcore.errors import CheckpointError, LedgerUnavailable, NotInLedger
 from receiptcore.ledger import merkle
-from receiptcore.ledger.base import Item, LogEntry
+from receiptcore.ledger.base import Item, LogEntry, pages
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from receiptcore.ledger.tiles import entry_bundle
 from receiptcore.util.locations import retry_seconds
@@ -179,24 +179,20 @@ class HttpLedger:
         return [_entry(e) for e in self._json("GET", f"{API}/lookup", **query)["entries"]]
 
     def entries(self, start: int = 0, batch: int = 4096) -> Iterator[LogEntry]:
-        while True:
-            rows = self._json("GET", f"{API}/entries", start=start, limit=batch)["entries"]
-            yield from (_entry(r) for r in rows)
-            if len(rows) < batch:
-                return
-            start = rows[-1]["index"] + 1
+        def fetch(first: int, limit: int) -> list[dict]:
+            return self._json("GET", f"{API}/entries", start=first, limit=limit)["entries"]
+
+        return map(_entry, pages(fetch, start, batch, lambda row: row["index"]))
 
     def checkpoint_note(self, size: int | None = None) -> str:
         query = {} if size is None else {"size": size}
         return self.request("GET", f"{API}/checkpoint", **query).decode()
 
     def checkpoints(self, start: int = 0, batch: int = 4096) -> Iterator[tuple[int, str]]:
-        while True:
-            rows = self._json("GET", f"{API}/checkpoints", start=start, limit=batch)["checkpoints"]
-            yield from ((int(size), note) for size, note in rows)
-            if len(rows) < batch:
-                return
-            start = rows[-1][0] + 1
+        def fetch(first: int, limit: int) -> list[list]:
+            return self._json("GET", f"{API}/checkpoints", start=first, limit=limit)["checkpoints"]
+
+        return ((int(size), note) for size, note in pages(fetch, start, batch, lambda row: row[0]))
 
     def latest_checkpoint(self, verifier: VerifierKey) -> tuple[Checkpoint, str]:
         note = self.checkpoint_note()

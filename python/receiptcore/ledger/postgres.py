@@ -172,23 +172,21 @@ class PostgresLedger(SqlLedger):
         return self._retrying(lambda: self._run(sql, params))  # one statement: safe to redo
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        import psycopg
-
-        try:
+        with self._unreachable():
             return self._db.execute(_pg(sql), list(params)) if params else self._db.execute(sql)
-        except psycopg.OperationalError as error:
-            if self._db.closed or self._db.broken:
-                raise LedgerUnavailable(
-                    f"the ledger database {self.location} went away: {_first_line(error)}"
-                ) from error
-            raise
 
     def _executemany(self, sql: str, rows: list[tuple]) -> None:
+        with self._unreachable(), self._db.cursor() as cursor:
+            cursor.executemany(_pg(sql), rows)
+
+    @contextmanager
+    def _unreachable(self) -> Iterator[None]:
+        """A lost connection becomes LedgerUnavailable (which :meth:`_retrying` redoes); any
+        other database error (a guard refusing a statement) stays what it is."""
         import psycopg
 
         try:
-            with self._db.cursor() as cursor:
-                cursor.executemany(_pg(sql), rows)
+            yield
         except psycopg.OperationalError as error:
             if self._db.closed or self._db.broken:
                 raise LedgerUnavailable(

@@ -22,7 +22,7 @@ from typing import Any
 
 from receiptcore.errors import CheckpointError, LedgerCorrupt, NotInLedger
 from receiptcore.ledger import merkle
-from receiptcore.ledger.base import Item, LogEntry
+from receiptcore.ledger.base import Item, LogEntry, pages
 from receiptcore.ledger.checkpoint import Checkpoint, SignerKey, VerifierKey, open_checkpoint
 
 SCHEMA_VERSION = "1"
@@ -185,14 +185,9 @@ class SqlLedger:
 
     def entries(self, start: int = 0, batch: int = 4096) -> Iterator[LogEntry]:
         """Every entry from ``start``, in index order, read in batches (constant memory)."""
-        while True:
-            rows = self._execute(
-                f"SELECT {_ENTRY} FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", (start, batch)
-            ).fetchall()
-            yield from (_entry(r) for r in rows)
-            if len(rows) < batch:
-                return
-            start = rows[-1][0] + 1
+        sql = f"SELECT {_ENTRY} FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?"
+        rows = pages(lambda s, n: self._execute(sql, (s, n)).fetchall(), start, batch, _first)
+        return map(_entry, rows)
 
     def checkpoint_note(self, size: int | None = None) -> str:
         """The signed checkpoint note at ``size`` (default: the latest)."""
@@ -208,15 +203,9 @@ class SqlLedger:
 
     def checkpoints(self, start: int = 0, batch: int = 4096) -> Iterator[tuple[int, str]]:
         """Every signed checkpoint from size ``start`` on, by size (read in batches)."""
-        while True:
-            rows = self._execute(
-                "SELECT size, note FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?",
-                (start, batch),
-            ).fetchall()
-            yield from ((int(size), note) for size, note in rows)
-            if len(rows) < batch:
-                return
-            start = rows[-1][0] + 1
+        sql = "SELECT size, note FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?"
+        rows = pages(lambda s, n: self._execute(sql, (s, n)).fetchall(), start, batch, _first)
+        return ((int(size), note) for size, note in rows)
 
     def latest_checkpoint(self, verifier: VerifierKey) -> tuple[Checkpoint, str]:
         note = self.checkpoint_note()
@@ -308,6 +297,10 @@ def prove(
         level, index = min(missing)
         raise LedgerCorrupt(f"stored subtree hash (level {level}, index {index}) is missing")
     return build(*args, lambda level, index: stored[(level, index)])
+
+
+def _first(row: Sequence[Any]) -> int:
+    return int(row[0])
 
 
 def _entry(row: Sequence[Any]) -> LogEntry:
