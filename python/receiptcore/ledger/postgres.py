@@ -166,6 +166,18 @@ class PostgresLedger(SqlLedger):
             raise
         self._run("COMMIT")
 
+    def _select_leaves(self, indexes: list[int]) -> Any:
+        # One statement text whatever the count (prepared once by psycopg), seeks on the key.
+        return self._execute("SELECT idx, leaf_hash FROM entries WHERE idx = ANY(?)", (indexes,))
+
+    def _select_nodes(self, positions: list[tuple[int, int]]) -> Any:
+        levels, indexes = [p[0] for p in positions], [p[1] for p in positions]
+        return self._execute(
+            "SELECT n.level, n.idx, n.hash FROM unnest(?::smallint[], ?::bigint[]) AS w(level, idx)"
+            " JOIN nodes n ON n.level = w.level AND n.idx = w.idx",
+            (levels, indexes),
+        )
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self._in_transaction():
             return self._run(sql, params)

@@ -219,17 +219,22 @@ class SqlLedger:
         inner = sorted(p for p in wanted if p[0] > 0)
         found: dict[tuple[int, int], bytes] = {}
         for part in _batches(leaves, 500):
-            sql = f"SELECT idx, leaf_hash FROM entries WHERE idx IN ({_marks(len(part))})"
-            found.update(((0, int(i)), bytes(h)) for i, h in self._execute(sql, part))
+            found.update(((0, int(i)), bytes(h)) for i, h in self._select_leaves(part))
         for part in _batches(inner, 250):
-            # Point lookups on the primary key, one per subtree: a row-value IN list is not
-            # always planned as index seeks (SQLite scans the table for it).
-            sql = " UNION ALL ".join(
-                ["SELECT level, idx, hash FROM nodes WHERE level = ? AND idx = ?"] * len(part)
-            )
-            params = [x for p in part for x in p]
-            found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in self._execute(sql, params))
+            found.update(((int(lv), int(i)), bytes(h)) for lv, i, h in self._select_nodes(part))
         return found
+
+    def _select_leaves(self, indexes: list[int]) -> Any:
+        sql = f"SELECT idx, leaf_hash FROM entries WHERE idx IN ({_marks(len(indexes))})"
+        return self._execute(sql, indexes)
+
+    def _select_nodes(self, positions: list[tuple[int, int]]) -> Any:
+        # Point lookups on the primary key, one per subtree: a row-value IN list is not
+        # planned as index seeks by SQLite (it scans the table).
+        sql = " UNION ALL ".join(
+            ["SELECT level, idx, hash FROM nodes WHERE level = ? AND idx = ?"] * len(positions)
+        )
+        return self._execute(sql, [x for p in positions for x in p])
 
     def node_range(self, level: int, start: int, end: int) -> list[bytes]:
         """Stored hashes of the perfect subtrees ``start..end-1`` at ``level``, in order (for

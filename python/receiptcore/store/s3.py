@@ -75,7 +75,12 @@ class ObjectStore(StoreReads):
                 prefix=self.prefix or None,
                 # put-if-absent for the final copy: a multipart copy completed with If-None-Match
                 copy_if_not_exists="multipart",
-                client_options={"allow_http": endpoint.startswith("http://")},
+                client_options={
+                    "allow_http": endpoint.startswith("http://"),
+                    # the copy of a multi-GiB upload to its commit's name is one request that
+                    # lasts as long as the server copies: far past the 30 s default
+                    "timeout": timedelta(minutes=30),
+                },
                 retry_config=retry,
             )
         else:
