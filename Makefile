@@ -22,11 +22,14 @@ demo: build
 
 # Every test: Rust unit tests, pytest against the release build with the test extra, then the
 # project's own boundary scan (receiptcore never imports pipelines, torch, sentence-transformers
-# or peft; no weights or datasets committed).
+# or peft; no weights or datasets committed). PostgreSQL is installed from apt if missing
+# (SeaweedFS comes with the test extra); pytest starts both on loopback and stops them, and with
+# RECEIPTCORE_TEST_SERVICES=require a missing service fails the run instead of skipping tests.
 test: venv
+	scripts/install-services.sh
 	$(BIN)/maturin develop --release --quiet --extras test
 	cargo test --locked
-	$(BIN)/python -m pytest
+	RECEIPTCORE_TEST_SERVICES=require $(BIN)/python -m pytest
 	$(BIN)/receiptcore scan
 
 bench: venv

@@ -69,7 +69,11 @@ _PUBLIC = {
     "verify_envelope": "receiptcore.signing.receipts",
     "write_envelope": "receiptcore.signing.receipts",
     # ledger, store, publish and verify
+    "Ledger": "receiptcore.ledger.base",
+    "open_ledger": "receiptcore.ledger",
     "SqliteLedger": "receiptcore.ledger.sqlite",
+    "Store": "receiptcore.store.base",
+    "open_store": "receiptcore.store",
     "LocalStore": "receiptcore.store",
     "Publication": "receiptcore.publish",
     "Verdict": "receiptcore.verify",

@@ -49,6 +49,8 @@ class ExitCode(IntEnum):
     CHECKPOINT = 13, "a checkpoint is malformed or not signed by the ledger key"
     ROLLBACK = 14, "the ledger was rolled back or forked since this verifier last trusted it"
     LEDGER_CORRUPT = 15, "the ledger does not recompute; the message names the first bad entry"
+    LEDGER_UNAVAILABLE = 20, "the ledger (database or serve endpoint) is unreachable, after retries"
+    STORE_UNAVAILABLE = 21, "the object store is unreachable or failed mid-transfer, after retries"
     INTERRUPTED = 130, "interrupted (Ctrl-C)"
     BROKEN_PIPE = 141, "the reader of stdout went away (`... | head`): nothing is printed"
 
@@ -157,6 +159,22 @@ class LedgerCorrupt(ReceiptcoreError):
         self.index = index
 
 
+class LedgerUnavailable(ReceiptcoreError):
+    """The ledger's database or ``serve`` endpoint could not be reached, or went away in the
+    middle of an operation, and retrying did not help. Nothing half-written is left: an append
+    is one transaction, and retrying it later is safe (it is idempotent)."""
+
+    exit_code = ExitCode.LEDGER_UNAVAILABLE
+
+
+class StoreUnavailable(ReceiptcoreError):
+    """The object store could not be reached, or failed in the middle of a transfer, and
+    retrying did not help. Nothing half-written is visible: an object appears under its commit
+    only once it is complete, so publishing again is safe."""
+
+    exit_code = ExitCode.STORE_UNAVAILABLE
+
+
 # What is not ours, by kind; the first match wins (a BrokenPipeError is an OSError).
 _FOREIGN: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (KeyboardInterrupt, ExitCode.INTERRUPTED),
@@ -233,6 +251,7 @@ __all__ = [
     "FileChangedError",
     "GitError",
     "LedgerCorrupt",
+    "LedgerUnavailable",
     "NotInLedger",
     "ObjectNotFound",
     "ProofError",
@@ -241,6 +260,7 @@ __all__ = [
     "SchemaError",
     "SignatureInvalid",
     "SigningKeyError",
+    "StoreUnavailable",
     "TrustFileError",
     "UntrustedKey",
     "check_for",

@@ -23,7 +23,7 @@ from receiptcore.commit import Commit
 from receiptcore.commitments import build_manifest, commit_of, read_manifest_of
 from receiptcore.contracts import BuildManifest
 from receiptcore.errors import DigestMismatch, SigningKeyError
-from receiptcore.ledger.sqlite import SqliteLedger
+from receiptcore.ledger import open_ledger
 from receiptcore.signing.keys import (
     ENV_SIGNING_KEY,
     SigningKey,
@@ -32,7 +32,7 @@ from receiptcore.signing.keys import (
 )
 from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
 from receiptcore.signing.trust import add_trusted_key
-from receiptcore.store import LocalStore
+from receiptcore.store import open_store
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
 
 UNRECORDED = "unrecorded"
@@ -70,13 +70,17 @@ def publish(
     issuer: str = DEFAULT_ISSUER,
     home: str | os.PathLike[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    ledger: str | None = None,
+    store: str | None = None,
 ) -> Publication:
-    """Store, sign and log the file at ``path``; returns its reference and ledger index."""
+    """Store, sign and log the file at ``path``; returns its reference and ledger index.
+
+    ``ledger`` and ``store`` are URLs (default: :mod:`receiptcore.util.locations`)."""
     home = home_dir(home)
-    store = LocalStore(home / "objects")
+    objects = open_store(store, home=home)
     if isinstance(build, str | os.PathLike):
         build = read_manifest_of(build, BuildManifest)
-    commit = store.put_file(path, progress)
+    commit = objects.put_file(path, progress)
     if build is None:
         artifact_id = artifact_id or Path(path).name
         build = build_manifest(
@@ -85,22 +89,22 @@ def publish(
     else:
         artifact_id = _output_of(build, artifact_id, commit, path)
     build_commit = commit_of(build)
-    stored = store.put_stream(io.BytesIO(canonicalize(build.to_json_obj())))
+    stored = objects.put_stream(io.BytesIO(canonicalize(build.to_json_obj())))
     assert stored == build_commit, "a build manifest is stored under its commit"
     key = key or embedded_signing_key(home)
     envelope = sign_receipt(
         artifact_id,
         commit,
-        store.uri(commit),
+        objects.uri(commit),
         build_commit,
         build.inputs.dataset_manifest_commits,
         key,
         issuer=issuer,
     )
-    with SqliteLedger(home) as ledger:
-        entry = ledger.append(envelope_bytes(envelope), artifact_id, str(commit))
+    with open_ledger(ledger, writable=True, home=home) as log:
+        entry = log.append(envelope_bytes(envelope), artifact_id, str(commit))
     return Publication(
-        artifact_id, store.uri(commit), str(commit), entry.index, str(build_commit), key.keyid
+        artifact_id, objects.uri(commit), str(commit), entry.index, str(build_commit), key.keyid
     )
 
 

@@ -52,11 +52,11 @@ from receiptcore.util.home import ENV_VERIFY_MODE, home_dir, state_dir, trust_pa
 # process pays for its start-up while the bytes are being read, not before.
 if TYPE_CHECKING:
     from receiptcore.contracts import Statement
+    from receiptcore.ledger.base import Ledger, LogEntry
     from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
     from receiptcore.ledger.pins import TrustedCheckpoints
-    from receiptcore.ledger.sqlite import LogEntry, SqliteLedger
     from receiptcore.signing.trust import Trust
-    from receiptcore.store import LocalStore
+    from receiptcore.store.base import Store
 
 Mode = Literal["enforce", "warn"]
 log = logging.getLogger("receiptcore.verify")
@@ -175,13 +175,17 @@ def verify(
     ledger_key: VerifierKey | str | None = None,
     state: str | os.PathLike[str] | None = None,
     mode: Mode | None = None,
+    ledger: str | None = None,
+    store: str | None = None,
 ) -> Verdict:
     """Verify an artifact given as a file (``path``), by id (``artifact_id``), or both.
 
     ``commit`` is the artifact_commit the caller expects (a reference ``{artifact_id, commit}``).
     ``trust`` is a :class:`Trust` or a trust file path (default: ``$RECEIPTCORE_TRUST`` or
     ``<home>/trust.json``). ``ledger_key`` is the ledger's verifier key (text or file path);
-    without it the key pinned at first use is required to match the ledger's.
+    without it the key pinned at first use is required to match the ledger's. ``ledger`` and
+    ``store`` are URLs (default: :mod:`receiptcore.util.locations`); a remote ledger is trusted
+    for nothing that can be checked here: proofs and checkpoints are verified in this process.
     """
     mode = mode or default_mode()
     if path is None and artifact_id is None:
@@ -190,7 +194,7 @@ def verify(
     verdict = Verdict(mode, artifact_id=artifact_id, artifact_commit=expected)
     run = _Run(verdict, artifact_id, expected, _Hashing(path) if path is not None else None)
     try:
-        run.open(home_dir(home), trust, ledger_key, state)
+        run.open(home_dir(home), trust, ledger_key, state, ledger, store)
         for check in (_trust, _signature, _inclusion, _consistency, _digest):
             verdict.checks.append(check(run))
     except ReceiptcoreError as error:
@@ -206,16 +210,18 @@ def verify(
 
 
 class _Hashing(threading.Thread):
-    """sha256 of a file on a worker thread (the native hasher releases the GIL)."""
+    """sha256 of a file (or, with ``digest``, of a stored object) on a worker thread (the native
+    hasher releases the GIL)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], digest=None) -> None:
         super().__init__(name="receiptcore-verify-hash")
         self.path, self._digest, self._error = path, None, None
+        self._hash = digest or (lambda: Commit(hash_file(self.path)))
         self.start()
 
     def run(self) -> None:
         try:
-            self._digest = Commit(hash_file(self.path))
+            self._digest = self._hash()
         except BaseException as error:  # noqa: BLE001 - handed to the caller by result()
             self._error = error
 
@@ -236,8 +242,8 @@ class _Run:
     expected: Commit | None
     hashing: _Hashing | None
     object_hashing: _Hashing | None = None
-    ledger: SqliteLedger = None  # type: ignore[assignment]
-    store: LocalStore = None  # type: ignore[assignment]
+    ledger: Ledger = None  # type: ignore[assignment]
+    store: Store = None  # type: ignore[assignment]
     trust: Trust = None  # type: ignore[assignment]
     pins: TrustedCheckpoints = None  # type: ignore[assignment]
     verifier: VerifierKey = None  # type: ignore[assignment]
@@ -246,12 +252,12 @@ class _Run:
     entry: LogEntry | None = None
     statement: Statement = None  # type: ignore[assignment]
 
-    def open(self, home: Path, trust, ledger_key, state) -> None:
-        from receiptcore.ledger.sqlite import SqliteLedger
-        from receiptcore.store import LocalStore
+    def open(self, home: Path, trust, ledger_key, state, ledger, store) -> None:
+        from receiptcore.ledger import open_ledger
+        from receiptcore.store import open_store
 
-        self.ledger = SqliteLedger.open_readonly(home)
-        self.store = LocalStore(home / "objects")
+        self.ledger = open_ledger(ledger, home=home)
+        self.store = open_store(store, home=home)
         if self.asked_id is not None:
             self.entry = self.ledger.find(artifact_id=self.asked_id)
         if self.hashing is None:
@@ -263,19 +269,20 @@ class _Run:
         from receiptcore.signing.trust import Trust, load_trust
 
         self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
-        self.pins = TrustedCheckpoints(state_dir(state), os.fspath(home.resolve()))
-        self.verifier = ledger_key_for(self.ledger, ledger_key, home, self.pins)
+        self.pins = TrustedCheckpoints(state_dir(state), self.ledger.location)
+        self.verifier = ledger_key_for(self.ledger, ledger_key, self.pins)
         self.checkpoint, self.note = self.ledger.latest_checkpoint(self.verifier)
 
     def _start_hashing_the_stored_object(self) -> None:
         """By id: re-hash the stored object at once. The entry's commit column is only a hint
         (it is not signed); the object is checked against the signed receipt in ``_digest``."""
         try:
-            hinted = self.store.path(self.entry.artifact_commit) if self.entry else None
+            hinted = Commit.parse(self.entry.artifact_commit) if self.entry else None
         except ValueError:  # a column edited into nonsense: no head start, the checks still run
             hinted = None
-        if hinted is not None and hinted.is_file():
-            self.object_hashing = _Hashing(hinted)
+        if hinted is not None and self.store.exists(hinted):
+            store = self.store
+            self.object_hashing = _Hashing(store.uri(hinted), lambda: store.digest(hinted))
 
     @property
     def receipt_commit(self) -> Commit:
@@ -285,6 +292,8 @@ class _Run:
         for thread in (self.hashing, self.object_hashing):
             if thread is not None:
                 thread.join()
+        if self.ledger is not None:
+            self.ledger.close()
 
 
 def _trust(run: _Run) -> Check:
@@ -369,10 +378,9 @@ def _digest(run: _Run) -> Check:
         if digest != receipt_commit:
             raise DigestMismatch(f"{where} hashes to {digest}, but its receipt is for {receipt_commit}")
         return Check("digest", True, f"{where} hashes to {receipt_commit}")
-    stored = run.store.path(receipt_commit)
-    where = os.fspath(stored)
+    where = run.store.uri(receipt_commit)
     hashing = run.object_hashing
-    if hashing is not None and hashing.path == stored:
+    if hashing is not None and hashing.path == where:
         actual = hashing.result()
         if actual != receipt_commit:
             raise DigestMismatch(

@@ -183,6 +183,24 @@ def ledger_corrupt(m: Machine) -> list[str]:
     return ["ledger", "verify"]
 
 
+def ledger_unavailable(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    m.monkeypatch.setenv("RECEIPTCORE_RETRY_SECONDS", "0")
+    return ["verify", "model.bin", "--ledger", "http://127.0.0.1:9"]  # nothing listens there
+
+
+def store_unavailable(m: Machine) -> list[str]:
+    for key, value in {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens there
+        "AWS_ACCESS_KEY_ID": "key",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_REGION": "us-east-1",
+        "RECEIPTCORE_RETRY_SECONDS": "0",
+    }.items():
+        m.monkeypatch.setenv(key, value)
+    return ["publish", m.file("model.bin"), "--store", "s3://bucket/ci", "--no-progress"]
+
+
 def interrupted(m: Machine) -> list[str]:
     def ctrl_c(done: int) -> None:
         raise KeyboardInterrupt
@@ -215,6 +233,8 @@ SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
     "foreign-checkpoint-key": (ExitCode.CHECKPOINT, foreign_checkpoint_key),
     "rollback": (ExitCode.ROLLBACK, rollback),
     "ledger-corrupt": (ExitCode.LEDGER_CORRUPT, ledger_corrupt),
+    "ledger-unavailable": (ExitCode.LEDGER_UNAVAILABLE, ledger_unavailable),
+    "store-unavailable": (ExitCode.STORE_UNAVAILABLE, store_unavailable),
     "interrupted": (ExitCode.INTERRUPTED, interrupted),
     "reader-went-away": (ExitCode.BROKEN_PIPE, reader_went_away),
 }

@@ -14,7 +14,9 @@ import sys
 
 from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_code_table
 
-COMMANDS = ("hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "scan")
+COMMANDS = (
+    "hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "serve", "scan"
+)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

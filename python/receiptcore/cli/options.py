@@ -22,6 +22,23 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "(default: $RECEIPTCORE_HOME, else .receiptcore)",
         },
     ),
+    "ledger": (
+        ("--ledger",),
+        {
+            "metavar": "URL",
+            "help": "the ledger: sqlite:///DIR, postgresql://…, or http(s)://… of a receiptcore "
+            "serve (default: $RECEIPTCORE_LEDGER, else the config file, else the SQLite ledger "
+            "in <home>)",
+        },
+    ),
+    "store": (
+        ("--store",),
+        {
+            "metavar": "URL",
+            "help": "the artifact store: a folder, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX "
+            "(default: $RECEIPTCORE_STORE, else the config file, else <home>/objects)",
+        },
+    ),
     "trust": (
         ("--trust",),
         {

@@ -1,5 +1,95 @@
 """The append-only ledger: a Merkle log of receipts with signed checkpoints.
 
 :mod:`.merkle` hashes and proves (RFC 6962/9162), :mod:`.checkpoint` signs tree heads (C2SP
-signed notes), :mod:`.sqlite` stores the log under ``.receiptcore/`` (the embedded default).
+signed notes), :mod:`.base` is the :class:`~.base.Ledger` protocol every backend meets, and
+:func:`open_ledger` picks the backend by URL: :mod:`.sqlite` (the embedded default, under
+``.receiptcore/``), :mod:`.postgres` (shared, many writers) or :mod:`.http` (a ``receiptcore
+serve`` endpoint). Which URL: :mod:`receiptcore.util.locations`.
 """
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from receiptcore.errors import ConfigError
+from receiptcore.util.home import home_dir
+from receiptcore.util.locations import ledger_url
+
+if TYPE_CHECKING:
+    from receiptcore.ledger.base import Ledger
+    from receiptcore.ledger.checkpoint import SignerKey
+
+ENV_LEDGER_SIGNER = "RECEIPTCORE_LEDGER_SIGNER"
+
+
+def open_ledger(
+    url: str | os.PathLike[str] | None = None,
+    *,
+    writable: bool = False,
+    home: str | os.PathLike[str] | None = None,
+    signer: SignerKey | None = None,
+) -> Ledger:
+    """The ledger at ``url`` (None: ``--ledger``'s fallbacks, see :mod:`~receiptcore.util.
+    locations`), opened to append (``writable``) or only to read and prove.
+
+    A writer of a SQLite ledger signs with ``signer``, else ``$RECEIPTCORE_LEDGER_SIGNER``, else
+    the key beside it (made on first use). A writer of a
+    PostgreSQL ledger signs with ``signer``, else ``$RECEIPTCORE_LEDGER_SIGNER`` (the key's text
+    or a file), else ``<home>/ledger.key``: every writer of one database must share that key,
+    which is why many machines usually append through ``receiptcore serve``, which holds it. An
+    HTTP ledger signs on the server; the client needs no key."""
+    url = ledger_url(url)
+    home = home_dir(home)
+    if url is None:
+        return _sqlite(home, writable, signer)
+    text = os.fspath(url)
+    scheme = urlsplit(text).scheme
+    if scheme == "sqlite":
+        return _sqlite(Path(unquote(urlsplit(text).path)), writable, signer)
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from receiptcore.ledger.postgres import PostgresLedger
+        except ImportError as error:  # pragma: no cover - the pg extra is missing
+            raise ConfigError(
+                f"a PostgreSQL ledger needs psycopg: pip install 'receiptcore[pg]' ({error})"
+            ) from None
+        return PostgresLedger(text, _signer(signer, home) if writable else None)
+    if scheme in ("http", "https"):
+        from receiptcore.ledger.http import HttpLedger
+
+        return HttpLedger(text)
+    if scheme in ("", "file"):
+        return _sqlite(Path(unquote(urlsplit(text).path) if scheme else text), writable, signer)
+    raise ConfigError(
+        f"unknown ledger URL {text!r}: use a folder, sqlite:///folder, postgresql://… or "
+        "https://… (a receiptcore serve endpoint)"
+    )
+
+
+def _sqlite(folder: Path, writable: bool, signer: SignerKey | None) -> Ledger:
+    from receiptcore.ledger.sqlite import SqliteLedger
+
+    if not writable:
+        return SqliteLedger.open_readonly(folder)
+    return SqliteLedger(folder, signer or _env_signer())
+
+
+def _signer(given: SignerKey | None, home: Path) -> SignerKey:
+    from receiptcore.ledger.keyfile import load_or_create_signer
+
+    return given or _env_signer() or load_or_create_signer(home)
+
+
+def _env_signer() -> SignerKey | None:
+    from receiptcore.ledger.checkpoint import SignerKey
+
+    text = os.environ.get(ENV_LEDGER_SIGNER)
+    if not text:
+        return None
+    return SignerKey.from_text(Path(text).read_text() if os.path.isfile(text) else text)
+
+
+__all__ = ["ENV_LEDGER_SIGNER", "open_ledger"]

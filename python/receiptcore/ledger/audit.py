@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from receiptcore.errors import CheckpointError, LedgerCorrupt
 from receiptcore.ledger import merkle
+from receiptcore.ledger.base import Ledger, LogEntry
 from receiptcore.ledger.checkpoint import VerifierKey, open_checkpoint
-from receiptcore.ledger.sqlite import LogEntry, SqliteLedger
+
+NODE_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class AuditReport:
 
 
 def audit(
-    ledger: SqliteLedger,
+    ledger: Ledger,
     verifier: VerifierKey,
     check_entry: Callable[[LogEntry], None] | None = None,
 ) -> AuditReport:
@@ -41,6 +43,7 @@ def audit(
     last_good = 0  # size of the last checkpoint that matched
     frontier = merkle.Frontier()
     size = checked = nodes = 0
+    pending_nodes: list[tuple[int, int, bytes]] = []  # recomputed, compared in batches
     for entry in ledger.entries():
         i = entry.index
         if i != size:
@@ -72,15 +75,10 @@ def audit(
                 )
             last_good, checked = cp_size, checked + 1
             pending = next(checkpoints, None)
-        for level, index, h in completed:
-            nodes += 1
-            if ledger.stored_node(level, index) != h:
-                first, last = index << level, ((index + 1) << level) - 1
-                raise LedgerCorrupt(
-                    f"entries {first}..{last}: the stored subtree hash (level {level}, index "
-                    f"{index}) proofs are served from does not match the entries",
-                    first,
-                )
+        pending_nodes.extend(completed)
+        if len(pending_nodes) >= NODE_BATCH:
+            nodes += _compare_nodes(ledger, pending_nodes)
+    nodes += _compare_nodes(ledger, pending_nodes)
     if pending is not None:
         raise LedgerCorrupt(
             f"a signed checkpoint covers {pending[0]} entries but only {size} are stored "
@@ -89,3 +87,19 @@ def audit(
         )
     return AuditReport(size, frontier.root(), checked, nodes)
 
+
+def _compare_nodes(ledger: Ledger, computed: list[tuple[int, int, bytes]]) -> int:
+    """Compare recomputed subtree hashes with the stored ones proofs are served from (one read
+    for the batch); empties ``computed`` and returns how many were compared."""
+    stored = ledger.stored_nodes((level, index) for level, index, _ in computed)
+    for level, index, h in sorted(computed, key=lambda n: n[1] << n[0]):
+        if stored.get((level, index)) != h:
+            first, last = index << level, ((index + 1) << level) - 1
+            raise LedgerCorrupt(
+                f"entries {first}..{last}: the stored subtree hash (level {level}, index "
+                f"{index}) proofs are served from does not match the entries",
+                first,
+            )
+    count = len(computed)
+    computed.clear()
+    return count

@@ -19,8 +19,8 @@ from receiptcore.ledger.checkpoint import SignerKey, VerifierKey
 from receiptcore.util.atomic import create_file
 
 if TYPE_CHECKING:
+    from receiptcore.ledger.base import Ledger
     from receiptcore.ledger.pins import TrustedCheckpoints
-    from receiptcore.ledger.sqlite import SqliteLedger
 
 KEY_FILE = "ledger.key"
 VKEY_FILE = "ledger.vkey"
@@ -49,10 +49,10 @@ def _create_exclusive(path: Path, text: str, mode: int) -> None:
 
 
 def ledger_key_for(
-    ledger: SqliteLedger, given: VerifierKey | str | None, home: Path, pins: TrustedCheckpoints
+    ledger: Ledger, given: VerifierKey | str | None, pins: TrustedCheckpoints
 ) -> VerifierKey:
-    """The ledger key to check checkpoints with: given, else pinned at first use, else the
-    ledger's own (``ledger.vkey``), which is then pinned by the first successful verification."""
+    """The ledger key to check checkpoints with: given, else pinned at first use, else the one
+    the ledger states, which is then pinned by the first successful verification."""
     if isinstance(given, VerifierKey):
         return given
     if given is not None:
@@ -60,8 +60,11 @@ def ledger_key_for(
         return VerifierKey.from_text(text)
     stated = ledger.verifier_key
     pinned = pins.pinned_key()
-    if pinned is not None:
-        return pinned
+    return stated if pinned is None else pinned
+
+
+def check_vkey_file(home: Path, stated: VerifierKey) -> VerifierKey:
+    """``stated``, unless ``home/ledger.vkey`` (written when the key was made) disagrees."""
     vkey_file = home / VKEY_FILE
     if vkey_file.is_file() and VerifierKey.from_text(vkey_file.read_text()) != stated:
         raise CheckpointError(f"{vkey_file} and the ledger disagree about the ledger key")

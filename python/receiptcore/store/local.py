@@ -15,22 +15,22 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 from receiptcore._core import Hasher, hash_file
 from receiptcore.commit import Commit
-from receiptcore.errors import DigestMismatch, ObjectNotFound
+from receiptcore.errors import ObjectNotFound
+from receiptcore.store.base import CHUNK, StoreReads, VerifyingReader
 
-CHUNK = 1 << 20
 
-
-class LocalStore:
+class LocalStore(StoreReads):
     """Immutable objects under ``root`` (default ``.receiptcore/objects``), named by sha256."""
 
     scheme = "file"
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).absolute()
+        self.location = os.fspath(self.root)
 
     def path(self, commit: Commit | str) -> Path:
         h = Commit.parse(commit).hex
@@ -41,6 +41,9 @@ class LocalStore:
 
     def exists(self, commit: Commit | str) -> bool:
         return self.path(commit).is_file()
+
+    def size(self, commit: Commit | str) -> int:
+        return self._existing(commit).stat().st_size
 
     def put_file(self, path: str | Path, progress: Callable[[int], None] | None = None) -> Commit:
         """Store the bytes of the file at ``path``; returns their commit."""
@@ -78,82 +81,25 @@ class LocalStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def verify(self, commit: Commit | str) -> None:
-        """Re-hash the stored object (native, parallel read-ahead); DigestMismatch if it changed."""
-        commit = Commit.parse(commit)
-        path = self._existing(commit)
-        actual = Commit(hash_file(path))
-        if actual != commit:
-            raise DigestMismatch(f"stored object {path} hashes to {actual}, not {commit}: it was changed")
+    def digest(self, commit: Commit | str) -> Commit:
+        """Re-hash the stored object (native, parallel read-ahead, the GIL released)."""
+        return Commit(hash_file(self._existing(commit)))
 
     def open(self, commit: Commit | str) -> VerifyingReader:
         """A reader of the object that raises DigestMismatch at the end if the bytes are wrong."""
         commit = Commit.parse(commit)
         return VerifyingReader(open(self._existing(commit), "rb"), commit)
 
-    def get(self, commit: Commit | str, dest: str | Path) -> None:
-        """Copy the object to ``dest``; ``dest`` appears only once its bytes verified."""
-        dest = Path(dest)
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
-        try:
-            with self.open(commit) as src, open(tmp, "xb") as out:
-                buf = bytearray(CHUNK)
-                view = memoryview(buf)
-                while n := src.readinto(view):
-                    out.write(view[:n])
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+    def read_range(self, commit: Commit | str, start: int, length: int) -> bytes:
+        with open(self._existing(commit), "rb") as f:
+            f.seek(start)
+            return f.read(length)
 
     def _existing(self, commit: Commit | str) -> Path:
         path = self.path(commit)
         if not path.is_file():
             raise ObjectNotFound(f"the artifact store {self.root} has no object {commit}")
         return path
-
-
-class VerifyingReader:
-    """Streams an object and checks its sha256 when the end is reached (fail-closed)."""
-
-    def __init__(self, raw: BinaryIO, expected: Commit) -> None:
-        self._raw, self._expected = raw, expected
-        self._hasher, self._checked = Hasher("sha256"), False
-
-    def readinto(self, buf: memoryview | bytearray) -> int:
-        n = self._raw.readinto(buf)
-        if n:
-            self._hasher.update(memoryview(buf)[:n])
-        else:
-            self._check()
-        return n
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        if data:
-            self._hasher.update(data)
-        if not data or size < 0:
-            self._check()
-        return data
-
-    def _check(self) -> None:
-        if self._checked:
-            return
-        actual = Commit(self._hasher.hexdigest())
-        if actual != self._expected:
-            raise DigestMismatch(
-                f"object {self._expected} read back as {actual}: it is truncated, corrupted or "
-                "swapped"
-            )
-        self._checked = True
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _fsync_dir(path: Path) -> None:

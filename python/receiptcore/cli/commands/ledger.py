@@ -29,14 +29,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "ledger",
         help="audit the ledger, show entries and checkpoints, print proofs",
-        description="Work with the append-only ledger under .receiptcore/ (or $RECEIPTCORE_HOME).",
+        description="Work with the append-only ledger (--ledger URL; default: the SQLite ledger "
+        "under .receiptcore/ or $RECEIPTCORE_HOME).",
         epilog=EXAMPLES,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     def action(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
         sub = options.command(actions, name, help=help, description=description)
-        options.add(sub, "home", "ledger_key", "state", "json")
+        options.add(sub, "home", "ledger", "ledger_key", "state", "json")
         return sub
 
     check = action(
@@ -60,22 +61,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
+    from receiptcore.ledger import open_ledger
     from receiptcore.ledger.keyfile import ledger_key_for
     from receiptcore.ledger.pins import TrustedCheckpoints
-    from receiptcore.ledger.sqlite import SqliteLedger
-    from receiptcore.util.home import home_dir, state_dir
+    from receiptcore.util.home import state_dir
 
-    home = home_dir(args.home)
-    ledger = SqliteLedger.open_readonly(home)
-    pins = TrustedCheckpoints(state_dir(args.state), str(home.resolve()))
-    return ledger, ledger_key_for(ledger, args.ledger_key, home, pins)
+    ledger = open_ledger(args.ledger, home=args.home)
+    pins = TrustedCheckpoints(state_dir(args.state), ledger.location)
+    args.pins = pins
+    return ledger, ledger_key_for(ledger, args.ledger_key, pins)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     from receiptcore.contracts import Envelope, load
     from receiptcore.errors import LedgerCorrupt
     from receiptcore.ledger.audit import audit
-    from receiptcore.ledger.sqlite import LogEntry
+    from receiptcore.ledger.base import LogEntry
     from receiptcore.signing.receipts import unverified_statement, verify_envelope
     from receiptcore.signing.trust import load_trust
 
@@ -99,6 +100,9 @@ def run_verify(args: argparse.Namespace) -> int:
             )
 
     report = audit(ledger, verifier, check_entry)
+    # What was recomputed must also extend what this verifier trusted before (rollback, fork).
+    checkpoint, note = ledger.latest_checkpoint(verifier)
+    args.pins.advance(verifier, checkpoint, note, ledger.consistency_proof)
     result = {
         "ok": True,
         "origin": verifier.name,

@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--issuer", default=DEFAULT_ISSUER, help=f"who signs, e.g. ci@models-host (default: {DEFAULT_ISSUER})"
     )
-    options.add(parser, "home", "json", "progress")
+    options.add(parser, "home", "ledger", "store", "json", "progress")
     parser.set_defaults(func=run)
 
 
@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             issuer=args.issuer,
             home=args.home,
             progress=update,
+            ledger=args.ledger,
+            store=args.store,
         )
     emit(
         args,

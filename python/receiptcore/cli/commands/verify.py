@@ -36,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("target", metavar="FILE|ARTIFACT_ID", help="a file, or an artifact id")
     parser.add_argument("--artifact-id", help="with FILE: the id it must have been published as")
     parser.add_argument("--commit", help="the artifact_commit the caller expects (sha256:<hex>)")
-    options.add(parser, "trust", "ledger_key", "home", "state", "mode", "json")
+    options.add(parser, "trust", "ledger_key", "home", "ledger", "store", "state", "mode", "json")
     parser.set_defaults(func=run)
 
 
@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
             artifact_id=args.artifact_id if is_file else args.target,
             commit=args.commit,
             home=args.home,
+            ledger=args.ledger,
+            store=args.store,
             trust=args.trust,
             ledger_key=args.ledger_key,
             state=args.state,
