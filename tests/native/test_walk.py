@@ -142,9 +142,9 @@ def test_symlinks_are_listed_not_followed_and_loops_do_not_hang(tmp_path):
     os.symlink(tmp_path, tmp_path / "loop")
     entries = {e.path: e for e in walk(tmp_path)}
     assert set(entries) == {"x.npy", "link.npy", "loop"}
-    assert entries["link.npy"].is_symlink and entries["link.npy"].sniff is None
-    assert entries["loop"].is_symlink
-    assert not entries["x.npy"].is_symlink
+    assert entries["link.npy"].kind == "symlink" and entries["link.npy"].sniff is None
+    assert entries["loop"].kind == "symlink"
+    assert entries["x.npy"].kind == "file"
 
 
 def test_non_utf8_names_are_reported_and_still_sniffed(tmp_path):
@@ -161,6 +161,7 @@ def test_fifos_are_reported_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (entry,) = walk(tmp_path)
     assert entry.path == "pipe" and "not a regular file" in entry.error
+    assert entry.kind == "special"
 
 
 def test_unreadable_files_and_directories_are_reported_not_fatal():
@@ -206,7 +207,7 @@ def test_git_mode_lists_tracked_symlinks_without_following_them(tmp_path):
     os.symlink("forced.pt", tmp_path / "alias.pt")
     git(tmp_path, "add", "-f", "alias.pt")
     entries = {e.path: e for e in walk(tmp_path, "git")}
-    assert entries["alias.pt"].is_symlink and entries["alias.pt"].sniff is None
+    assert entries["alias.pt"].kind == "symlink" and entries["alias.pt"].sniff is None
     assert entries["forced.pt"].sniff.format == "torch_zip"
 
 
