@@ -219,3 +219,37 @@ def test_walk_finds_vector_stores_inside_a_tree(tmp_path):
     assert found["chroma/chroma.sqlite3"] == "chroma"
     assert found["README"] == "faiss"
     assert any(p.startswith("vectors.lance/data/") and f == "lance" for p, f in found.items())
+
+
+def test_listing_without_sniffing_opens_no_file():
+    # A file nobody may read is listed with its size and no error when nothing is opened; the
+    # walk runs as "nobody" in a child, as in the test above.
+    root = Path(tempfile.mkdtemp(prefix="receiptcore-nosniff-"))
+    root.chmod(0o755)
+    secret = samples.npy(root).rename(root / "secret.npy")
+    size = secret.stat().st_size
+    secret.chmod(0)
+    child = (
+        "import json, os, sys\n"
+        "from receiptcore import walk\n"
+        "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
+        "print(json.dumps([[e.path, e.size, e.kind, e.error, e.sniff is None]\n"
+        "                  for e in walk(sys.argv[1], sniff=False)]))\n"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", child, str(root)], capture_output=True, text=True, check=True
+        )
+    finally:
+        shutil.rmtree(root)
+    assert json.loads(out.stdout) == [["secret.npy", size, "file", None, True]]
+
+
+def test_tree_mode_is_every_file_dot_git_included(tmp_path):
+    make_repo(tmp_path)
+    tree = {e.path for e in walk(tmp_path, "tree", sniff=False)}
+    assert tree == os_walk_files(tmp_path) | {
+        os.path.relpath(os.path.join(d, n), tmp_path)
+        for d, _, names in os.walk(tmp_path / ".git") for n in names
+    }
+    assert any(p.startswith(".git/") for p in tree)
