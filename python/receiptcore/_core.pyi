@@ -2,12 +2,32 @@
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Literal, TypeAlias
+from typing import Literal, Self, TypeAlias, final
 
 from typing_extensions import Buffer
 
 # Every path argument takes what open() takes; bytes are used as they are (names need not be
 # UTF-8). Every buffer argument is read in place, never copied.
+__all__ = [
+    "CanonicalizationError",
+    "Entry",
+    "FileChangedError",
+    "GitError",
+    "Hasher",
+    "ReceiptcoreError",
+    "Sniff",
+    "canonical_sha256",
+    "canonicalize",
+    "canonicalize_json",
+    "git_changes",
+    "hash_file",
+    "hash_files",
+    "inspect_files",
+    "sniff",
+    "triage",
+    "walk",
+]
+
 _Path: TypeAlias = str | bytes | PathLike[str] | PathLike[bytes]
 _Algo: TypeAlias = Literal["sha256", "blake3"]
 
@@ -51,6 +71,7 @@ def hash_files(
     exception propagates. The first failing path (in input order) raises as in :func:`hash_file`.
     """
 
+@final
 class Hasher:
     """Incremental digest for streams: ``Hasher("sha256")``, then ``update()`` and ``hexdigest()``.
 
@@ -60,7 +81,7 @@ class Hasher:
     time; more bytes may follow.
     """
 
-    def __init__(self, algo: _Algo = "sha256", data: Buffer | None = None) -> None: ...
+    def __new__(cls, algo: _Algo = "sha256", data: Buffer | None = None) -> Self: ...
     def update(self, data: Buffer, /) -> None: ...
     def hexdigest(self) -> str: ...
     def digest(self) -> bytes: ...
@@ -120,6 +141,7 @@ _Family: TypeAlias = Literal["weights", "tensor_data", "vector_index"]
 _Mode: TypeAlias = Literal["all", "tree", "gitignore", "git"]
 _Kind: TypeAlias = Literal["file", "symlink", "special", "directory"]
 
+@final
 class Sniff:
     """What :func:`sniff` recognised. Frozen; equal when all three fields are equal.
 
@@ -135,6 +157,7 @@ class Sniff:
     @property
     def evidence(self) -> str: ...
 
+@final
 class Entry:
     """One file listed by :func:`walk`. Frozen.
 
@@ -148,14 +171,14 @@ class Entry:
     (unreadable file, special file, non-UTF-8 name, tracked but missing, unreadable folder).
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: _Path,
         size: int,
         sniff: Sniff | None = None,
         kind: _Kind = "file",
         error: str | None = None,
-    ) -> None:
+    ) -> Self:
         """An entry for a file chosen another way than :func:`walk` (the scan's ``--staged``
         and ``--diff``); ``sniff`` comes from :func:`sniff`."""
     @property

@@ -110,7 +110,7 @@ PATH_CALLS: dict[tuple[str, str], Callable[[Callable[[pathlib.Path], Any], pathl
     ("inspect_files", "paths"): lambda form, t: _core.inspect_files(t, [form(pathlib.Path("a.npy"))])[0]
     .sniff.format == "npy",
     ("git_changes", "root"): lambda form, t: _core.git_changes(form(t)) == [("a.npy", "file")],
-    ("__init__", "path"): lambda form, t: _core.Entry(form(pathlib.Path("a.npy")), 1).path == "a.npy",
+    ("__new__", "path"): lambda form, t: _core.Entry(form(pathlib.Path("a.npy")), 1).path == "a.npy",
 }
 # bytes given to sniff are content, not a path (the stub says so): the other forms only.
 SNIFF_PATH_FORMS = ("str", "PathLike[str]", "PathLike[bytes]")
@@ -118,7 +118,7 @@ PATH_CALLS[("sniff", "path_or_bytes")] = lambda form, t: _core.sniff(form(t / "a
 
 BUFFER_CALLS: dict[tuple[str, str], Callable[[Callable[[bytes], Any]], bool]] = {
     ("sniff", "path_or_bytes"): lambda form: _core.sniff(form(NPY)).format == "npy",
-    ("__init__", "data"): lambda form: _core.Hasher("sha256", form(NPY)).hexdigest() == SHA,
+    ("__new__", "data"): lambda form: _core.Hasher("sha256", form(NPY)).hexdigest() == SHA,
     ("update", "data"): lambda form: _hasher_update(form(NPY)) == SHA,
     ("canonicalize_json", "text"): lambda form: _core.canonicalize_json(form(b'{"b": 1, "a": [true]}'))
     == b'{"a":[true],"b":1}',

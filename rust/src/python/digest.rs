@@ -153,6 +153,7 @@ impl PyHasher {
     }
 
     /// Feeds bytes from any buffer; the GIL is released for large buffers.
+    #[pyo3(signature = (data, /))]
     fn update(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let data = Bytes::get(data, "update takes a bytes-like object")?;
         let bytes = data.as_slice();

@@ -46,6 +46,7 @@ impl PySniff {
 
 /// sniff(path_or_bytes) -> Sniff | None
 #[pyfunction]
+#[pyo3(signature = (path_or_bytes, /))]
 fn sniff(py: Python<'_>, path_or_bytes: &Bound<'_, PyAny>) -> PyResult<Option<PySniff>> {
     if is_path_like(path_or_bytes) {
         let FsPath(path) = path_or_bytes.extract()?;

@@ -132,6 +132,7 @@ fn walk<'py>(
 
 /// inspect_files(root, paths) -> list[Entry]
 #[pyfunction]
+#[pyo3(signature = (root, paths, /))]
 fn inspect_files<'py>(
     py: Python<'py>,
     root: FsPath,
@@ -165,6 +166,7 @@ type Triaged = (Vec<Py<PyEntry>>, Vec<(OsString, Vec<Py<PyEntry>>)>);
 
 /// triage(entries, extensions, max_size, forbidden_dirs) -> (candidates, [(dir, entries)])
 #[pyfunction]
+#[pyo3(signature = (entries, extensions, max_size, forbidden_dirs, /))]
 fn triage(
     entries: &Bound<'_, PyList>,
     extensions: Vec<String>,
