@@ -8,7 +8,8 @@ Each side is a release wheel (`maturin build --release`) installed into its own 
 environment: the base from `git archive REV`, the head from this working tree as it is
 (uncommitted changes included), each with the Cargo features given. The benchmark scripts
 are this checkout's, run by each side's interpreter in turn (--rounds times, alternating, the
-best kept); the libraries they compare against come from this environment, the same for both.
+best kept); the libraries they compare against come from this environment, the same for both
+(commands installed beside this interpreter, such as modelscan, are left out).
 Prints each script's own tables, then one table of every row: base seconds, head seconds,
 and head / base (below 1 is faster). Anchor rows (hashlib, rg...) run the same code on both
 sides: how far they move is the noise of this machine.
@@ -50,7 +51,7 @@ def build(side: str, rev: str | None, features: str, work: Path) -> Path:
         env["CARGO_TARGET_DIR"] = str(REPO / "target" / f"compare-{side}")
     out = work / f"wheel-{side}"
     command = [Path(sys.executable).parent / "maturin", "build", "--release", "--quiet",
-               "--out", out]
+               "--out", out, "--interpreter", sys.executable]
     if features:
         command += ["--features", features]
     sh(*command, cwd=source, env=env)
@@ -68,10 +69,9 @@ def venv(side: str, wheel: Path, work: Path) -> Path:
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
     Path(site, "_compare_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    # The anchors' commands (check-added-large-files, modelscan...) beside its interpreter.
-    for tool in Path(sys.executable).parent.iterdir():
-        if not (root / "bin" / tool.name).exists():
-            (root / "bin" / tool.name).symlink_to(tool)
+    # Only receiptcore's own command sits beside the interpreter: the anchors that scripts find
+    # there (check-added-large-files, modelscan: minutes each, the same code on both sides)
+    # are left out of a comparison of two builds.
     return python
 
 
