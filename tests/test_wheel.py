@@ -58,7 +58,7 @@ def rc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_wheel_is_one_abi3_wheel_for_every_cpython_from_3_11(wheel):
-    name, version, python, abi, platform = wheel.name.removesuffix(".whl").split("-")
+    name, _version, python, abi, platform = wheel.name.removesuffix(".whl").split("-")
     assert (name, python, abi) == ("receiptcore", "cp311", "abi3")
     assert platform.startswith("manylinux")
     with zipfile.ZipFile(wheel) as contents:

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from receiptcore.files import expand_paths
-from receiptcore.manifests import dataset_manifest, list_corpus
+from receiptcore.commitments import dataset_manifest, list_corpus
+from receiptcore.util.files import expand_paths
 
 TERMS = {"name": "c", "source": "s3://c", "license": "MIT", "owner": "me"}
 
@@ -173,8 +173,8 @@ def test_an_unreadable_folder_raises_permission_error_in_both():
     (root / "closed").chmod(0)
     child = (
         "import json, os, sys\n"
-        "from receiptcore.files import expand_paths\n"
-        "from receiptcore.manifests import list_corpus\n"
+        "from receiptcore.util.files import expand_paths\n"
+        "from receiptcore.commitments import list_corpus\n"
         "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
         "out = []\n"
         "for call in (lambda: expand_paths([sys.argv[1]]), lambda: list_corpus(sys.argv[1])):\n"
