@@ -564,7 +564,7 @@ mod tests {
     use std::fs;
 
     #[test]
-    fn lists_files_relative_to_the_root_and_skips_dot_git() {
+    fn lists_files_relative_to_the_root_and_skips_dot_git_unless_in_tree_mode() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("a/b")).unwrap();
         fs::create_dir_all(dir.path().join(".git")).unwrap();
@@ -578,6 +578,10 @@ mod tests {
         let paths: Vec<_> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
         assert_eq!(paths, [".hidden", "a/b/x.txt"]);
         assert_eq!(entries[1].size, 5);
+        // Mode tree is every file, .git included.
+        let entries = Walk::new(Mode::Tree).run(dir.path()).unwrap();
+        let paths: Vec<_> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
+        assert_eq!(paths, [".git/config", ".hidden", "a/b/x.txt"]);
     }
 
     #[test]
@@ -658,17 +662,6 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("not valid UTF-8"));
-    }
-
-    #[test]
-    fn tree_mode_lists_dot_git_too() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join(".git")).unwrap();
-        fs::write(dir.path().join(".git/config"), b"x").unwrap();
-        fs::write(dir.path().join("a.txt"), b"a").unwrap();
-        let entries = Walk::new(Mode::Tree).run(dir.path()).unwrap();
-        let paths: Vec<_> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
-        assert_eq!(paths, [".git/config", "a.txt"]);
     }
 
     #[test]

@@ -7,9 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +14,7 @@ from hypothesis import strategies as st
 
 from receiptcore import Entry, GitError, ReceiptcoreError, walk
 from support import samples
+from support.nobody import reachable_folder, run_as_nobody
 
 
 def git(root, *args):
@@ -165,29 +163,20 @@ def test_fifos_are_reported_without_blocking(tmp_path):
 
 
 def test_unreadable_files_and_directories_are_reported_not_fatal():
-    # Root reads any file, so as root the walk runs in a child that drops to "nobody"; the tree
-    # sits in its own world-traversable folder so that "nobody" can reach it.
-    root = Path(tempfile.mkdtemp(prefix="receiptcore-unreadable-"))
-    root.chmod(0o755)
+    root = reachable_folder("receiptcore-unreadable-")
     (root / "secret").write_text("x")
     (root / "secret").chmod(0)
     (root / "closed").mkdir()
     (root / "closed" / "f").write_text("x")
     (root / "closed").chmod(0)
-    child = (
-        "import json, os, sys\n"
-        "from receiptcore import walk\n"  # import first: "nobody" may not read the stdlib
-        "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
-        "print(json.dumps({e.path: e.error for e in walk(sys.argv[1])}))\n"
-    )
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", child, str(root)], capture_output=True, text=True, check=True
-        )
+        out = run_as_nobody("from receiptcore import walk",
+                            "print(json.dumps({e.path: e.error for e in walk(sys.argv[1])}))",
+                            str(root))
     finally:
         (root / "closed").chmod(0o755)
         shutil.rmtree(root)
-    errors = json.loads(out.stdout)
+    errors = json.loads(out)
     assert "cannot read" in errors["secret"]
     assert "cannot list" in errors["closed"]
 
@@ -222,27 +211,18 @@ def test_walk_finds_vector_stores_inside_a_tree(tmp_path):
 
 
 def test_listing_without_sniffing_opens_no_file():
-    # A file nobody may read is listed with its size and no error when nothing is opened; the
-    # walk runs as "nobody" in a child, as in the test above.
-    root = Path(tempfile.mkdtemp(prefix="receiptcore-nosniff-"))
-    root.chmod(0o755)
+    # A file nobody may read is listed with its size and no error when nothing is opened.
+    root = reachable_folder("receiptcore-nosniff-")
     secret = samples.npy(root).rename(root / "secret.npy")
     size = secret.stat().st_size
     secret.chmod(0)
-    child = (
-        "import json, os, sys\n"
-        "from receiptcore import walk\n"
-        "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
-        "print(json.dumps([[e.path, e.size, e.kind, e.error, e.sniff is None]\n"
-        "                  for e in walk(sys.argv[1], sniff=False)]))\n"
-    )
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", child, str(root)], capture_output=True, text=True, check=True
-        )
+        out = run_as_nobody("from receiptcore import walk",
+                            "print(json.dumps([[e.path, e.size, e.kind, e.error, e.sniff is None]"
+                            " for e in walk(sys.argv[1], sniff=False)]))", str(root))
     finally:
         shutil.rmtree(root)
-    assert json.loads(out.stdout) == [["secret.npy", size, "file", None, True]]
+    assert json.loads(out) == [["secret.npy", size, "file", None, True]]
 
 
 def test_tree_mode_is_every_file_dot_git_included(tmp_path):

@@ -9,10 +9,6 @@ import json
 import os
 import shutil
 import stat
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +16,7 @@ from hypothesis import strategies as st
 
 from receiptcore.commitments import dataset_manifest, list_corpus
 from receiptcore.util.files import expand_paths
+from support.nobody import reachable_folder, run_as_nobody
 
 TERMS = {"name": "c", "source": "s3://c", "license": "MIT", "owner": "me"}
 
@@ -165,28 +162,21 @@ def test_both_listings_agree_with_os_walk_on_any_tree(tmp_path_factory, spec):
 
 
 def test_an_unreadable_folder_raises_permission_error_in_both():
-    # Root reads any folder, so the listing runs in a child that drops to "nobody".
-    root = Path(tempfile.mkdtemp(prefix="receiptcore-files-"))
-    root.chmod(0o755)
+    root = reachable_folder("receiptcore-files-")
     (root / "closed").mkdir()
     (root / "closed" / "f").write_text("x")
     (root / "closed").chmod(0)
-    child = (
-        "import json, os, sys\n"
-        "from receiptcore.util.files import expand_paths\n"
-        "from receiptcore.commitments import list_corpus\n"
-        "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
-        "out = []\n"
-        "for call in (lambda: expand_paths([sys.argv[1]]), lambda: list_corpus(sys.argv[1])):\n"
-        "    try: call()\n"
-        "    except OSError as e: out.append([type(e).__name__, e.errno, e.filename])\n"
-        "print(json.dumps(out))\n"
-    )
+    body = """out = []
+for call in (lambda: expand_paths([sys.argv[1]]), lambda: list_corpus(sys.argv[1])):
     try:
-        done = subprocess.run([sys.executable, "-c", child, str(root)], capture_output=True,
-                              text=True, check=True)
+        call()
+    except OSError as e:
+        out.append([type(e).__name__, e.errno, e.filename])
+print(json.dumps(out))"""
+    try:
+        out = run_as_nobody("from receiptcore.util.files import expand_paths\n"
+                            "from receiptcore.commitments import list_corpus", body, str(root))
     finally:
         (root / "closed").chmod(0o755)
         shutil.rmtree(root)
-    closed = str(root / "closed")
-    assert json.loads(done.stdout) == [["PermissionError", 13, closed]] * 2
+    assert json.loads(out) == [["PermissionError", 13, str(root / "closed")]] * 2
