@@ -50,10 +50,12 @@ lint: venv
 	$(BIN)/python -m mypy --strict python/receiptcore/_core.pyi
 
 # What a user installs: one abi3 wheel for every CPython from 3.11 and the sdist, in dist/;
-# auditwheel (PyPI's checker) must find the wheel consistent with its manylinux tag.
+# auditwheel (PyPI's checker) must find the wheel consistent with its manylinux tag. Only this
+# wheel is abi3: builds for one interpreter (develop, test, an sdist) stay version-specific,
+# which canonicalizes Python objects a few per cent faster (docs/wheel.md).
 wheel: venv
 	rm -rf dist
-	$(BIN)/maturin build --release --quiet --out dist --interpreter $(BIN)/python
+	$(BIN)/maturin build --release --quiet --features abi3 --out dist --interpreter $(BIN)/python
 	$(BIN)/maturin sdist --quiet --out dist
 	$(BIN)/pip install --quiet 'auditwheel==6.8.2'
 	$(BIN)/auditwheel show dist/*.whl | tr -s ' \n' ' ' | tee /dev/stderr \

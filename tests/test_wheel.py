@@ -1,8 +1,8 @@
 """The wheel a user installs: one abi3 manylinux wheel that needs no Rust, and the CLI works
 from it.
 
-The wheel is built here as `make wheel` builds it (`maturin build --release`; the compiled
-crate is cargo's cached one). It is installed into a fresh virtual environment whose PATH has
+The wheel is built here as `make wheel` builds it (`maturin build --release --features abi3`;
+the compiled crate is cargo's cached one after the first time). It is installed into a fresh virtual environment whose PATH has
 no cargo or rustc; its dependencies come from this environment (tests never reach the
 network), seen after the wheel's own files, so the receiptcore that runs is the wheel's.
 """
@@ -29,8 +29,8 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([str(BIN / "maturin"), "build", "--release", "--quiet", "--out", str(out),
-                    "--interpreter", sys.executable], cwd=REPO, check=True)
+    subprocess.run([str(BIN / "maturin"), "build", "--release", "--quiet", "--features", "abi3",
+                    "--out", str(out), "--interpreter", sys.executable], cwd=REPO, check=True)
     return next(out.glob("*.whl"))
 
 
