@@ -33,6 +33,11 @@ impl FromPyObject<'_, '_> for FsPath {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'_, '_, PyAny>) -> PyResult<FsPath> {
+        if let Ok(text) = obj.cast::<PyString>() {
+            // The common case, without a call: encoded as os.fsencode does (lone surrogates
+            // from undecodable bytes included).
+            return Ok(FsPath(text.extract::<OsString>()?.into()));
+        }
         static FSPATH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let py = obj.py();
         // os.fspath: str and bytes as they are, __fspath__ for PathLike, else its TypeError
@@ -41,7 +46,6 @@ impl FromPyObject<'_, '_> for FsPath {
         if let Ok(bytes) = path.cast::<PyBytes>() {
             return Ok(FsPath(OsStr::from_bytes(bytes.as_bytes()).into()));
         }
-        // A str, encoded as os.fsencode does (lone surrogates from undecodable bytes included).
         Ok(FsPath(path.extract::<OsString>()?.into()))
     }
 }
