@@ -6,9 +6,13 @@ from typing import Literal, Self, TypeAlias, final
 
 from typing_extensions import Buffer
 
+__version__: str
+"""The package version, from Cargo.toml (the one place it is written)."""
+
 # Every path argument takes what open() takes; bytes are used as they are (names need not be
 # UTF-8). Every buffer argument is read in place, never copied.
 __all__ = [
+    "__version__",
     "CanonicalizationError",
     "Entry",
     "FileChangedError",
