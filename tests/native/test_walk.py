@@ -189,6 +189,8 @@ def test_bad_roots_and_modes_raise_named_errors(tmp_path):
         walk(tmp_path / "f")
     with pytest.raises(ValueError, match="unknown mode"):
         walk(tmp_path, mode="everything")
+    with pytest.raises(ValueError, match="unknown kind"):
+        Entry("a", 1, kind="folder")
 
 
 def test_git_mode_lists_tracked_symlinks_without_following_them(tmp_path):
