@@ -12,7 +12,6 @@ __version__: str
 # Every path argument takes what open() takes; bytes are used as they are (names need not be
 # UTF-8). Every buffer argument is read in place, never copied.
 __all__ = [
-    "__version__",
     "CanonicalizationError",
     "Entry",
     "FileChangedError",
@@ -20,6 +19,7 @@ __all__ = [
     "Hasher",
     "ReceiptcoreError",
     "Sniff",
+    "__version__",
     "canonical_sha256",
     "canonicalize",
     "canonicalize_json",
