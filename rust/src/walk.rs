@@ -1,15 +1,20 @@
-//! A parallel walk of a repository that sniffs every file it lists.
+//! A parallel walk of a folder that lists every file, and opens and sniffs each unless told not to.
 //!
-//! Three ways to choose files ([`Mode`]): every file, files not ignored by `.gitignore`, or
-//! exactly the files tracked by git. The first two use the `ignore` crate's parallel walker
-//! (directory entries typed by `readdir`, so no `stat` per file); the file is opened once, its
-//! head read, and its size taken from that read when it is shorter than the head. Symlinks
-//! are listed but never followed, `.git` is never entered, and anything that goes wrong with
-//! one file or directory becomes that entry's `error`. Memory is one small buffer per thread
-//! plus the entries returned.
+//! Four ways to choose files ([`Mode`]): every file, every file outside `.git`, files not
+//! ignored by `.gitignore`, or exactly the files tracked by git. All but the last use the
+//! `ignore` crate's parallel walker (directory entries typed by `readdir`, so no `stat` per
+//! file when sniffing); a file is opened once, its head read, and its size taken from that read
+//! when it is shorter than the head. Without sniffing ([`Walk::sniff`] false) no file is
+//! opened: one `lstat` gives the size. Symlinks are listed but never followed, and anything
+//! that goes wrong with one file or directory becomes that entry's `error`. Memory is one small
+//! buffer per thread plus the entries returned.
+//!
+//! Both of git's listings live here, with one rule for submodules: the index (`ls-files
+//! --stage`, mode `git`) and the files a change adds or modifies (`diff --raw`,
+//! [`git_changes`]).
 
 use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -24,7 +29,10 @@ use crate::sniff::{sniff_open_file, Sniff};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Every file under the root (except inside `.git`).
+    /// Every file under the root, `.git` included: what a digest or a manifest of a folder
+    /// commits to.
+    Tree,
+    /// Every file under the root except inside `.git`.
     All,
     /// Files not ignored by `.gitignore` files (and `.git/info/exclude`), hidden files included.
     Gitignore,
@@ -36,10 +44,54 @@ pub enum Mode {
 impl Mode {
     pub fn parse(s: &str) -> Option<Mode> {
         match s {
+            "tree" => Some(Mode::Tree),
             "all" => Some(Mode::All),
             "gitignore" => Some(Mode::Gitignore),
             "git" => Some(Mode::Git),
             _ => None,
+        }
+    }
+}
+
+/// What a listed path is, as the directory entry (or git's mode) says, never following a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    File,
+    Symlink,
+    /// A FIFO, socket or device: listed, never opened.
+    Special,
+    /// Only on entries with an `error`: a directory that could not be listed, or a directory
+    /// found where git tracks a file.
+    Directory,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Symlink => "symlink",
+            Kind::Special => "special",
+            Kind::Directory => "directory",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        [Kind::File, Kind::Symlink, Kind::Special, Kind::Directory]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+impl From<std::fs::FileType> for Kind {
+    fn from(t: std::fs::FileType) -> Kind {
+        if t.is_file() {
+            Kind::File
+        } else if t.is_symlink() {
+            Kind::Symlink
+        } else if t.is_dir() {
+            Kind::Directory
+        } else {
+            Kind::Special
         }
     }
 }
@@ -49,11 +101,12 @@ impl Mode {
 pub struct Entry {
     /// Relative to the root; may not be UTF-8 (then `error` says so).
     pub path: PathBuf,
+    /// In bytes; of the link itself for a symlink.
     pub size: u64,
     /// Boxed, like `error`: most entries have neither, and an entry of 64 bytes rather than
     /// 112 keeps a million of them (and their sort) small.
     pub sniff: Option<Box<Sniff>>,
-    pub is_symlink: bool,
+    pub kind: Kind,
     pub error: Option<Box<str>>,
 }
 
@@ -61,7 +114,7 @@ pub struct Entry {
 pub enum WalkError {
     /// The root is missing, or not a directory.
     Root { path: PathBuf, source: io::Error },
-    /// `git ls-files` could not run or failed (not a repository, git missing).
+    /// git could not run or failed (not a repository, git missing, unknown revision).
     Git(String),
 }
 
@@ -84,53 +137,121 @@ impl std::error::Error for WalkError {}
 /// warm cache the extra threads cost nothing measurable (0.82 s CPU either way).
 const IO_THREADS: usize = 32;
 
-/// Lists and sniffs the files under `root`, sorted by path. `threads` defaults to one per core,
-/// and at least [`IO_THREADS`].
-pub fn walk(root: &Path, mode: Mode, threads: Option<usize>) -> Result<Vec<Entry>, WalkError> {
-    let meta = std::fs::metadata(root).map_err(|source| WalkError::Root {
-        path: root.to_path_buf(),
-        source,
-    })?;
-    if !meta.is_dir() {
-        return Err(WalkError::Root {
-            path: root.to_path_buf(),
-            source: io::Error::from_raw_os_error(libc::ENOTDIR),
-        });
-    }
-    let threads = io_threads(threads);
-    match mode {
-        // git lists its index sorted by path bytes, and the parallel map keeps that order.
-        Mode::Git => walk_git(root, threads),
-        _ => {
-            let mut entries = walk_tree(root, mode, threads);
-            sort_by_path(&mut entries);
-            Ok(entries)
+/// How to walk: which files, whether to open and sniff each, on how many threads. One set of
+/// options for a walk of a folder and for the same work on files listed elsewhere
+/// ([`Walk::inspect`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Walk {
+    mode: Mode,
+    sniff: bool,
+    threads: Option<usize>,
+}
+
+impl Walk {
+    /// A walk in `mode` that sniffs every file, on one thread per core (at least
+    /// [`IO_THREADS`]).
+    pub fn new(mode: Mode) -> Walk {
+        Walk {
+            mode,
+            sniff: true,
+            threads: None,
         }
     }
-}
 
-fn io_threads(threads: Option<usize>) -> usize {
-    threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(IO_THREADS, |n| n.get().max(IO_THREADS))
-    })
-}
+    /// Whether to open each regular file and sniff its head (else one `lstat` for its size).
+    pub fn sniff(mut self, sniff: bool) -> Walk {
+        self.sniff = sniff;
+        self
+    }
 
-/// The walk's work on files chosen elsewhere (the files of a diff or of a staged change):
-/// each of `paths`, relative to `root`, inspected as git mode inspects a tracked file, in
-/// parallel, returned in the order given. A symlink is listed, not followed; a missing file
-/// or a name that is not UTF-8 sets the entry's `error`.
-pub fn inspect_files(root: &Path, paths: &[&[u8]], threads: Option<usize>) -> Vec<Entry> {
-    let listed: Vec<(&[u8], bool)> = paths.iter().map(|&p| (p, false)).collect();
-    inspect_listed(root, &listed, io_threads(threads))
-}
+    pub fn threads(mut self, threads: Option<usize>) -> Walk {
+        self.threads = threads;
+        self
+    }
 
-/// `(path, is_symlink_in_the_index)` pairs inspected on a pool of `threads`, in order.
-fn inspect_listed(root: &Path, listed: &[(&[u8], bool)], threads: usize) -> Vec<Entry> {
-    let inspect = |&(raw, is_link): &(&[u8], bool)| tracked_entry(root, raw, is_link);
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(|| listed.par_iter().map(inspect).collect()),
-        // No threads to be had: the same work, one file after another.
-        Err(_) => listed.iter().map(inspect).collect(),
+    /// Lists (and sniffs) the files under `root`, sorted by path bytes.
+    pub fn run(&self, root: &Path) -> Result<Vec<Entry>, WalkError> {
+        let meta = std::fs::metadata(root).map_err(|source| WalkError::Root {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            return Err(WalkError::Root {
+                path: root.to_path_buf(),
+                source: io::Error::from_raw_os_error(libc::ENOTDIR),
+            });
+        }
+        match self.mode {
+            // git lists its index sorted by path bytes, and the parallel map keeps that order.
+            Mode::Git => {
+                let output = git(root, &["ls-files", "-z", "--stage"])?;
+                Ok(self.inspect_listed(root, &index_files(&output)))
+            }
+            _ => {
+                let mut entries = self.walk_tree(root);
+                sort_by_path(&mut entries);
+                Ok(entries)
+            }
+        }
+    }
+
+    /// The walk's work on files chosen elsewhere (the files of a diff or of a staged change):
+    /// each of `paths`, relative to `root`, inspected as git mode inspects a tracked file, in
+    /// parallel, returned in the order given. A symlink is listed, not followed; a missing file
+    /// or a name that is not UTF-8 sets the entry's `error`.
+    pub fn inspect(&self, root: &Path, paths: &[&[u8]]) -> Vec<Entry> {
+        let listed: Vec<(&[u8], Kind)> = paths.iter().map(|&p| (p, Kind::File)).collect();
+        self.inspect_listed(root, &listed)
+    }
+
+    fn io_threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(IO_THREADS, |n| n.get().max(IO_THREADS))
+        })
+    }
+
+    /// `(path, kind in the index)` pairs inspected in parallel, in order.
+    fn inspect_listed(&self, root: &Path, listed: &[(&[u8], Kind)]) -> Vec<Entry> {
+        let inspect = |&(raw, kind): &(&[u8], Kind)| tracked_entry(root, raw, kind, self.sniff);
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(self.io_threads())
+            .build()
+        {
+            Ok(pool) => pool.install(|| listed.par_iter().map(inspect).collect()),
+            // No threads to be had: the same work, one file after another.
+            Err(_) => listed.iter().map(inspect).collect(),
+        }
+    }
+
+    fn walk_tree(&self, root: &Path) -> Vec<Entry> {
+        let mut builder = WalkBuilder::new(root);
+        builder
+            .threads(self.io_threads())
+            .follow_links(false)
+            .standard_filters(false);
+        if self.mode != Mode::Tree {
+            builder.filter_entry(|e| e.file_name() != ".git");
+        }
+        if self.mode == Mode::Gitignore {
+            builder
+                .git_ignore(true)
+                .git_exclude(true)
+                .parents(true)
+                .require_git(false);
+        }
+        let shared = Mutex::new(Vec::new());
+        let mut visitors = Visitors {
+            root,
+            sniff: self.sniff,
+            shared: &shared,
+        };
+        builder.build_parallel().visit(&mut visitors);
+        let parts = shared.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut entries = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for mut part in parts {
+            entries.append(&mut part);
+        }
+        entries
     }
 }
 
@@ -145,36 +266,9 @@ fn sort_by_path(entries: &mut [Entry]) {
     entries.sort_unstable_by(|a, b| path_bytes(a).cmp(path_bytes(b)));
 }
 
-fn walk_tree(root: &Path, mode: Mode, threads: usize) -> Vec<Entry> {
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .threads(threads)
-        .follow_links(false)
-        .standard_filters(false)
-        .filter_entry(|e| e.file_name() != ".git");
-    if mode == Mode::Gitignore {
-        builder
-            .git_ignore(true)
-            .git_exclude(true)
-            .parents(true)
-            .require_git(false);
-    }
-    let shared = Mutex::new(Vec::new());
-    let mut visitors = Visitors {
-        root,
-        shared: &shared,
-    };
-    builder.build_parallel().visit(&mut visitors);
-    let parts = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut entries = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-    for mut part in parts {
-        entries.append(&mut part);
-    }
-    entries
-}
-
 struct Visitors<'s> {
     root: &'s Path,
+    sniff: bool,
     shared: &'s Mutex<Vec<Vec<Entry>>>,
 }
 
@@ -182,6 +276,7 @@ impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
         Box::new(Collector {
             root: self.root,
+            sniff: self.sniff,
             local: Vec::new(),
             shared: self.shared,
         })
@@ -191,6 +286,7 @@ impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
 /// Each walker thread keeps its own entries and hands them over once, when it finishes.
 struct Collector<'s> {
     root: &'s Path,
+    sniff: bool,
     local: Vec<Entry>,
     shared: &'s Mutex<Vec<Vec<Entry>>>,
 }
@@ -217,13 +313,17 @@ impl ParallelVisitor for Collector<'_> {
                 }
                 let rel = relative(self.root, entry.path());
                 self.local
-                    .push(inspect(entry.path(), rel, Kind::from(kind), None));
+                    .push(inspect(entry.path(), rel, Kind::from(kind), self.sniff));
             }
             Err(err) => {
-                let path = error_path(&err)
-                    .map(|p| relative(self.root, p))
-                    .unwrap_or_default();
-                self.local.push(failed(path, format!("cannot list: {err}")));
+                let path = error_path(&err);
+                // Usually a directory that cannot be read; the path says what it is.
+                let kind = path
+                    .and_then(|p| std::fs::symlink_metadata(p).ok())
+                    .map_or(Kind::Directory, |m| Kind::from(m.file_type()));
+                let rel = path.map(|p| relative(self.root, p)).unwrap_or_default();
+                self.local
+                    .push(entry(rel, kind, Err(format!("cannot list: {err}"))));
             }
         }
         WalkState::Continue
@@ -245,31 +345,25 @@ fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root).unwrap_or(path).to_path_buf()
 }
 
-fn failed(path: PathBuf, error: String) -> Entry {
-    Entry {
-        path,
-        size: 0,
-        sniff: None,
-        is_symlink: false,
-        error: Some(error.into()),
+/// What inspecting a file found: its size and what it was recognised as, or why not.
+type Found = Result<(u64, Option<Sniff>), String>;
+
+/// The entry for `rel`; a name that is not UTF-8 is an error besides whatever `found` says.
+fn entry(rel: PathBuf, kind: Kind, found: Found) -> Entry {
+    let mut errors = Vec::new();
+    if rel.to_str().is_none() {
+        errors.push("name is not valid UTF-8".to_string());
     }
-}
-
-enum Kind {
-    File,
-    Symlink,
-    Other,
-}
-
-impl From<std::fs::FileType> for Kind {
-    fn from(t: std::fs::FileType) -> Kind {
-        if t.is_file() {
-            Kind::File
-        } else if t.is_symlink() {
-            Kind::Symlink
-        } else {
-            Kind::Other
-        }
+    let (size, sniff) = found.unwrap_or_else(|e| {
+        errors.push(e);
+        (0, None)
+    });
+    Entry {
+        path: rel,
+        size,
+        sniff: sniff.map(Box::new),
+        kind,
+        error: (!errors.is_empty()).then(|| errors.join("; ").into()),
     }
 }
 
@@ -281,137 +375,187 @@ fn open_no_follow(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-fn inspect(abs: &Path, rel: PathBuf, kind: Kind, size: Option<u64>) -> Entry {
-    let mut entry = Entry {
-        path: rel,
-        size: 0,
-        sniff: None,
-        is_symlink: false,
-        error: None,
-    };
-    let mut errors = Vec::new();
-    if entry.path.to_str().is_none() {
-        errors.push("name is not valid UTF-8".to_string());
-    }
-    match kind {
-        Kind::Symlink => {
-            entry.is_symlink = true;
-            match std::fs::symlink_metadata(abs) {
-                Ok(m) => entry.size = m.len(),
-                Err(e) => errors.push(format!("cannot stat: {e}")),
-            }
-        }
-        Kind::Other => {
-            let what = match std::fs::symlink_metadata(abs) {
-                Ok(m) if m.file_type().is_fifo() => "a FIFO",
-                Ok(m) if m.file_type().is_socket() => "a socket",
-                _ => "a device or special file",
-            };
-            errors.push(format!("not a regular file ({what}); not read"));
-        }
-        Kind::File => match open_no_follow(abs).and_then(|f| sniff_open_file(&f, size)) {
-            Ok((n, sniff)) => {
-                entry.size = n;
-                entry.sniff = sniff.map(Box::new);
-            }
-            Err(e) => errors.push(format!("cannot read: {e}")),
-        },
-    }
-    if !errors.is_empty() {
-        entry.error = Some(errors.join("; ").into());
-    }
-    entry
+fn read_head(file: io::Result<File>) -> Found {
+    file.and_then(|f| sniff_open_file(&f, None))
+        .map_err(|e| format!("cannot read: {e}"))
 }
 
-/// Mode git: the tracked files, from `git ls-files -z --stage` run in `root`.
+/// A path whose kind the directory entry gave: a regular file is read when sniffing, anything
+/// else (or everything, when not sniffing) is described by one `lstat`.
+fn inspect(abs: &Path, rel: PathBuf, kind: Kind, sniff: bool) -> Entry {
+    if sniff && kind == Kind::File {
+        return entry(rel, kind, read_head(open_no_follow(abs)));
+    }
+    match std::fs::symlink_metadata(abs) {
+        Ok(meta) => described(rel, &meta),
+        Err(e) => entry(rel, kind, Err(format!("cannot stat: {e}"))),
+    }
+}
+
+/// An entry from its `lstat`, nothing opened.
+fn described(rel: PathBuf, meta: &Metadata) -> Entry {
+    let kind = Kind::from(meta.file_type());
+    let found = match kind {
+        Kind::File | Kind::Symlink => Ok((meta.len(), None)),
+        Kind::Special => {
+            let t = meta.file_type();
+            let what = if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "a device or special file"
+            };
+            Err(format!("not a regular file ({what}); not read"))
+        }
+        Kind::Directory => Err("a directory where git tracks a file; not read".into()),
+    };
+    entry(rel, kind, found)
+}
+
+/// A listed file, typed by its mode in the index. When sniffing, a regular file is opened
+/// straight away (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and
+/// `O_NONBLOCK` a FIFO).
+fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
+    let rel = PathBuf::from(OsStr::from_bytes(raw));
+    let abs = root.join(&rel);
+    let missing = |rel| {
+        entry(
+            rel,
+            kind,
+            Err("in git but missing from the working tree".into()),
+        )
+    };
+    if sniff && kind == Kind::File {
+        return match open_no_follow(&abs) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                inspect(&abs, rel, Kind::Symlink, sniff)
+            }
+            opened => entry(rel, kind, read_head(opened)),
+        };
+    }
+    match std::fs::symlink_metadata(&abs) {
+        Ok(meta) => described(rel, &meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+        Err(e) => entry(rel, kind, Err(format!("cannot stat: {e}"))),
+    }
+}
+
+/// Runs `git -C root <args>` and returns its output; a failure names the subcommand, the
+/// folder and git's last word.
 ///
-/// Shelling out rather than parsing `.git/index` ourselves: git reads every index it can write
-/// (versions 2 to 4, split indexes, sparse indexes, `GIT_INDEX_FILE`, worktrees whose `.git`
-/// is a file), and limits the list to `root` when it is a subfolder, at a cost of about 30 ms
-/// per 100,000 files, which is small beside opening each of them. `--stage` gives each
-/// entry's mode, so submodules (gitlinks, mode 160000) are skipped and symlinks (120000) are
-/// not followed.
-fn walk_git(root: &Path, threads: usize) -> Result<Vec<Entry>, WalkError> {
+/// Shelling out rather than reading `.git` ourselves: git reads every index it can write
+/// (versions 2 to 4, split and sparse indexes, `GIT_INDEX_FILE`, worktrees whose `.git` is a
+/// file) and limits the list to `root` when it is a subfolder, at a cost of about 30 ms per
+/// 100,000 files, which is small beside opening each of them.
+fn git<S: AsRef<OsStr>>(root: &Path, args: &[S]) -> Result<Vec<u8>, WalkError> {
+    let command = args.first().map_or(OsStr::new(""), AsRef::as_ref);
+    let command = command.to_string_lossy();
     let output = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["ls-files", "-z", "--stage"])
+        .args(args)
         .output()
         .map_err(|e| {
             WalkError::Git(format!(
-                "cannot run git ls-files in {}: {e}",
+                "cannot run git {command} in {}: {e}",
                 root.display()
             ))
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.trim().lines().last().unwrap_or("").to_string();
         return Err(WalkError::Git(format!(
-            "git ls-files failed in {}: {}",
-            root.display(),
-            stderr.trim()
+            "git {command} failed in {}: {last}",
+            root.display()
         )));
     }
-    let mut tracked: Vec<(&[u8], bool)> = Vec::new();
-    for record in output.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+    Ok(output.stdout)
+}
+
+/// What git's mode for a path says it is: a symlink (120000), a file, or a submodule (160000),
+/// which is `None`: a commit id with no content here, left out of every listing.
+fn kind_of_mode(mode: &[u8]) -> Option<Kind> {
+    match mode {
+        b"160000" => None,
+        b"120000" => Some(Kind::Symlink),
+        _ => Some(Kind::File),
+    }
+}
+
+/// The files of `git ls-files -z --stage` (`<mode> <object> <stage>\t<path>` records).
+fn index_files(output: &[u8]) -> Vec<(&[u8], Kind)> {
+    let mut tracked: Vec<(&[u8], Kind)> = Vec::new();
+    for record in output.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let Some(tab) = record.iter().position(|&b| b == b'\t') else {
             continue;
         };
         let (meta, path) = (&record[..tab], &record[tab + 1..]);
-        if meta.starts_with(b"160000") {
+        let Some(kind) = meta.split(|&b| b == b' ').next().and_then(kind_of_mode) else {
             continue;
-        }
+        };
         // Conflicted files appear once per stage, one after another.
         if tracked.last().is_some_and(|(last, _)| *last == path) {
             continue;
         }
-        tracked.push((path, meta.starts_with(b"120000")));
+        tracked.push((path, kind));
     }
-    Ok(inspect_listed(root, &tracked, threads))
+    tracked
 }
 
-/// A listed file, typed by its mode in the index when known: a regular file is opened straight
-/// away (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and
-/// `O_NONBLOCK` a FIFO).
-fn tracked_entry(root: &Path, raw: &[u8], is_link: bool) -> Entry {
-    let rel = PathBuf::from(OsStr::from_bytes(raw));
-    let abs = root.join(&rel);
-    let missing = |rel| failed(rel, "in git but missing from the working tree".into());
-    if is_link {
-        return match std::fs::symlink_metadata(&abs) {
-            Ok(m) => inspect(&abs, rel, Kind::from(m.file_type()), None),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
-            Err(e) => failed(rel, format!("cannot stat: {e}")),
+/// The files of `git diff --raw -z --no-renames`: `:<old mode> <new mode> <old id> <new id>
+/// <status>` then the path, each ended by NUL. The kind is the new side's.
+fn diff_files(output: &[u8]) -> Vec<(&[u8], Kind)> {
+    let mut fields = output.split(|&b| b == 0);
+    let mut changed = Vec::new();
+    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+        let Some(meta) = meta.strip_prefix(b":") else {
+            break;
         };
-    }
-    match open_no_follow(&abs) {
-        Ok(file) => {
-            let mut entry = inspect_open(&file, rel);
-            if entry.path.to_str().is_none() {
-                let why = "name is not valid UTF-8".to_string();
-                entry.error = Some(match entry.error.take() {
-                    Some(e) => format!("{why}; {e}").into(),
-                    None => why.into(),
-                });
-            }
-            entry
+        if let Some(kind) = meta.split(|&b| b == b' ').nth(1).and_then(kind_of_mode) {
+            changed.push((path, kind));
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => inspect(&abs, rel, Kind::Symlink, None),
-        Err(e) => failed(rel, format!("cannot read: {e}")),
     }
+    changed
 }
 
-fn inspect_open(file: &File, rel: PathBuf) -> Entry {
-    match sniff_open_file(file, None) {
-        Ok((size, sniff)) => Entry {
-            path: rel,
-            size,
-            sniff: sniff.map(Box::new),
-            is_symlink: false,
-            error: None,
-        },
-        Err(e) => failed(rel, format!("cannot read: {e}")),
+/// Which change [`git_changes`] lists.
+#[derive(Clone, Copy, Debug)]
+pub enum Changes<'a> {
+    /// What is staged in the index (against `HEAD`).
+    Staged,
+    /// What `HEAD` changed since it forked from this revision (`base...HEAD`).
+    Since(&'a str),
+}
+
+/// The files a change adds, copies, modifies or retypes (what there is to read afterwards),
+/// relative to `root` and sorted by path bytes, each with its kind on the new side; submodules
+/// are left out, as the index listing leaves them out.
+pub fn git_changes(root: &Path, which: Changes<'_>) -> Result<Vec<(PathBuf, Kind)>, WalkError> {
+    let mut args = vec![
+        "diff".to_string(),
+        "--raw".into(),
+        "-z".into(),
+        "--no-renames".into(),
+        "--diff-filter=ACMT".into(),
+        "--relative".into(),
+    ];
+    args.push(match which {
+        Changes::Staged => "--cached".into(),
+        Changes::Since(base) => format!("{base}...HEAD"),
+    });
+    // A revision, never an option, whatever it starts with.
+    if let Changes::Since(_) = which {
+        args.insert(args.len() - 1, "--end-of-options".into());
     }
+    let output = git(root, &args)?;
+    let mut changed: Vec<(PathBuf, Kind)> = diff_files(&output)
+        .into_iter()
+        .map(|(path, kind)| (PathBuf::from(OsStr::from_bytes(path)), kind))
+        .collect();
+    changed.sort_unstable_by(|a, b| a.0.as_os_str().as_bytes().cmp(b.0.as_os_str().as_bytes()));
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -420,17 +564,24 @@ mod tests {
     use std::fs;
 
     #[test]
-    fn lists_files_relative_to_the_root_and_skips_dot_git() {
+    fn lists_files_relative_to_the_root_and_skips_dot_git_unless_in_tree_mode() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("a/b")).unwrap();
         fs::create_dir_all(dir.path().join(".git")).unwrap();
         fs::write(dir.path().join("a/b/x.txt"), b"hello").unwrap();
         fs::write(dir.path().join(".git/config"), b"x").unwrap();
         fs::write(dir.path().join(".hidden"), b"").unwrap();
-        let entries = walk(dir.path(), Mode::All, Some(2)).unwrap();
+        let entries = Walk::new(Mode::All)
+            .threads(Some(2))
+            .run(dir.path())
+            .unwrap();
         let paths: Vec<_> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
         assert_eq!(paths, [".hidden", "a/b/x.txt"]);
         assert_eq!(entries[1].size, 5);
+        // Mode tree is every file, .git included.
+        let entries = Walk::new(Mode::Tree).run(dir.path()).unwrap();
+        let paths: Vec<_> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
+        assert_eq!(paths, [".git/config", ".hidden", "a/b/x.txt"]);
     }
 
     #[test]
@@ -439,7 +590,7 @@ mod tests {
         fs::write(dir.path().join(".gitignore"), b"*.bin\n").unwrap();
         fs::write(dir.path().join("keep.txt"), b"k").unwrap();
         fs::write(dir.path().join("drop.bin"), b"d").unwrap();
-        let entries = walk(dir.path(), Mode::Gitignore, None).unwrap();
+        let entries = Walk::new(Mode::Gitignore).run(dir.path()).unwrap();
         let paths: Vec<_> = entries.iter().map(|e| e.path.to_str().unwrap()).collect();
         assert_eq!(paths, [".gitignore", "keep.txt"]);
     }
@@ -448,9 +599,9 @@ mod tests {
     fn symlink_loops_do_not_hang_and_are_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
-        let entries = walk(dir.path(), Mode::All, None).unwrap();
+        let entries = Walk::new(Mode::All).run(dir.path()).unwrap();
         assert_eq!(entries.len(), 1);
-        assert!(entries[0].is_symlink && entries[0].error.is_none());
+        assert!(entries[0].kind == Kind::Symlink && entries[0].error.is_none());
     }
 
     #[test]
@@ -471,7 +622,7 @@ mod tests {
                 }
                 let mut entries: Vec<Entry> = input
                     .iter()
-                    .map(|n| failed(PathBuf::from(n), n.to_string()))
+                    .map(|n| entry(PathBuf::from(n), Kind::File, Err(n.to_string())))
                     .collect();
                 sort_by_path(&mut entries);
                 let mut expected = input.clone();
@@ -498,12 +649,14 @@ mod tests {
         std::os::unix::fs::symlink("b.txt", dir.path().join("a-link")).unwrap();
         let paths: [&[u8]; 4] = [b"b.txt", b"gone.txt", b"a-link", b"bad\xff"];
         fs::write(dir.path().join(OsStr::from_bytes(paths[3])), b"x").unwrap();
-        let entries = inspect_files(dir.path(), &paths, Some(2));
+        let entries = Walk::new(Mode::Git)
+            .threads(Some(2))
+            .inspect(dir.path(), &paths);
         let got: Vec<&[u8]> = entries.iter().map(path_bytes).collect();
         assert_eq!(got, paths);
         assert_eq!((entries[0].size, entries[0].error.is_none()), (3, true));
         assert!(entries[1].error.as_deref().unwrap().contains("missing"));
-        assert!(entries[2].is_symlink && entries[2].error.is_none());
+        assert!(entries[2].kind == Kind::Symlink && entries[2].error.is_none());
         assert!(entries[3]
             .error
             .as_deref()
@@ -512,9 +665,108 @@ mod tests {
     }
 
     #[test]
+    fn without_sniffing_sizes_and_kinds_come_from_lstat_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        // A real numpy header: sniffed as npy only when the file is read.
+        let mut npy = b"\x93NUMPY\x01\x00v\x00".to_vec();
+        npy.extend_from_slice(b"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }");
+        npy.resize(128, b' ');
+        npy[127] = b'\n';
+        npy.extend_from_slice(&[0; 16]);
+        fs::write(dir.path().join("x.npy"), &npy).unwrap();
+        std::os::unix::fs::symlink("x.npy", dir.path().join("link")).unwrap();
+        assert!(mkfifo(&dir.path().join("pipe")));
+        let sniffed = Walk::new(Mode::All).run(dir.path()).unwrap();
+        assert_eq!(sniffed[2].sniff.as_deref().map(|s| s.format), Some("npy"));
+        let listed = Walk::new(Mode::All).sniff(false).run(dir.path()).unwrap();
+        let got: Vec<_> = listed
+            .iter()
+            .map(|e| (e.path.to_str().unwrap(), e.kind, e.size, e.sniff.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("link", Kind::Symlink, 5, false),
+                ("pipe", Kind::Special, 0, false),
+                ("x.npy", Kind::File, npy.len() as u64, false),
+            ]
+        );
+        assert!(listed[1].error.as_deref().unwrap().contains("a FIFO"));
+        assert!(listed[0].error.is_none() && listed[2].error.is_none());
+    }
+
+    /// The `mkfifo` command: no `unsafe` libc call in the tests.
+    fn mkfifo(path: &Path) -> bool {
+        Command::new("mkfifo").arg(path).status().unwrap().success()
+    }
+
+    #[test]
+    fn both_git_listings_leave_submodules_out_and_type_symlinks() {
+        let index = b"100644 e69de 0\ta.txt\x00160000 abcd 0\tsub\x00120000 1234 0\tlink\x00\
+                      100644 1111 1\tc.txt\x00100644 2222 2\tc.txt\x00";
+        assert_eq!(
+            index_files(index),
+            [
+                (&b"a.txt"[..], Kind::File),
+                (b"link", Kind::Symlink),
+                (b"c.txt", Kind::File)
+            ]
+        );
+        let diff = b":100644 100644 aaaa bbbb M\x00a.txt\x00:000000 160000 0000 cccc A\x00sub\x00\
+                     :100644 120000 dddd eeee T\x00link\x00";
+        assert_eq!(
+            diff_files(diff),
+            [(&b"a.txt"[..], Kind::File), (b"link", Kind::Symlink)]
+        );
+    }
+
+    #[test]
+    fn git_changes_lists_what_is_staged_and_what_head_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let run = |args: &[&str]| {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{:?}", ok);
+        };
+        run(&["init", "-q"]);
+        fs::write(root.join("old.txt"), b"1").unwrap();
+        run(&["add", "."]);
+        run(&["commit", "-qm", "one"]);
+        run(&["branch", "base"]);
+        fs::write(root.join("b.txt"), b"2").unwrap();
+        std::os::unix::fs::symlink("b.txt", root.join("a-link")).unwrap();
+        run(&["add", "."]);
+        let staged = git_changes(root, Changes::Staged).unwrap();
+        let want = [
+            (PathBuf::from("a-link"), Kind::Symlink),
+            (PathBuf::from("b.txt"), Kind::File),
+        ];
+        assert_eq!(staged, want);
+        run(&["commit", "-qm", "two"]);
+        assert_eq!(git_changes(root, Changes::Since("base")).unwrap(), want);
+        assert!(git_changes(root, Changes::Staged).unwrap().is_empty());
+        let err = git_changes(root, Changes::Since("--output=x")).unwrap_err();
+        assert!(err.to_string().starts_with("git diff failed in"), "{err}");
+        assert!(!root.join("x").exists());
+    }
+
+    #[test]
     fn a_missing_root_is_an_error() {
         assert!(matches!(
-            walk(Path::new("/nonexistent/x"), Mode::All, None),
+            Walk::new(Mode::All).run(Path::new("/nonexistent/x")),
             Err(WalkError::Root { .. })
         ));
     }

@@ -7,9 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +14,7 @@ from hypothesis import strategies as st
 
 from receiptcore import Entry, GitError, ReceiptcoreError, walk
 from support import samples
+from support.nobody import reachable_folder, run_as_nobody
 
 
 def git(root, *args):
@@ -142,9 +140,9 @@ def test_symlinks_are_listed_not_followed_and_loops_do_not_hang(tmp_path):
     os.symlink(tmp_path, tmp_path / "loop")
     entries = {e.path: e for e in walk(tmp_path)}
     assert set(entries) == {"x.npy", "link.npy", "loop"}
-    assert entries["link.npy"].is_symlink and entries["link.npy"].sniff is None
-    assert entries["loop"].is_symlink
-    assert not entries["x.npy"].is_symlink
+    assert entries["link.npy"].kind == "symlink" and entries["link.npy"].sniff is None
+    assert entries["loop"].kind == "symlink"
+    assert entries["x.npy"].kind == "file"
 
 
 def test_non_utf8_names_are_reported_and_still_sniffed(tmp_path):
@@ -161,32 +159,24 @@ def test_fifos_are_reported_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (entry,) = walk(tmp_path)
     assert entry.path == "pipe" and "not a regular file" in entry.error
+    assert entry.kind == "special"
 
 
 def test_unreadable_files_and_directories_are_reported_not_fatal():
-    # Root reads any file, so as root the walk runs in a child that drops to "nobody"; the tree
-    # sits in its own world-traversable folder so that "nobody" can reach it.
-    root = Path(tempfile.mkdtemp(prefix="receiptcore-unreadable-"))
-    root.chmod(0o755)
+    root = reachable_folder("receiptcore-unreadable-")
     (root / "secret").write_text("x")
     (root / "secret").chmod(0)
     (root / "closed").mkdir()
     (root / "closed" / "f").write_text("x")
     (root / "closed").chmod(0)
-    child = (
-        "import json, os, sys\n"
-        "from receiptcore import walk\n"  # import first: "nobody" may not read the stdlib
-        "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
-        "print(json.dumps({e.path: e.error for e in walk(sys.argv[1])}))\n"
-    )
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", child, str(root)], capture_output=True, text=True, check=True
-        )
+        out = run_as_nobody("from receiptcore import walk",
+                            "print(json.dumps({e.path: e.error for e in walk(sys.argv[1])}))",
+                            str(root))
     finally:
         (root / "closed").chmod(0o755)
         shutil.rmtree(root)
-    errors = json.loads(out.stdout)
+    errors = json.loads(out)
     assert "cannot read" in errors["secret"]
     assert "cannot list" in errors["closed"]
 
@@ -199,6 +189,8 @@ def test_bad_roots_and_modes_raise_named_errors(tmp_path):
         walk(tmp_path / "f")
     with pytest.raises(ValueError, match="unknown mode"):
         walk(tmp_path, mode="everything")
+    with pytest.raises(ValueError, match="unknown kind"):
+        Entry("a", 1, kind="folder")
 
 
 def test_git_mode_lists_tracked_symlinks_without_following_them(tmp_path):
@@ -206,7 +198,7 @@ def test_git_mode_lists_tracked_symlinks_without_following_them(tmp_path):
     os.symlink("forced.pt", tmp_path / "alias.pt")
     git(tmp_path, "add", "-f", "alias.pt")
     entries = {e.path: e for e in walk(tmp_path, "git")}
-    assert entries["alias.pt"].is_symlink and entries["alias.pt"].sniff is None
+    assert entries["alias.pt"].kind == "symlink" and entries["alias.pt"].sniff is None
     assert entries["forced.pt"].sniff.format == "torch_zip"
 
 
@@ -218,3 +210,28 @@ def test_walk_finds_vector_stores_inside_a_tree(tmp_path):
     assert found["chroma/chroma.sqlite3"] == "chroma"
     assert found["README"] == "faiss"
     assert any(p.startswith("vectors.lance/data/") and f == "lance" for p, f in found.items())
+
+
+def test_listing_without_sniffing_opens_no_file():
+    # A file nobody may read is listed with its size and no error when nothing is opened.
+    root = reachable_folder("receiptcore-nosniff-")
+    secret = samples.npy(root).rename(root / "secret.npy")
+    size = secret.stat().st_size
+    secret.chmod(0)
+    try:
+        out = run_as_nobody("from receiptcore import walk",
+                            "print(json.dumps([[e.path, e.size, e.kind, e.error, e.sniff is None]"
+                            " for e in walk(sys.argv[1], sniff=False)]))", str(root))
+    finally:
+        shutil.rmtree(root)
+    assert json.loads(out) == [["secret.npy", size, "file", None, True]]
+
+
+def test_tree_mode_is_every_file_dot_git_included(tmp_path):
+    make_repo(tmp_path)
+    tree = {e.path for e in walk(tmp_path, "tree", sniff=False)}
+    assert tree == os_walk_files(tmp_path) | {
+        os.path.relpath(os.path.join(d, n), tmp_path)
+        for d, _, names in os.walk(tmp_path / ".git") for n in names
+    }
+    assert any(p.startswith(".git/") for p in tree)

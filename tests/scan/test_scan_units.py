@@ -75,7 +75,7 @@ def test_a_size_limit_past_64_bits_clears_every_file():
 
 def test_unreadable_files_fail_closed_and_symlinks_are_not_weights():
     records = [Entry("locked.txt", 3, error="cannot read: Permission denied"),
-               Entry("link.pt", 9, is_symlink=True)]
+               Entry("link.pt", 9, kind="symlink")]
     found = [(f.rule, f.path) for f in check_files(records, ScanConfig())]
     assert found == [("unreadable", "locked.txt")]
 

@@ -54,7 +54,7 @@ def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
     for entry in candidates:
         if entry.error and "unreadable" in on:
             findings.append(Finding("unreadable", entry.path, entry.error, size=entry.size))
-        if entry.is_symlink:
+        if entry.kind == "symlink":
             continue
         family = getattr(entry.sniff, "family", None)
         if "weights" in on:

@@ -15,7 +15,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from receiptcore._core import Entry, inspect_files, walk
+from receiptcore._core import Entry, git_changes, inspect_files, walk
 from receiptcore.errors import ConfigError, GitError
 
 SELECTIONS = ("git", "all", "staged", "diff")
@@ -29,11 +29,11 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[En
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
     _require_git(root)
     if selection == "staged":
-        staged = _changes(root, "--cached")
+        staged = _changes(root)
         # Staged, then changed again in the working tree: the commit carries the staged blob.
         changed = set(_names(_git(root, "diff", "--name-only", "-z", "--relative")))
         entries = inspect_files(str(root), [name for name, _ in staged if name not in changed])
-        entries += _staged_blobs(root, [(n, mode) for n, mode in staged if n in changed])
+        entries += _staged_blobs(root, [(n, kind) for n, kind in staged if n in changed])
         return sorted(entries, key=lambda entry: entry.path)
     if selection == "diff":
         if not base:
@@ -41,7 +41,7 @@ def select_files(root: Path, selection: str, base: str | None = None) -> list[En
         _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}",
              error=f"--diff: unknown revision {base!r} (fetch it first, e.g. "
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
-        return inspect_files(str(root), [name for name, _ in _changes(root, f"{base}...HEAD")])
+        return inspect_files(str(root), [name for name, _ in _changes(root, base)])
     raise ConfigError(f"unknown file selection {selection!r}")
 
 
@@ -49,18 +49,16 @@ def _names(output: bytes) -> list[str]:
     return sorted(os.fsdecode(n) for n in output.split(b"\0") if n)
 
 
-def _changes(root: Path, *which: str) -> list[tuple[str, bytes]]:
-    """Files added, copied, modified or retyped, with their new mode, sorted; submodules
-    (mode 160000: a commit id, no content here) are left out, as the walk leaves them out."""
-    raw = _git(root, "diff", "--raw", "-z", "--no-renames", "--diff-filter=ACMT", "--relative",
-               *which).split(b"\0")
-    # Records come in pairs: ":old_mode new_mode old_id new_id status", then the path.
-    pairs = zip(raw[0::2], raw[1::2])
-    return sorted((os.fsdecode(path), meta.split(b" ")[1]) for meta, path in pairs
-                  if meta.startswith(b":") and meta.split(b" ")[1] != b"160000")
+def _changes(root: Path, base: str | None = None) -> list[tuple[str, str]]:
+    """``(path, kind)`` of the files staged (``base`` None) or changed since ``base``, listed
+    by the native side next to the index listing, with the same rule for submodules."""
+    try:
+        return git_changes(str(root), base)
+    except GitError as error:
+        raise ConfigError(str(error)) from None
 
 
-def _staged_blobs(root: Path, staged: list[tuple[str, bytes]]) -> list[Entry]:
+def _staged_blobs(root: Path, staged: list[tuple[str, str]]) -> list[Entry]:
     """The staged content of each file, written out of git's object store under its own name
     (a symlink as a symlink) and inspected there as the walk would."""
     if not staged:
@@ -72,11 +70,11 @@ def _staged_blobs(root: Path, staged: list[tuple[str, bytes]]) -> list[Entry]:
     git_dir = root / os.fsdecode(_git(root, "rev-parse", "--git-dir").strip())
     failed, written = [], []
     with tempfile.TemporaryDirectory(prefix="receiptcore-staged-", dir=git_dir) as tmp:
-        for name, mode in staged:
+        for name, kind in staged:
             copy = Path(tmp, name)
             copy.parent.mkdir(parents=True, exist_ok=True)
             command = ["git", "-C", str(root), "cat-file", "blob", f":./{name}"]
-            if mode == b"120000":  # a symlink's blob is its target
+            if kind == "symlink":  # a symlink's blob is its target
                 done = subprocess.run(command, capture_output=True, check=False)
                 if done.returncode == 0:
                     os.symlink(done.stdout, copy)

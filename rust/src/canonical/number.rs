@@ -10,9 +10,6 @@ use super::CanonicalError;
 /// Largest magnitude below which every integer is a double: 2^53.
 const EXACT_INT_LIMIT: u64 = 1 << 53;
 
-/// Longest output of `ryu_js::raw::format64` is 25 bytes (`-0.0000012345678901234567`).
-const MAX_LEN: usize = 32;
-
 /// Appends the canonical form of `x`; NaN and the infinities have none.
 #[inline]
 pub fn write_f64(out: &mut Vec<u8>, x: f64) -> Result<(), CanonicalError> {
@@ -24,14 +21,8 @@ pub fn write_f64(out: &mut Vec<u8>, x: f64) -> Result<(), CanonicalError> {
         out.push(b'0');
         return Ok(());
     }
-    // Written straight into the output: no intermediate buffer, no copy.
-    out.reserve(MAX_LEN);
-    unsafe {
-        let len = out.len();
-        let written = ryu_js::raw::format64(x, out.as_mut_ptr().add(len));
-        debug_assert!(written <= MAX_LEN);
-        out.set_len(len + written);
-    }
+    // Formatted on the stack (at most 25 bytes), then appended: one short copy, no `unsafe`.
+    out.extend_from_slice(ryu_js::Buffer::new().format_finite(x).as_bytes());
     Ok(())
 }
 

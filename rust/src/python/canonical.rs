@@ -7,16 +7,13 @@
 
 mod objects;
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::types::{PyBytes, PyString};
 
+use super::convert::{Bytes, DETACH_MIN};
 use super::errors::canonicalization_error;
 use crate::canonical::{canonicalize_text, Sha256Sink};
-use objects::{type_name, write_object};
-
-/// JSON texts at least this long are canonicalized with the GIL released.
-const DETACH_MIN: usize = 64 << 10;
+use objects::write_object;
 
 /// canonicalize(obj) -> bytes
 #[pyfunction]
@@ -40,8 +37,10 @@ fn canonicalize_json<'py>(
     py: Python<'py>,
     text: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let run = |bytes: &[u8]| {
-        if bytes.len() >= DETACH_MIN {
+    // str and bytes cannot change while the GIL is released; other buffers are parsed with
+    // it held (see `Bytes::detach`).
+    let run = |bytes: &[u8], detach: bool| {
+        if detach {
             py.detach(|| canonicalize_text(bytes))
         } else {
             canonicalize_text(bytes)
@@ -49,22 +48,18 @@ fn canonicalize_json<'py>(
     };
     let result = if let Ok(s) = text.cast::<PyString>() {
         match s.to_str() {
-            Ok(s) => run(s.as_bytes()),
+            Ok(s) => run(s.as_bytes(), s.len() >= DETACH_MIN),
             // Lone surrogates: encode them anyway so the parser can say where they are.
             Err(_) => {
                 let raw = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
-                run(raw.cast::<PyBytes>()?.as_bytes())
+                let raw = raw.cast::<PyBytes>()?.as_bytes();
+                run(raw, raw.len() >= DETACH_MIN)
             }
         }
-    } else if let Ok(b) = text.cast::<PyBytes>() {
-        run(b.as_bytes())
-    } else if let Ok(b) = text.cast::<PyByteArray>() {
-        run(&b.to_vec())
     } else {
-        return Err(PyTypeError::new_err(format!(
-            "canonicalize_json takes str or bytes, not {}",
-            type_name(text)
-        )));
+        let what = "canonicalize_json takes str or bytes (or another bytes-like object)";
+        let bytes = Bytes::get(text, what)?;
+        run(bytes.as_slice(), bytes.detach(true))
     };
     let out = result.map_err(|e| canonicalization_error(py, e))?;
     Ok(PyBytes::new(py, &out))

@@ -7,30 +7,16 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use super::convert::{Bytes, FsPath};
 use super::errors::digest_error;
 use crate::digest::{hash_paths, Algo, Digest, Progress};
 
 /// How often the calling thread wakes while native threads hash: to run the progress callback
 /// and to notice Ctrl-C.
 const POLL: Duration = Duration::from_millis(100);
-
-/// Buffers smaller than this are hashed without releasing the GIL (the switch costs more).
-const DETACH_MIN: usize = 64 << 10;
-
-/// A file-system path from str, bytes or os.PathLike. Bytes are taken as they are, so names
-/// that are not valid UTF-8 work.
-pub(crate) fn fs_path(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
-    let fspath = obj.py().import("os")?.getattr("fspath")?.call1((obj,))?;
-    if let Ok(bytes) = fspath.cast::<PyBytes>() {
-        return Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes.as_bytes())));
-    }
-    fspath.extract::<PathBuf>()
-}
 
 fn parse_algo(algo: &str) -> PyResult<Algo> {
     Algo::parse(algo).ok_or_else(|| {
@@ -117,9 +103,9 @@ fn run_hashing(
 /// hash_file(path, algo="sha256") -> str
 #[pyfunction]
 #[pyo3(signature = (path, algo = "sha256"))]
-fn hash_file(py: Python<'_>, path: &Bound<'_, PyAny>, algo: &str) -> PyResult<String> {
+fn hash_file(py: Python<'_>, path: FsPath, algo: &str) -> PyResult<String> {
     let algo = parse_algo(algo)?;
-    let mut digests = run_hashing(py, vec![fs_path(path)?], algo, None, None)?;
+    let mut digests = run_hashing(py, vec![path.0], algo, None, None)?;
     Ok(digests.pop().expect("one path in, one digest out"))
 }
 
@@ -128,46 +114,14 @@ fn hash_file(py: Python<'_>, path: &Bound<'_, PyAny>, algo: &str) -> PyResult<St
 #[pyo3(signature = (paths, algo = "sha256", threads = None, progress = None))]
 fn hash_files(
     py: Python<'_>,
-    paths: Vec<Bound<'_, PyAny>>,
+    paths: Vec<FsPath>,
     algo: &str,
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<String>> {
     let algo = parse_algo(algo)?;
-    let paths = paths.iter().map(fs_path).collect::<PyResult<Vec<_>>>()?;
+    let paths = paths.into_iter().map(|p| p.0).collect();
     run_hashing(py, paths, algo, threads, progress)
-}
-
-/// A contiguous byte view of any object with the buffer protocol (bytes, bytearray,
-/// memoryview, numpy arrays of any dtype), released when dropped.
-struct ByteView(ffi::Py_buffer);
-
-impl ByteView {
-    fn new(obj: &Bound<'_, PyAny>) -> PyResult<ByteView> {
-        let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::uninit();
-        // PyBUF_SIMPLE asks for one contiguous run of bytes; exporters that cannot give one
-        // (a strided numpy slice) raise BufferError, which we pass on.
-        let rc =
-            unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) };
-        if rc != 0 {
-            return Err(PyErr::fetch(obj.py()));
-        }
-        Ok(ByteView(unsafe { view.assume_init() }))
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        if self.0.len <= 0 || self.0.buf.is_null() {
-            return &[];
-        }
-        unsafe { std::slice::from_raw_parts(self.0.buf as *const u8, self.0.len as usize) }
-    }
-}
-
-impl Drop for ByteView {
-    fn drop(&mut self) {
-        // Only dropped while attached to the interpreter (never inside `detach`).
-        unsafe { ffi::PyBuffer_Release(&mut self.0) }
-    }
 }
 
 /// Hasher(algo="sha256", data=None): an incremental digest for streams.
@@ -199,15 +153,15 @@ impl PyHasher {
     }
 
     /// Feeds bytes from any buffer; the GIL is released for large buffers.
+    #[pyo3(signature = (data, /))]
     fn update(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let view = ByteView::new(data)?;
-        let bytes = view.as_slice();
-        if bytes.len() >= DETACH_MIN {
+        let data = Bytes::get(data, "update takes a bytes-like object")?;
+        let bytes = data.as_slice();
+        if data.detach(false) {
             py.detach(|| self.lock().update(bytes));
         } else {
             self.lock().update(bytes);
         }
-        drop(view);
         Ok(())
     }
 

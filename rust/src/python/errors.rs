@@ -1,12 +1,19 @@
-//! Exceptions raised by the native core. Python code subclasses `ReceiptcoreError` for the rest
-//! (see `receiptcore.errors`), so one `except ReceiptcoreError` catches every failure of ours.
+//! Every exception the native core raises, and the one conversion of an I/O error.
+//!
+//! The classes are created here and nowhere else; `receiptcore.errors` gives each its
+//! `exit_code`, and Python code subclasses `ReceiptcoreError` for the rest, so one
+//! `except ReceiptcoreError` catches every failure of ours. File-system failures stay
+//! ordinary `OSError` subclasses whose `filename` names the path.
+
+use std::path::Path;
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyOSError};
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyOSError};
 use pyo3::prelude::*;
 
 use crate::canonical::CanonicalError;
 use crate::digest::DigestError;
+use crate::walk::WalkError;
 
 create_exception!(
     _core,
@@ -27,6 +34,12 @@ create_exception!(
     "A value has no RFC 8785 canonical form (NaN, an inexact integer, a lone surrogate, a \
      duplicate key, invalid JSON text...). `pointer` is the JSON pointer of the place."
 );
+create_exception!(
+    _core,
+    GitError,
+    ReceiptcoreError,
+    "git could not list files (not a repository, git missing, an unknown revision)."
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -36,38 +49,43 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "CanonicalizationError",
         py.get_type::<CanonicalizationError>(),
     )?;
+    m.add("GitError", py.get_type::<GitError>())?;
     Ok(())
 }
 
 /// `OSError(errno, strerror, filename)`: Python picks the subclass (FileNotFoundError,
 /// PermissionError, IsADirectoryError...) from errno, and the message names the path.
-fn os_error(errno: i32, message: String, path: &std::path::Path) -> PyErr {
-    PyOSError::new_err((errno, message, path.as_os_str().to_os_string()))
+pub fn os_error(err: &std::io::Error, path: &Path) -> PyErr {
+    // io::Error's Display appends " (os error N)"; Python's OSError shows errno itself.
+    let text = err.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    errno_error(err.raw_os_error().unwrap_or(libc::EINVAL), text, path)
+}
+
+fn errno_error(errno: i32, text: &str, path: &Path) -> PyErr {
+    PyOSError::new_err((errno, text.to_string(), path.as_os_str().to_os_string()))
 }
 
 pub fn digest_error(err: DigestError) -> PyErr {
-    const EISDIR: i32 = 21;
-    const EINVAL: i32 = 22;
     match err {
-        DigestError::Io { path, source } => {
-            let errno = source.raw_os_error().unwrap_or(EINVAL);
-            // io::Error's Display appends " (os error N)"; Python's OSError shows errno itself.
-            let text = source.to_string();
-            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-            os_error(errno, text, &path)
-        }
+        DigestError::Io { path, source } => os_error(&source, &path),
         DigestError::IsDirectory { path } => {
-            os_error(EISDIR, "Is a directory, not a file".into(), &path)
+            errno_error(libc::EISDIR, "Is a directory, not a file", &path)
         }
-        DigestError::NotRegularFile { path } => os_error(
-            EINVAL,
-            "Not a regular file (device, pipe or socket)".into(),
+        DigestError::NotRegularFile { path } => errno_error(
+            libc::EINVAL,
+            "Not a regular file (device, pipe or socket)",
             &path,
         ),
         err @ DigestError::Changed { .. } => FileChangedError::new_err(err.to_string()),
-        DigestError::Cancelled => {
-            pyo3::exceptions::PyKeyboardInterrupt::new_err("hashing was cancelled")
-        }
+        DigestError::Cancelled => PyKeyboardInterrupt::new_err("hashing was cancelled"),
+    }
+}
+
+pub fn walk_error(err: WalkError) -> PyErr {
+    match err {
+        WalkError::Root { path, source } => os_error(&source, &path),
+        WalkError::Git(msg) => GitError::new_err(msg),
     }
 }
 

@@ -1,11 +1,9 @@
 //! Bindings for signature detection: `sniff(path_or_bytes) -> Sniff | None` and `Sniff`.
 
-use std::path::PathBuf;
-
-use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 
+use super::convert::{is_path_like, Bytes, FsPath};
+use super::errors::os_error;
 use crate::sniff::{sniff_bytes, sniff_path, Sniff};
 
 /// What a file was recognised as: `format`, `family`, `evidence`.
@@ -46,39 +44,26 @@ impl PySniff {
     }
 }
 
-/// `OSError(errno, strerror, filename)`, so Python picks FileNotFoundError, PermissionError...
-pub fn io_error(err: std::io::Error, path: &std::path::Path) -> PyErr {
-    const EINVAL: i32 = 22;
-    let errno = err.raw_os_error().unwrap_or(EINVAL);
-    let text = err.to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-    PyOSError::new_err((errno, text, path.as_os_str().to_os_string()))
-}
-
 /// sniff(path_or_bytes) -> Sniff | None
 #[pyfunction]
+#[pyo3(signature = (path_or_bytes, /))]
 fn sniff(py: Python<'_>, path_or_bytes: &Bound<'_, PyAny>) -> PyResult<Option<PySniff>> {
-    if let Ok(bytes) = path_or_bytes.cast::<PyBytes>() {
-        let data = bytes.as_bytes();
-        return Ok(py.detach(|| sniff_bytes(data)).map(PySniff::from));
+    if is_path_like(path_or_bytes) {
+        let FsPath(path) = path_or_bytes.extract()?;
+        return py
+            .detach(|| sniff_path(&path))
+            .map(|found| found.map(PySniff::from))
+            .map_err(|e| os_error(&e, &path));
     }
-    if path_or_bytes.is_instance_of::<PyByteArray>()
-        || path_or_bytes.is_instance_of::<PyMemoryView>()
-    {
-        let data: Vec<u8> = path_or_bytes
-            .call_method0("__bytes__")
-            .or_else(|_| {
-                py.import("builtins")?
-                    .getattr("bytes")?
-                    .call1((path_or_bytes,))
-            })?
-            .extract()?;
-        return Ok(py.detach(|| sniff_bytes(&data)).map(PySniff::from));
-    }
-    let path: PathBuf = path_or_bytes.extract()?;
-    py.detach(|| sniff_path(&path))
-        .map(|found| found.map(PySniff::from))
-        .map_err(|e| io_error(e, &path))
+    let what = "sniff takes a path (str or os.PathLike) or a bytes-like object";
+    let data = Bytes::get(path_or_bytes, what)?;
+    let bytes = data.as_slice();
+    let found = if data.detach(true) {
+        py.detach(|| sniff_bytes(bytes))
+    } else {
+        sniff_bytes(bytes)
+    };
+    Ok(found.map(PySniff::from))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

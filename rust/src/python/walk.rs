@@ -1,30 +1,22 @@
-//! Bindings for the parallel walk: `walk(root, mode="all") -> list[Entry]`.
+//! Bindings for the parallel walk: `walk`, `inspect_files`, `git_changes`, `triage`, `Entry`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
 
-use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use super::errors::ReceiptcoreError;
-use super::sniff::{io_error, PySniff};
+use super::convert::FsPath;
+use super::errors::walk_error;
+use super::sniff::PySniff;
 use crate::triage::Triage;
-use crate::walk::{inspect_files as inspect_listed, walk as walk_tree, Entry, Mode, WalkError};
+use crate::walk::{git_changes as list_changes, Changes, Entry, Kind, Mode, Walk};
 
-create_exception!(
-    _core,
-    GitError,
-    ReceiptcoreError,
-    "git could not list the tracked files (not a repository, or git is missing)."
-);
-
-/// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `is_symlink`,
-/// `error` (None, or why the file could not be read or named). The rare fields are boxed, as
-/// in the walk's own entries: a million of these are a million Python objects.
+/// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `kind`, `error`
+/// (None, or why the file could not be read or named). The rare fields are boxed, as in the
+/// walk's own entries: a million of these are a million Python objects.
 #[pyclass(frozen, eq, module = "receiptcore._core", name = "Entry")]
 #[derive(Clone, PartialEq)]
 pub struct PyEntry {
@@ -34,8 +26,7 @@ pub struct PyEntry {
     #[pyo3(get)]
     size: u64,
     sniff: Option<Box<PySniff>>,
-    #[pyo3(get)]
-    is_symlink: bool,
+    kind: Kind,
     error: Option<Box<str>>,
 }
 
@@ -45,36 +36,49 @@ impl From<Entry> for PyEntry {
             path: e.path.into_os_string(),
             size: e.size,
             sniff: e.sniff.map(|s| Box::new(PySniff::from(*s))),
-            is_symlink: e.is_symlink,
+            kind: e.kind,
             error: e.error,
         }
     }
+}
+
+fn parse_kind(kind: &str) -> PyResult<Kind> {
+    Kind::parse(kind).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown kind {kind:?}: use \"file\", \"symlink\", \"special\" or \"directory\""
+        ))
+    })
 }
 
 #[pymethods]
 impl PyEntry {
     /// For files chosen another way than `walk` (the scan's `--staged` and `--diff`).
     #[new]
-    #[pyo3(signature = (path, size, sniff = None, is_symlink = false, error = None))]
+    #[pyo3(signature = (path, size, sniff = None, kind = "file", error = None))]
     fn new(
-        path: PathBuf,
+        path: FsPath,
         size: u64,
         sniff: Option<&Bound<'_, PySniff>>,
-        is_symlink: bool,
+        kind: &str,
         error: Option<String>,
-    ) -> Self {
-        PyEntry {
-            path: path.into_os_string(),
+    ) -> PyResult<Self> {
+        Ok(PyEntry {
+            path: path.0.into_os_string(),
             size,
             sniff: sniff.map(|s| Box::new(s.get().clone())),
-            is_symlink,
+            kind: parse_kind(kind)?,
             error: error.map(String::into_boxed_str),
-        }
+        })
     }
 
     #[getter]
     fn sniff(&self) -> Option<PySniff> {
         self.sniff.as_deref().cloned()
+    }
+
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind.as_str()
     }
 
     #[getter]
@@ -91,8 +95,8 @@ impl PyEntry {
             "Entry(path={:?}, size={}, sniff={sniff}",
             self.path, self.size
         );
-        if self.is_symlink {
-            out.push_str(", is_symlink=True");
+        if self.kind != Kind::File {
+            out.push_str(&format!(", kind={:?}", self.kind.as_str()));
         }
         if let Some(err) = &self.error {
             out.push_str(&format!(", error={err:?}"));
@@ -102,35 +106,59 @@ impl PyEntry {
     }
 }
 
-/// walk(root, mode="all") -> list[Entry]
-#[pyfunction]
-#[pyo3(signature = (root, mode = "all"))]
-fn walk<'py>(py: Python<'py>, root: PathBuf, mode: &str) -> PyResult<Bound<'py, PyList>> {
-    let mode = Mode::parse(mode).ok_or_else(|| {
-        PyValueError::new_err(format!(
-            "unknown mode {mode:?}: use \"all\", \"gitignore\" or \"git\""
-        ))
-    })?;
-    let entries = py
-        .detach(|| walk_tree(&root, mode, None))
-        .map_err(|e| match e {
-            WalkError::Root { path, source } => io_error(source, &path),
-            WalkError::Git(msg) => GitError::new_err(msg),
-        })?;
+fn entries(py: Python<'_>, entries: Vec<Entry>) -> PyResult<Bound<'_, PyList>> {
     // Straight into the list, one object at a time: no second vector of a million entries.
     PyList::new(py, entries.into_iter().map(PyEntry::from))
 }
 
+/// walk(root, mode="all", *, sniff=True) -> list[Entry]
+#[pyfunction]
+#[pyo3(signature = (root, mode = "all", *, sniff = true))]
+fn walk<'py>(
+    py: Python<'py>,
+    root: FsPath,
+    mode: &str,
+    sniff: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let mode = Mode::parse(mode).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown mode {mode:?}: use \"all\", \"tree\", \"gitignore\" or \"git\""
+        ))
+    })?;
+    let walk = Walk::new(mode).sniff(sniff);
+    let found = py.detach(|| walk.run(&root.0)).map_err(walk_error)?;
+    entries(py, found)
+}
+
 /// inspect_files(root, paths) -> list[Entry]
 #[pyfunction]
+#[pyo3(signature = (root, paths, /))]
 fn inspect_files<'py>(
     py: Python<'py>,
-    root: PathBuf,
-    paths: Vec<PathBuf>,
+    root: FsPath,
+    paths: Vec<FsPath>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let raw: Vec<&[u8]> = paths.iter().map(|p| p.as_os_str().as_bytes()).collect();
-    let entries = py.detach(|| inspect_listed(&root, &raw, None));
-    PyList::new(py, entries.into_iter().map(PyEntry::from))
+    let raw: Vec<&[u8]> = paths.iter().map(|p| p.0.as_os_str().as_bytes()).collect();
+    let found = py.detach(|| Walk::new(Mode::Git).inspect(&root.0, &raw));
+    entries(py, found)
+}
+
+/// git_changes(root, base=None) -> list[tuple[str, str]]
+#[pyfunction]
+#[pyo3(signature = (root, base = None))]
+fn git_changes(
+    py: Python<'_>,
+    root: FsPath,
+    base: Option<&str>,
+) -> PyResult<Vec<(OsString, &'static str)>> {
+    let which = base.map_or(Changes::Staged, Changes::Since);
+    let changed = py
+        .detach(|| list_changes(&root.0, which))
+        .map_err(walk_error)?;
+    Ok(changed
+        .into_iter()
+        .map(|(path, kind)| (path.into_os_string(), kind.as_str()))
+        .collect())
 }
 
 /// The entries a file rule could flag, and the entries below each forbidden directory.
@@ -138,6 +166,7 @@ type Triaged = (Vec<Py<PyEntry>>, Vec<(OsString, Vec<Py<PyEntry>>)>);
 
 /// triage(entries, extensions, max_size, forbidden_dirs) -> (candidates, [(dir, entries)])
 #[pyfunction]
+#[pyo3(signature = (entries, extensions, max_size, forbidden_dirs, /))]
 fn triage(
     entries: &Bound<'_, PyList>,
     extensions: Vec<String>,
@@ -180,8 +209,8 @@ fn triage(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_files, m)?)?;
+    m.add_function(wrap_pyfunction!(git_changes, m)?)?;
     m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
-    m.add("GitError", m.py().get_type::<GitError>())?;
     Ok(())
 }

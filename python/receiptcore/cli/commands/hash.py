@@ -39,8 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files = expand_paths(args.paths)
-    sizes = [os.stat(f).st_size for f in files]
+    listed = expand_paths(args.paths)
+    files = [path for path, _ in listed]
+    sizes = [size for _, size in listed]
     with byte_progress(sum(sizes), "hashing", enabled=False if args.no_progress else None) as update:
         digests = hash_files(files, algo=args.algo, threads=args.threads, progress=update)
     records = [

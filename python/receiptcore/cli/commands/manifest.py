@@ -90,7 +90,7 @@ def run_dataset(args: argparse.Namespace) -> int:
 
     files = list_corpus(args.directory)
     name = args.name or os.path.basename(os.path.abspath(args.directory))
-    total = sum(os.stat(path).st_size for _, path in files)
+    total = sum(size for _, _, size in files)
     with byte_progress(total, "hashing", enabled=False if args.no_progress else None) as update:
         manifest = dataset_manifest(
             args.directory, name=name, source=args.source, license=args.license,

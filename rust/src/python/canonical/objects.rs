@@ -2,7 +2,10 @@
 //!
 //! Containers are read through borrowed pointers (no reference counting, no per-object
 //! allocation: member lists are reused per depth), which is sound because nothing can change
-//! them during the walk; see `GcPause`.
+//! them during the walk; see `GcPause`. It is one of the two modules of the bindings where
+//! `unsafe` is allowed (with `convert.rs`): the speed of canonicalizing Python objects comes
+//! from reading them through the C API directly.
+#![allow(unsafe_code)]
 
 use pyo3::exceptions::PyUnicodeEncodeError;
 use pyo3::ffi;
@@ -13,6 +16,7 @@ use crate::canonical::{
     cmp_utf16, duplicate_key, inexact_integer, too_deep, write_f64, write_i64, write_str,
     CanonicalError, Sink, MAX_DEPTH,
 };
+use crate::python::convert::type_name;
 use crate::python::errors::canonicalization_error;
 
 /// Why a walk stopped: the value has no canonical form, or Python itself failed (MemoryError).
@@ -60,6 +64,43 @@ impl Fail {
     }
 }
 
+/// Reading floats, lists and tuples. A version-specific build reads the objects' fields
+/// inline, as CPython's own macros do; the abi3 build may not know their layout and calls the
+/// functions of the stable ABI instead.
+#[cfg(not(feature = "abi3"))]
+mod api {
+    pub use pyo3::ffi::{
+        PyFloat_AS_DOUBLE as float_value, PyList_GET_ITEM as list_item,
+        PyList_GET_SIZE as list_len, PyTuple_GET_ITEM as tuple_item, PyTuple_GET_SIZE as tuple_len,
+    };
+}
+
+#[cfg(feature = "abi3")]
+mod api {
+    use pyo3::ffi::{self, PyObject, Py_ssize_t};
+
+    pub unsafe fn float_value(op: *mut PyObject) -> f64 {
+        // SAFETY: the caller passes a float.
+        unsafe { ffi::PyFloat_AsDouble(op) }
+    }
+    pub unsafe fn list_len(op: *mut PyObject) -> Py_ssize_t {
+        // SAFETY: the caller passes a list.
+        unsafe { ffi::PyList_Size(op) }
+    }
+    pub unsafe fn list_item(op: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
+        // SAFETY: the caller passes a list and an index below its length.
+        unsafe { ffi::PyList_GetItem(op, i) }
+    }
+    pub unsafe fn tuple_len(op: *mut PyObject) -> Py_ssize_t {
+        // SAFETY: the caller passes a tuple.
+        unsafe { ffi::PyTuple_Size(op) }
+    }
+    pub unsafe fn tuple_item(op: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
+        // SAFETY: the caller passes a tuple and an index below its length.
+        unsafe { ffi::PyTuple_GetItem(op, i) }
+    }
+}
+
 /// Pauses the cyclic garbage collector while alive.
 ///
 /// The walk reads containers through borrowed pointers. That is sound only if nothing can
@@ -73,6 +114,7 @@ struct GcPause {
 impl GcPause {
     fn new() -> GcPause {
         GcPause {
+            // SAFETY: called attached to the interpreter (we hold a `Python` token).
             was_enabled: unsafe { ffi::PyGC_Disable() } == 1,
         }
     }
@@ -81,6 +123,7 @@ impl GcPause {
 impl Drop for GcPause {
     fn drop(&mut self) {
         if self.was_enabled {
+            // SAFETY: dropped at the end of `write_object`, still attached.
             unsafe { ffi::PyGC_Enable() };
         }
     }
@@ -96,7 +139,8 @@ struct Member {
 
 impl Member {
     fn key<'a>(&self) -> &'a str {
-        // Valid UTF-8 from PyUnicode_AsUTF8AndSize, alive as long as the dict holds the key.
+        // SAFETY: valid UTF-8 from PyUnicode_AsUTF8AndSize, alive as long as the dict holds
+        // the key, which nothing can change during the walk (see `GcPause`).
         unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.key, self.len)) }
     }
 }
@@ -127,6 +171,8 @@ enum Kind {
 #[inline(always)]
 fn kind(obj: *mut ffi::PyObject) -> Option<Kind> {
     use std::ptr::addr_of_mut;
+    // SAFETY: `obj` is a live object (the argument, or an item of a container the walk holds);
+    // reading its type and taking the address of static type objects reads nothing else.
     unsafe {
         let ty = ffi::Py_TYPE(obj);
         if ty == addr_of_mut!(ffi::PyUnicode_Type) {
@@ -176,26 +222,20 @@ impl<'py> Walker<'py> {
         let Some(kind) = kind(obj) else {
             return Err(self.unsupported(obj));
         };
+        // SAFETY: `kind` checked the type (exactly, or as a subclass), so each accessor is
+        // given the object it reads.
         unsafe {
             match kind {
                 Kind::Str => write_str(out.buf(), self.utf8(obj, "string")?),
                 Kind::Dict => self.walk_dict(obj, out, depth)?,
                 Kind::Int => self.write_int(obj, out.buf())?,
-                Kind::Float => write_f64(out.buf(), ffi::PyFloat_AS_DOUBLE(obj))?,
-                Kind::List => self.walk_array(
-                    obj,
-                    ffi::PyList_GET_SIZE(obj),
-                    ffi::PyList_GET_ITEM,
-                    out,
-                    depth,
-                )?,
-                Kind::Tuple => self.walk_array(
-                    obj,
-                    ffi::PyTuple_GET_SIZE(obj),
-                    ffi::PyTuple_GET_ITEM,
-                    out,
-                    depth,
-                )?,
+                Kind::Float => write_f64(out.buf(), api::float_value(obj))?,
+                Kind::List => {
+                    self.walk_array(obj, api::list_len(obj), api::list_item, out, depth)?
+                }
+                Kind::Tuple => {
+                    self.walk_array(obj, api::tuple_len(obj), api::tuple_item, out, depth)?
+                }
                 Kind::Null => out.buf().extend_from_slice(b"null"),
                 Kind::True => out.buf().extend_from_slice(b"true"),
                 Kind::False => out.buf().extend_from_slice(b"false"),
@@ -220,6 +260,8 @@ impl<'py> Walker<'py> {
             if i > 0 {
                 out.buf().push(b',');
             }
+            // SAFETY: `i` is below the length read before the loop, and the container cannot
+            // change during the walk.
             let value = unsafe { item(array, i) };
             self.walk(value, out, depth + 1)
                 .map_err(|e| e.in_index(i as usize))?;
@@ -244,7 +286,10 @@ impl<'py> Walker<'py> {
         let mut members = std::mem::take(&mut self.scratch[depth]);
         members.clear();
         let (mut pos, mut key, mut value) = (0, std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: `dict` is a dict (or subclass); PyDict_Next lends out its keys and values,
+        // which stay alive while the dict is unchanged, as it is during the walk.
         while unsafe { ffi::PyDict_Next(dict, &mut pos, &mut key, &mut value) } != 0 {
+            // SAFETY: `key` is a live object lent by PyDict_Next.
             if unsafe { ffi::PyUnicode_Check(key) } == 0 {
                 return Err(self.non_str_key(key));
             }
@@ -282,10 +327,13 @@ impl<'py> Walker<'py> {
     /// The UTF-8 of a str (cached on the object), which fails only for lone surrogates.
     fn utf8<'a>(&self, s: *mut ffi::PyObject, what: &str) -> Result<&'a str, Fail> {
         let mut len: ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a str (or subclass), live while the walk runs.
         let data = unsafe { ffi::PyUnicode_AsUTF8AndSize(s, &mut len) };
         if data.is_null() {
             return Err(self.surrogate_error(what));
         }
+        // SAFETY: CPython returned `len` bytes of valid UTF-8, cached on the str object, which
+        // outlives the walk.
         Ok(unsafe {
             std::str::from_utf8_unchecked(std::slice::from_raw_parts(
                 data.cast::<u8>(),
@@ -309,6 +357,7 @@ impl<'py> Walker<'py> {
             .and_then(|v| v.extract())
             .unwrap_or(0);
         let code = match value.getattr("object") {
+            // SAFETY: `object` of a UnicodeEncodeError is the str, and `start` an index in it.
             Ok(s) => unsafe { ffi::PyUnicode_ReadChar(s.as_ptr(), start as ffi::Py_ssize_t) },
             Err(_) => 0,
         };
@@ -323,11 +372,13 @@ impl<'py> Walker<'py> {
     fn write_int(&self, obj: *mut ffi::PyObject, out: &mut Vec<u8>) -> Result<(), Fail> {
         let mut overflow = 0;
         // For int instances (subclasses too) this reads the digits; it never calls __index__.
+        // SAFETY: `obj` is an int (or subclass).
         let small = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow) };
         if overflow == 0 {
             return Ok(write_i64(out, small)?);
         }
         let py = self.py;
+        // SAFETY: as above.
         let x = unsafe { ffi::PyLong_AsDouble(obj) };
         if x == -1.0 && PyErr::take(py).is_some() {
             // OverflowError: beyond the largest double.
@@ -338,6 +389,7 @@ impl<'py> Walker<'py> {
         }
         // Compare the rounded double with the exact integer: float == int is exact in Python.
         // PyNumber_Index makes an exact int of a subclass without calling its methods.
+        // SAFETY: PyNumber_Index returns a new reference or NULL with an exception set.
         let exact = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyNumber_Index(obj)) }?;
         if !PyFloat::new(py, x).as_any().eq(&exact)? {
             return Err(inexact_integer(&exact.str()?.to_string()).into());
@@ -368,6 +420,7 @@ impl<'py> Walker<'py> {
 
     #[cold]
     fn type_name(&self, obj: *mut ffi::PyObject) -> String {
+        // SAFETY: `obj` is a live object the walk was given or reached.
         let obj = unsafe { Borrowed::from_ptr(self.py, obj) };
         type_name(&obj)
     }
@@ -384,12 +437,4 @@ pub fn write_object<S: Sink>(obj: &Bound<'_, PyAny>, out: &mut S) -> PyResult<()
     walker
         .walk(obj.as_ptr(), out, 0)
         .map_err(|e| e.into_pyerr(py))
-}
-
-/// The qualified name of an object's type, for messages.
-pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .qualname()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into())
 }
