@@ -29,3 +29,23 @@ def byte_progress(total: int, description: str, enabled: bool | None = None) -> 
             bar.update(done - bar.n)
 
         yield update
+
+
+@contextmanager
+def count_progress(
+    total: int, description: str, unit: str, enabled: bool | None = None
+) -> Iterator[Callable[[int], None]]:
+    """Yields ``advance(n)`` that drives a bar of ``total`` items (items/s and ETA) on stderr,
+    shown only on a terminal when ``enabled`` is None."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield lambda n: None
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total, desc=description, unit=f" {unit}", file=sys.stderr, leave=False,
+        dynamic_ncols=True,
+    ) as bar:
+        yield bar.update
