@@ -182,7 +182,13 @@ def bench_lora(work: Path, steps: int = 30) -> None:
     from peft import LoraConfig, get_peft_model
 
     from pipelines.embed import embed
-    from pipelines.lora import LoraParams, _in_batch_negatives, draw_pairs, train_lora
+    from pipelines.lora import (
+        LoraParams,
+        _hf_model_attribute,
+        _in_batch_negatives,
+        draw_pairs,
+        train_lora,
+    )
     from pipelines.model import MODEL_ID, load_model, packaged_model_dir
     from pipelines.refs import ArtifactRef
 
@@ -200,8 +206,10 @@ def bench_lora(work: Path, steps: int = 30) -> None:
         rows = read_chunk_table(LocalStore(home / "objects").path(embedded.chunk_table().commit))
         pairs = draw_pairs(rows, 0)
         model = load_model(packaged_model_dir())
-        model[0].auto_model = get_peft_model(model[0].auto_model, LoraConfig(
+        attribute = _hf_model_attribute(model[0])
+        peft_model = get_peft_model(getattr(model[0], attribute), LoraConfig(
             r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["query", "value"]))
+        setattr(model[0], attribute, peft_model)
         model.train()
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
         for step in range(steps):
@@ -210,7 +218,7 @@ def bench_lora(work: Path, steps: int = 30) -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        model[0].auto_model.save_pretrained(work / "alone-adapter")
+        peft_model.save_pretrained(work / "alone-adapter")
 
     t_alone, _ = timed(peft_alone)
     t_ours, _ = timed(lambda: train_lora(ArtifactRef(MODEL_ID), embedded.chunk_table(),

