@@ -67,7 +67,7 @@ def bench_index(vectors: int, work: Path) -> None:
     build = make_build(outputs, dataset_commits=[], parameters={"dimension": dim},
                        inputs={"model": ArtifactRef("model", Commit.parse(model.artifact_commit))},
                        seeds={}, libraries=["numpy"])
-    [chunks, emb] = publish_outputs(build, outputs, home=home)
+    [_, emb] = publish_outputs(build, outputs, home=home)
     params = IndexParams(flat_below=10_000, threads=1)
 
     def faiss_alone():
@@ -108,8 +108,8 @@ def bench_index(vectors: int, work: Path) -> None:
 
 def _corpus(root: Path, chunks: int, words_per_chunk: int = 100) -> None:
     rng = np.random.default_rng(0)
-    vocab = [f"{w}" for w in ("ledger receipt commit artifact model index vector chunk corpus "
-                              "signature proof checkpoint store tree manifest build").split()]
+    vocab = ["ledger", "receipt", "commit", "artifact", "model", "index", "vector", "chunk",
+             "corpus", "signature", "proof", "checkpoint", "store", "tree", "manifest", "build"]
     root.mkdir(parents=True)
     per_file = 200
     for f in range(chunks // per_file):

@@ -177,5 +177,5 @@ class _extra:
 
     def __exit__(self, kind, error, traceback) -> None:
         if isinstance(error, ModuleNotFoundError) and error.name:
-            print(f"receiptcore: hint: pip install 'receiptcore[pipelines]'", file=sys.stderr)
+            print("receiptcore: hint: pip install 'receiptcore[pipelines]'", file=sys.stderr)
             raise ValueError(f"the pipelines need {error.name!r}, which is not installed") from error

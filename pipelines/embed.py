@@ -23,18 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from receiptcore.commitments import commit_of, dataset_manifest, list_corpus
-from receiptcore.contracts import BuildManifest, BuildOutput, validate
-from receiptcore.errors import CorpusError
-from receiptcore.publish import Publication, store_manifest
-from receiptcore.util.progress import count_progress
-
 from pipelines.chunking import check_window, chunk_documents, load_tokenizer
 from pipelines.corpus import JSONL_SUFFIXES, TEXT_SUFFIXES, read_documents
 from pipelines.formats import EmbeddingsWriter, chunk_rows, write_chunk_table
 from pipelines.model import dimension_of, load_model, resolve_model
 from pipelines.provenance import make_build, publish_outputs, summary
 from pipelines.refs import ArtifactRef
+from receiptcore.commitments import commit_of, dataset_manifest, list_corpus
+from receiptcore.contracts import BuildManifest, BuildOutput, validate
+from receiptcore.errors import CorpusError
+from receiptcore.publish import Publication, store_manifest
+from receiptcore.util.progress import count_progress
 
 LIBRARIES = ["receiptcore", "sentence-transformers", "transformers", "tokenizers", "torch",
              "numpy"]

@@ -21,10 +21,10 @@ import os
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-
-from receiptcore._core import Hasher
+from typing import Self
 
 from pipelines.chunking import Chunk
+from receiptcore._core import Hasher
 
 TENSOR = "embeddings"
 
@@ -69,7 +69,7 @@ class EmbeddingsWriter:
         if self._written != self.rows:
             raise RuntimeError(f"{self.path}: {self._written} of {self.rows} rows written")
 
-    def __enter__(self) -> EmbeddingsWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind, *rest) -> None:

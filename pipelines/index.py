@@ -25,16 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.formats import read_embeddings
+from pipelines.model import dimension_of, load_model, resolve_model
+from pipelines.provenance import fetch_file, make_build, publish_outputs, summary, verify_input
+from pipelines.refs import ArtifactRef
 from receiptcore.commit import Commit
 from receiptcore.contracts import BuildManifest, BuildOutput, validate
 from receiptcore.errors import DimensionMismatch, SchemaError
 from receiptcore.publish import Publication
 from receiptcore.util.progress import count_progress
-
-from pipelines.formats import read_embeddings
-from pipelines.model import dimension_of, load_model, resolve_model
-from pipelines.provenance import fetch_file, make_build, publish_outputs, summary, verify_input
-from pipelines.refs import ArtifactRef
 
 LIBRARIES = ["receiptcore", "faiss-cpu", "usearch", "numpy", "safetensors"]
 BATCH = 10_000

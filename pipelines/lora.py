@@ -17,18 +17,18 @@ import random
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
-
-from receiptcore.contracts import BuildManifest, BuildOutput, validate
-from receiptcore.errors import CorpusError
-from receiptcore.publish import Publication
-from receiptcore.util.progress import count_progress
 
 from pipelines.formats import read_chunk_table
 from pipelines.model import load_model, resolve_model
 from pipelines.provenance import fetch_file, make_build, publish_outputs, summary, verify_input
 from pipelines.refs import ArtifactRef
+from receiptcore.contracts import BuildManifest, BuildOutput, validate
+from receiptcore.errors import CorpusError
+from receiptcore.publish import Publication
+from receiptcore.util.progress import count_progress
 
 LIBRARIES = ["receiptcore", "peft", "torch", "transformers", "sentence-transformers",
              "safetensors"]
@@ -103,7 +103,7 @@ def train_lora(
 
 def draw_pairs(rows, seed: int) -> list[tuple[str, str]]:
     """Consecutive chunks of one document, in a seeded order."""
-    pairs = [(a.text, b.text) for a, b in zip(rows, rows[1:])
+    pairs = [(a.text, b.text) for a, b in pairwise(rows)
              if a.path == b.path and b.chunk == a.chunk + 1]
     if len(pairs) < 2:
         raise CorpusError(f"the chunk table gives {len(pairs)} pair(s) of consecutive chunks; "

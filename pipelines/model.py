@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from receiptcore.errors import DimensionMismatch
-
 from pipelines.refs import ArtifactRef
+from receiptcore.errors import DimensionMismatch
 
 MODEL_ID = "all-minilm-l6-v2"
 """The artifact id under which the packaged model folder is published."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.refs import ArtifactRef
 from receiptcore.commit import Commit
 from receiptcore.commitments import artifact_commit, build_manifest, commit_of, library_versions
 from receiptcore.contracts import BuildManifest
@@ -31,8 +32,6 @@ from receiptcore.publish import Publication, publish
 from receiptcore.store import LocalStore
 from receiptcore.util.home import home_dir
 from receiptcore.verify import Verdict, verify
-
-from pipelines.refs import ArtifactRef
 
 ENV_CODE_REVISION = "RECEIPTCORE_CODE_REVISION"
 

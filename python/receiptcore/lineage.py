@@ -88,7 +88,7 @@ def lineage(
 ) -> Node:
     """Verify ``artifact_id`` (at ``commit``, or its latest version) and everything it was built
     from; returns the tree. Raises the first failure's own error, its message led by the path."""
-    walk = _Walk(home_dir(home), dict(trust=trust, ledger_key=ledger_key, state=state))
+    walk = _Walk(home_dir(home), {"trust": trust, "ledger_key": ledger_key, "state": state})
     return walk.artifact(artifact_id, None if commit is None else Commit.parse(commit), None, [])
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from pipelines.chunking import chunk_documents, load_tokenizer
 from pipelines.corpus import Document

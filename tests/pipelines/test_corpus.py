@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.corpus import read_documents
 from receiptcore.commitments import dataset_manifest, list_corpus
 from receiptcore.errors import CorpusError, ExitCode, FileChangedError
-
-from pipelines.corpus import read_documents
 
 
 def _read(root):

@@ -33,9 +33,9 @@ def test_streamed_rows_are_a_safetensors_file_any_reader_loads(tmp_path):
 
 
 def test_a_writer_missing_rows_fails_rather_than_leave_zeros(tmp_path):
-    with pytest.raises(RuntimeError, match="1 of 2 rows written"):
-        with EmbeddingsWriter(tmp_path / "e.safetensors", 2, 3) as writer:
-            writer.write([0], np.ones((1, 3), np.float32))
+    with pytest.raises(RuntimeError, match="1 of 2 rows written"), \
+            EmbeddingsWriter(tmp_path / "e.safetensors", 2, 3) as writer:
+        writer.write([0], np.ones((1, 3), np.float32))
 
 
 def test_encode_into_gives_sentence_transformers_own_vectors_twice(tmp_path, corpus, tiny_model):

@@ -8,14 +8,13 @@ import importlib.util
 
 import pytest
 
-from receiptcore.lineage import lineage
-
 from pipelines.embed import embed
 from pipelines.index import build_index
 from pipelines.lora import LoraParams, train_lora
 from pipelines.model import MODEL_ID
 from pipelines.query import query
 from pipelines.refs import ArtifactRef
+from receiptcore.lineage import lineage
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("receiptcore.fetch") is None,

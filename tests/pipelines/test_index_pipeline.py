@@ -8,8 +8,12 @@ import json
 import os
 
 import numpy as np
-import pytest
 
+from pipelines import index as index_module
+from pipelines.formats import ChunkRow, EmbeddingsWriter, write_chunk_table
+from pipelines.index import build_index
+from pipelines.provenance import make_build, publish_outputs
+from pipelines.refs import ArtifactRef
 from receiptcore.cli import main
 from receiptcore.commit import Commit
 from receiptcore.commitments import artifact_commit, build_manifest, commit_of, dataset_manifest
@@ -18,12 +22,6 @@ from receiptcore.ledger.sqlite import SqliteLedger
 from receiptcore.lineage import lineage
 from receiptcore.publish import publish, store_manifest
 from receiptcore.store import LocalStore
-
-from pipelines import index as index_module
-from pipelines.formats import ChunkRow, EmbeddingsWriter, write_chunk_table
-from pipelines.index import build_index
-from pipelines.provenance import make_build, publish_outputs
-from pipelines.refs import ArtifactRef
 
 
 def _published_embeddings(tmp_path, home, *, rows=200, dimension=24, recorded=None):
