@@ -8,10 +8,11 @@ Errors go through the library's CLI: one line on stderr and the catalogue's exit
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from pipelines.refs import ArtifactRef
+from receiptcore.cli import options
+from receiptcore.cli.output import emit
 
 EXAMPLES = """\
 examples:
@@ -43,15 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     verbs = parser.add_subparsers(dest="pipeline", metavar="PIPELINE", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", metavar="DIR", help="ledger and store folder (default: .receiptcore)")
-    common.add_argument("--json", action="store_true", help="print a JSON summary")
+    options.add(common, "home", "json")
     publishing = argparse.ArgumentParser(add_help=False, parents=[common])
     publishing.add_argument("--id", required=True, dest="artifact_id", metavar="ID",
                             help="artifact id of the outputs (suffixed per output)")
     publishing.add_argument("--key", metavar="PATH", help="receipt signing key "
                             "(default: $RECEIPTCORE_SIGNING_KEY, else .receiptcore/signing.key)")
     publishing.add_argument("--issuer", help="who signs, e.g. ci@models-host")
-    publishing.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    options.add(publishing, "progress")
     form = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
 
     embed = verbs.add_parser("embed", parents=[publishing], help="corpus -> embeddings + chunk table", **form)
@@ -137,10 +137,7 @@ def _run_query(args) -> int:
         from pipelines.query import query
 
         answer = query(args.index, args.text, top_k=args.top_k, home=args.home)
-    if args.json:
-        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
-        return 0
-    print(answer.render())
+    emit(args, answer.to_json(), answer.render())
     return 0
 
 
@@ -154,18 +151,14 @@ def _key(args):
 
 def _print(args, result, headline: str) -> int:
     data = result.to_json()
-    if args.json:
-        print(json.dumps(data, indent=2))
-        return 0
-    print(headline)
-    for commit in data["dataset_manifest_commits"]:
-        print(f"  dataset   {commit}")
-    for role, ref in sorted(data["inputs"].items()):
-        print(f"  input     {role}: {ref['artifact_id']}@{ref['artifact_commit']}")
-    print(f"  build     {data['build_manifest_commit']}")
-    for artifact in data["artifacts"]:
-        print(f"  published {artifact['artifact_id']}@{artifact['artifact_commit']} "
-              f"(ledger index {artifact['ledger_index']})")
+    lines = [headline]
+    lines += [f"  dataset   {commit}" for commit in data["dataset_manifest_commits"]]
+    lines += [f"  input     {role}: {ref['artifact_id']}@{ref['artifact_commit']}"
+              for role, ref in sorted(data["inputs"].items())]
+    lines.append(f"  build     {data['build_manifest_commit']}")
+    lines += [f"  published {a['artifact_id']}@{a['artifact_commit']} (ledger index "
+              f"{a['ledger_index']})" for a in data["artifacts"]]
+    emit(args, data, "\n".join(lines))
     return 0
 
 
