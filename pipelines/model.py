@@ -48,7 +48,9 @@ def load_model(folder: str | os.PathLike[str]):
 
 
 def dimension_of(model) -> int:
-    dimension = model.get_sentence_embedding_dimension()
+    # sentence-transformers 6 renamed it; 3 to 5 know only the old name
+    read = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dimension = read()
     if not dimension:
         raise DimensionMismatch("the model does not say the dimension of its embeddings")
     return int(dimension)
