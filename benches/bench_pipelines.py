@@ -73,6 +73,7 @@ def bench_index(vectors: int, work: Path) -> None:
     def faiss_alone():
         index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = params.ef_construction
+        index.hnsw.efSearch = params.ef_search
         faiss.omp_set_num_threads(1)
         index.add(data)
         faiss.write_index(index, str(work / "alone.faiss"))

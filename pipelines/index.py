@@ -37,6 +37,8 @@ from receiptcore.util.progress import count_progress
 
 LIBRARIES = ["receiptcore", "faiss-cpu", "usearch", "numpy", "safetensors"]
 BATCH = 10_000
+"""usearch gets its vectors in pieces of this many (the same graph as one call, with one
+thread), so the progress bar moves while it builds."""
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,10 @@ def write_faiss(vectors, path: Path, params: IndexParams, advance=lambda n: None
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(params.threads)
     try:
-        for first in range(0, count, BATCH):
-            index.add(vectors[first : first + BATCH])
-            advance(min(BATCH, count - first))
+        # One call: faiss' HNSW orders a batch's insertions by level, so adding in pieces would
+        # build another graph than faiss' own `add` of the same vectors.
+        index.add(vectors)
+        advance(count)
     finally:
         faiss.omp_set_num_threads(threads)
     faiss.write_index(index, str(path))
