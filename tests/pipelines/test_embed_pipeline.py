@@ -12,18 +12,17 @@ import json
 
 import pytest
 
+from pipelines import embed as embed_module
+from pipelines import query as query_module
+from pipelines.embed import embed
+from pipelines.formats import read_chunk_table, read_embeddings
+from pipelines.refs import ArtifactRef
 from receiptcore.cli import main
 from receiptcore.commit import Commit
 from receiptcore.commitments import artifact_commit, build_manifest
 from receiptcore.lineage import lineage
 from receiptcore.publish import publish
 from receiptcore.store import LocalStore
-
-from pipelines import embed as embed_module
-from pipelines import query as query_module
-from pipelines.embed import embed
-from pipelines.formats import read_chunk_table, read_embeddings
-from pipelines.refs import ArtifactRef
 
 
 @pytest.fixture

@@ -44,3 +44,24 @@ def test_usearch_keys_are_rows_and_one_thread_is_reproducible(tmp_path, vectors)
     assert len(index) == 3000
     hits = index.search(vectors[:50], 1)
     assert (hits.keys[:, 0] == np.arange(50)).mean() >= 0.98
+
+
+def test_the_files_are_the_libraries_own_for_the_same_parameters(tmp_path, vectors):
+    params = IndexParams(flat_below=1_000)
+    write_faiss(vectors, tmp_path / "ours.faiss", params)
+    write_usearch(vectors, tmp_path / "ours.usearch", params)
+    alone = faiss.IndexHNSWFlat(24, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    alone.hnsw.efConstruction, alone.hnsw.efSearch = params.ef_construction, params.ef_search
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        alone.add(vectors)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    faiss.write_index(alone, str(tmp_path / "alone.faiss"))
+    index = Index(ndim=24, metric="ip", dtype="f32", connectivity=params.hnsw_m,
+                  expansion_add=params.ef_construction, expansion_search=params.ef_search)
+    index.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=1)
+    index.save(str(tmp_path / "alone.usearch"))
+    for kind in ("faiss", "usearch"):
+        assert (tmp_path / f"ours.{kind}").read_bytes() == (tmp_path / f"alone.{kind}").read_bytes()
