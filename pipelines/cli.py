@@ -51,6 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     publishing.add_argument("--key", metavar="PATH", help="receipt signing key "
                             "(default: $RECEIPTCORE_SIGNING_KEY, else .receiptcore/signing.key)")
     publishing.add_argument("--issuer", help="who signs, e.g. ci@models-host")
+    publishing.add_argument("--new-version", action="store_true",
+                            help="publish other bytes under ids that already have a version")
     options.add(publishing, "progress")
     form = {"epilog": EXAMPLES, "formatter_class": argparse.RawDescriptionHelpFormatter}
 
@@ -92,8 +94,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     query.set_defaults(func=_run_query)
 
 
-def _progress(args) -> bool | None:
-    return False if args.no_progress else None
+def _publishing(args) -> dict:
+    """What every publishing pipeline takes from the command line besides its inputs."""
+    key = None
+    if args.key:
+        from receiptcore.signing.keys import load_signing_key
+
+        key = load_signing_key(args.key)
+    return {"home": args.home, "key": key, "issuer": args.issuer,
+            "new_version": args.new_version, "progress": False if args.no_progress else None}
 
 
 def _run_embed(args) -> int:
@@ -103,8 +112,7 @@ def _run_embed(args) -> int:
         result = embed(args.corpus, artifact_id=args.artifact_id, model=args.model,
                        chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap,
                        batch_size=args.batch_size, source=args.source, license=args.license,
-                       owner=args.owner, home=args.home, key=_key(args), issuer=args.issuer,
-                       progress=_progress(args))
+                       owner=args.owner, **_publishing(args))
     skipped = f"; skipped {len(result.skipped)}: {', '.join(result.skipped)}" if result.skipped else ""
     return _print(args, result, f"embedded {result.chunks} chunks (dimension {result.dimension}){skipped}")
 
@@ -115,8 +123,7 @@ def _run_index(args) -> int:
 
         params = IndexParams(flat_below=args.flat_below, threads=args.threads)
         result = build_index(args.embeddings, artifact_id=args.artifact_id, model=args.model,
-                             params=params, home=args.home, key=_key(args), issuer=args.issuer,
-                             progress=_progress(args))
+                             params=params, **_publishing(args))
     return _print(args, result, f"indexed {result.count} vectors (dimension {result.dimension})")
 
 
@@ -126,8 +133,7 @@ def _run_lora(args) -> int:
 
         params = LoraParams(steps=args.steps, batch_size=args.batch_size, seed=args.seed)
         result = train_lora(args.base, args.data, artifact_id=args.artifact_id, params=params,
-                            home=args.home, key=_key(args), issuer=args.issuer,
-                            progress=_progress(args))
+                            **_publishing(args))
     return _print(args, result, f"trained {args.steps} steps on {result.pairs} pairs "
                                 f"(last loss {result.final_loss:.4f})")
 
@@ -139,14 +145,6 @@ def _run_query(args) -> int:
         answer = query(args.index, args.text, top_k=args.top_k, home=args.home)
     emit(args, answer.to_json(), answer.render())
     return 0
-
-
-def _key(args):
-    if not args.key:
-        return None
-    from receiptcore.signing.keys import load_signing_key
-
-    return load_signing_key(args.key)
 
 
 def _print(args, result, headline: str) -> int:

@@ -73,6 +73,7 @@ def embed(
     home=None,
     key=None,
     issuer: str | None = None,
+    new_version: bool = False,
     progress: bool | None = None,
 ) -> EmbedResult:
     """Embed the corpus under ``corpus`` and publish ``<artifact_id>.embeddings`` and
@@ -125,7 +126,8 @@ def embed(
             libraries=LIBRARIES,
         )
         store_manifest(manifest, home=home)
-        publications = publish_outputs(build, paths, home=home, key=key, issuer=issuer)
+        publications = publish_outputs(build, paths, home=home, key=key, issuer=issuer,
+                                       new_version=new_version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return EmbedResult(build, publications, len(rows), dimension, skipped)

@@ -88,6 +88,7 @@ def build_index(
     home=None,
     key=None,
     issuer: str | None = None,
+    new_version: bool = False,
     progress: bool | None = None,
 ) -> IndexResult:
     """Build and publish ``<artifact_id>.faiss`` and ``<artifact_id>.usearch`` over verified
@@ -129,7 +130,8 @@ def build_index(
             seeds={},
             libraries=LIBRARIES,
         )
-        publications = publish_outputs(build, paths, home=home, key=key, issuer=issuer)
+        publications = publish_outputs(build, paths, home=home, key=key, issuer=issuer,
+                                       new_version=new_version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return IndexResult(build, publications, count, dimension)

@@ -71,6 +71,7 @@ def train_lora(
     home=None,
     key=None,
     issuer: str | None = None,
+    new_version: bool = False,
     progress: bool | None = None,
 ) -> LoraResult:
     """Train and publish the adapter ``artifact_id`` (a folder artifact)."""
@@ -95,7 +96,7 @@ def train_lora(
             libraries=LIBRARIES,
         )
         publications = publish_outputs(build, {artifact_id: adapter}, home=home, key=key,
-                                       issuer=issuer)
+                                       issuer=issuer, new_version=new_version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return LoraResult(build, publications, len(pairs), loss)

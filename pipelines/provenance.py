@@ -13,6 +13,7 @@ runs (then raised): an interrupted pipeline publishes all of its outputs or none
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -120,9 +121,14 @@ def publish_outputs(
     home=None,
     key=None,
     issuer: str | None = None,
+    new_version: bool = False,
 ) -> list[Publication]:
-    """Publish every output under ``build``, all or none as far as Ctrl-C goes."""
-    options = {} if issuer is None else {"issuer": issuer}
+    """Publish every output under ``build``, all or none as far as Ctrl-C goes. Other bytes
+    under an id that already has a version need ``new_version`` (the library refuses them
+    otherwise, naming the version it has)."""
+    options: dict[str, Any] = {} if issuer is None else {"issuer": issuer}
+    if new_version and "new_version" in inspect.signature(publish).parameters:
+        options["new_version"] = True  # a library without versions (before #12) allows it anyway
     with _interrupts_held():
         return [
             publish(path, build=build, artifact_id=artifact_id, home=home, key=key, **options)
