@@ -93,3 +93,12 @@ def test_index_query_and_lineage_down_to_the_corpus(corpus, home, stand_in_model
     rendered = tree.render()
     assert "embeddings: docs.embeddings" in rendered and "model: tiny-model" in rendered
     assert rendered.count("dataset sha256:") >= 2  # the index's own, and its inputs'
+
+
+def test_a_changed_corpus_is_a_new_version_of_the_same_ids(corpus, home, stand_in_model):
+    first = embed(corpus, artifact_id="docs", chunk_size=24, progress=False)
+    (corpus / "guide" / "ledger.md").write_text("# The ledger\n\nRewritten. " * 30)
+    second = embed(corpus, artifact_id="docs", chunk_size=24, progress=False, new_version=True)
+    assert second.embeddings().artifact_id == first.embeddings().artifact_id
+    assert second.embeddings().commit != first.embeddings().commit
+    assert second.to_json()["dataset_manifest_commits"] != first.to_json()["dataset_manifest_commits"]
