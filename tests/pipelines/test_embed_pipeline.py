@@ -102,3 +102,15 @@ def test_a_changed_corpus_is_a_new_version_of_the_same_ids(corpus, home, stand_i
     assert second.embeddings().artifact_id == first.embeddings().artifact_id
     assert second.embeddings().commit != first.embeddings().commit
     assert second.to_json()["dataset_manifest_commits"] != first.to_json()["dataset_manifest_commits"]
+
+
+def test_ctrl_c_while_embedding_publishes_nothing(corpus, home, stand_in_model, monkeypatch):
+    from receiptcore.ledger.sqlite import SqliteLedger
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(embed_module, "encode_into", interrupted)
+    assert main(["pipeline", "embed", str(corpus), "--id", "docs", "--no-progress"]) == 130
+    with SqliteLedger(home) as ledger:
+        assert ledger.size() == 1  # the model's own receipt, from before
