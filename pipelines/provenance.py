@@ -30,8 +30,7 @@ from receiptcore.commitments import artifact_commit, build_manifest, commit_of, 
 from receiptcore.contracts import BuildManifest
 from receiptcore.lineage import input_refs, read_stored_manifest
 from receiptcore.publish import Publication, publish
-from receiptcore.store import LocalStore
-from receiptcore.util.home import home_dir
+from receiptcore.store import open_store
 from receiptcore.verify import Verdict, verify
 
 ENV_CODE_REVISION = "RECEIPTCORE_CODE_REVISION"
@@ -69,7 +68,7 @@ def verify_input(ref: ArtifactRef, home=None) -> VerifiedInput:
 def fetch_file(verified: VerifiedInput, dest: str | os.PathLike[str], home=None) -> Path:
     """Copy a verified file artifact out of the store; ``dest`` appears only if its bytes hash
     to the verified commit."""
-    LocalStore(home_dir(home) / "objects").get(verified.ref.commit, dest)
+    open_store(None, home=home).get(verified.ref.commit, dest)
     return Path(dest)
 
 

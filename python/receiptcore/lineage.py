@@ -22,7 +22,7 @@ from typing import Literal
 from receiptcore.commit import Commit
 from receiptcore.contracts import BuildManifest, DatasetManifest, load
 from receiptcore.errors import DigestMismatch, ReceiptcoreError, SchemaError
-from receiptcore.store import LocalStore
+from receiptcore.store import open_store
 from receiptcore.util.home import home_dir
 from receiptcore.verify import verify
 
@@ -85,16 +85,21 @@ def lineage(
     trust=None,
     ledger_key=None,
     state=None,
+    ledger: str | None = None,
+    store: str | None = None,
 ) -> Node:
     """Verify ``artifact_id`` (at ``commit``, or its latest version) and everything it was built
-    from; returns the tree. Raises the first failure's own error, its message led by the path."""
-    walk = _Walk(home_dir(home), {"trust": trust, "ledger_key": ledger_key, "state": state})
+    from; returns the tree. Raises the first failure's own error, its message led by the path.
+    ``ledger`` and ``store`` are URLs, as for :func:`~receiptcore.verify.verify`."""
+    walk = _Walk(home_dir(home), store, {"trust": trust, "ledger_key": ledger_key,
+                                         "state": state, "ledger": ledger, "store": store})
     return walk.artifact(artifact_id, None if commit is None else Commit.parse(commit), None, [])
 
 
 @dataclass
 class _Walk:
     home: os.PathLike[str]
+    store: str | None
     options: dict
     done: dict[tuple[str, Commit], Node] = field(default_factory=dict)
 
@@ -110,7 +115,7 @@ class _Walk:
                              **self.options)
             commit = verdict.artifact_commit
             build = read_stored_manifest(verdict.build_manifest_commit, BuildManifest,
-                                         home=self.home)
+                                         home=self.home, store=self.store)
             if not any(o.artifact_id == artifact_id and Commit(o.artifact_commit) == commit
                        for o in build.outputs):
                 raise DigestMismatch(
@@ -129,18 +134,19 @@ class _Walk:
 
     def dataset(self, commit: Commit, path: list[str]) -> Node:
         with _located([*path, f"dataset {commit.hex[:12]}"]):
-            manifest = read_stored_manifest(commit, DatasetManifest, home=self.home)
+            manifest = read_stored_manifest(commit, DatasetManifest, home=self.home,
+                                            store=self.store)
         files = len(manifest.files)
         return Node("dataset", commit, detail=f"{manifest.name} ({files} file{'s' * (files != 1)})")
 
 
 
-def read_stored_manifest(commit: Commit | str, model, *, home=None):
-    """A manifest read back from the artifact store (``model``: BuildManifest or
+def read_stored_manifest(commit: Commit | str, model, *, home=None, store: str | None = None):
+    """A manifest read back from the artifact store (URL ``store``; ``model``: BuildManifest or
     DatasetManifest); its bytes must hash to ``commit`` (DigestMismatch), and it must be in the
     store (ObjectNotFound)."""
     commit = Commit.parse(commit)
-    with LocalStore(home_dir(home) / "objects").open(commit) as reader:
+    with open_store(store, home=home).open(commit) as reader:
         data = reader.read()
     return load(model, data, f"stored manifest {commit}")
 

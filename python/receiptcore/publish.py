@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from receiptcore._core import canonicalize
 from receiptcore.commit import Commit
@@ -32,8 +33,11 @@ from receiptcore.signing.keys import (
 )
 from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
 from receiptcore.signing.trust import add_trusted_key
-from receiptcore.store import Store, open_store
+from receiptcore.store import open_store
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
+
+if TYPE_CHECKING:
+    from receiptcore.store.base import Store
 
 UNRECORDED = "unrecorded"
 

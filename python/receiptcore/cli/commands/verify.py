@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             artifact_id=args.artifact_id if is_file else args.target,
             commit=args.commit,
             home=args.home,
+            ledger=args.ledger,
+            store=args.store,
             trust=args.trust,
             ledger_key=args.ledger_key,
             state=args.state,
@@ -91,7 +93,7 @@ def _run_lineage(args: argparse.Namespace, is_file: bool) -> int:
     from receiptcore.verify import verify
 
     shared = {"home": args.home, "trust": args.trust, "ledger_key": args.ledger_key,
-              "state": args.state}
+              "state": args.state, "ledger": args.ledger, "store": args.store}
     artifact_id, commit = args.target, args.commit
     if is_file:
         verdict = verify(path=args.target, artifact_id=args.artifact_id, commit=commit,
