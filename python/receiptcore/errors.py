@@ -51,6 +51,8 @@ class ExitCode(IntEnum):
     LEDGER_CORRUPT = 15, "the ledger does not recompute; the message names the first bad entry"
     LEDGER_UNAVAILABLE = 20, "the ledger (database or serve endpoint) is unreachable, after retries"
     STORE_UNAVAILABLE = 21, "the object store is unreachable or failed mid-transfer, after retries"
+    CORPUS = 40, "a corpus cannot be embedded: empty, or a file that is not UTF-8 text"
+    DIMENSION_MISMATCH = 41, "vectors and the model that embeds queries differ in dimension"
     INTERRUPTED = 130, "interrupted (Ctrl-C)"
     BROKEN_PIPE = 141, "the reader of stdout went away (`... | head`): nothing is printed"
 
@@ -175,6 +177,19 @@ class StoreUnavailable(ReceiptcoreError):
     exit_code = ExitCode.STORE_UNAVAILABLE
 
 
+class CorpusError(ReceiptcoreError, ValueError):
+    """A corpus cannot be embedded: it holds nothing to embed, or a file of a text kind that is
+    binary or not valid UTF-8 (the message names the file and the byte)."""
+
+    exit_code = ExitCode.CORPUS
+
+
+class DimensionMismatch(ReceiptcoreError, ValueError):
+    """Embeddings, an index or a model disagree on the dimension of their vectors."""
+
+    exit_code = ExitCode.DIMENSION_MISMATCH
+
+
 # What is not ours, by kind; the first match wins (a BrokenPipeError is an OSError).
 _FOREIGN: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (KeyboardInterrupt, ExitCode.INTERRUPTED),
@@ -246,7 +261,9 @@ __all__ = [
     "CanonicalizationError",
     "CheckpointError",
     "ConfigError",
+    "CorpusError",
     "DigestMismatch",
+    "DimensionMismatch",
     "ExitCode",
     "FileChangedError",
     "GitError",

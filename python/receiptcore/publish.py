@@ -17,11 +17,12 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from receiptcore._core import canonicalize
 from receiptcore.commit import Commit
 from receiptcore.commitments import build_manifest, commit_of, read_manifest_of
-from receiptcore.contracts import BuildManifest
+from receiptcore.contracts import BuildManifest, DatasetManifest
 from receiptcore.errors import DigestMismatch, SigningKeyError
 from receiptcore.ledger import open_ledger
 from receiptcore.signing.keys import (
@@ -34,6 +35,9 @@ from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_re
 from receiptcore.signing.trust import add_trusted_key
 from receiptcore.store import open_store
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
+
+if TYPE_CHECKING:
+    from receiptcore.store.base import Store
 
 UNRECORDED = "unrecorded"
 
@@ -88,9 +92,7 @@ def publish(
         )
     else:
         artifact_id = _output_of(build, artifact_id, commit, path)
-    build_commit = commit_of(build)
-    stored = objects.put_stream(io.BytesIO(canonicalize(build.to_json_obj())))
-    assert stored == build_commit, "a build manifest is stored under its commit"
+    build_commit = _store_manifest(objects, build)
     key = key or embedded_signing_key(home)
     envelope = sign_receipt(
         artifact_id,
@@ -106,6 +108,25 @@ def publish(
     return Publication(
         artifact_id, objects.uri(commit), str(commit), entry.index, str(build_commit), key.keyid
     )
+
+
+def store_manifest(
+    manifest: BuildManifest | DatasetManifest,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    store: str | None = None,
+) -> Commit:
+    """Store a manifest's RFC 8785 bytes in the artifact store (URL ``store``), under its commit
+    (their sha256), so that a commit named by a receipt or another manifest can always be looked
+    up and re-checked (``receiptcore verify --lineage`` reads them back)."""
+    return _store_manifest(open_store(store, home=home), manifest)
+
+
+def _store_manifest(store: Store, manifest: BuildManifest | DatasetManifest) -> Commit:
+    commit = commit_of(manifest)
+    stored = store.put_stream(io.BytesIO(canonicalize(manifest.to_json_obj())))
+    assert stored == commit, "a manifest is stored under its commit"
+    return commit
 
 
 def _output_of(build: BuildManifest, artifact_id: str | None, commit: Commit, path) -> str:

@@ -105,6 +105,8 @@ class Verdict:
     uri: str | None = None
     ledger_index: int | None = None
     checkpoint_size: int | None = None
+    build_manifest_commit: Commit | None = None
+    dataset_manifest_commits: list[Commit] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     error: ReceiptcoreError | None = None
 
@@ -320,6 +322,10 @@ def _trust(run: _Run) -> Check:
     run.verdict.artifact_id = run.statement.artifact_id
     run.verdict.uri = run.statement.predicate.uri
     run.verdict.artifact_commit = run.receipt_commit
+    run.verdict.build_manifest_commit = Commit(run.statement.predicate.build_manifest_commit)
+    run.verdict.dataset_manifest_commits = [
+        Commit(c) for c in run.statement.predicate.dataset_manifest_commits
+    ]
     return Check("trust", True, "receipt signed by a key in the trust file")
 
 

@@ -209,6 +209,19 @@ def interrupted(m: Machine) -> list[str]:
     return ["hash", m.file("model.bin")]
 
 
+def corpus_not_text(m: Machine) -> list[str]:
+    (m.root / "corpus").mkdir()
+    m.file("corpus/notes.md", "caf\xe9".encode("latin-1"))
+    return ["pipeline", "embed", "corpus", "--id", "docs"]
+
+
+def dimension_mismatch(m: Machine) -> list[str]:
+    from support.pipelines import published_embeddings
+
+    ref, _ = published_embeddings(m.root, m.root / "home", dimension=24, recorded=16)
+    return ["pipeline", "index", "--embeddings", str(ref), "--id", "docs"]
+
+
 def reader_went_away(m: Machine) -> list[str]:
     read, write = os.pipe()
     os.close(read)
@@ -235,6 +248,8 @@ SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
     "ledger-corrupt": (ExitCode.LEDGER_CORRUPT, ledger_corrupt),
     "ledger-unavailable": (ExitCode.LEDGER_UNAVAILABLE, ledger_unavailable),
     "store-unavailable": (ExitCode.STORE_UNAVAILABLE, store_unavailable),
+    "corpus-not-text": (ExitCode.CORPUS, corpus_not_text),
+    "dimension-mismatch": (ExitCode.DIMENSION_MISMATCH, dimension_mismatch),
     "interrupted": (ExitCode.INTERRUPTED, interrupted),
     "reader-went-away": (ExitCode.BROKEN_PIPE, reader_went_away),
 }

@@ -16,7 +16,8 @@ def test_project_config_declares_the_library_boundary():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["receiptcore"]["scan"]
     [contract] = config["contracts"]
     assert contract["modules"] == ["receiptcore"]
-    assert set(contract["forbidden"]) >= {"pipelines", "torch", "sentence_transformers", "peft"}
+    assert set(contract["forbidden"]) >= {"pipelines", "torch", "sentence_transformers",
+                                          "transformers", "peft", "faiss", "usearch"}
 
 
 def test_receiptcore_scan_on_this_repository_is_clean():

@@ -3,12 +3,18 @@
 Each subcommand lives in :mod:`receiptcore.cli.commands` as a module with ``add_parser(subparsers)``
 that sets ``func(args) -> int`` on its parser. Errors are turned into one line on stderr and the
 exit code the error catalogue gives them (:mod:`receiptcore.errors`), here, in one place.
+
+Other distributions add commands through the entry point group ``receiptcore.commands`` (name:
+the command, value: its ``add_parser``). That is how ``receiptcore pipeline`` arrives with the
+models-side package (``pipelines/``) without the library ever importing it: the import happens
+only when the entry point is loaded, and the project's own scan proves no static import exists.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import sys
 
@@ -17,6 +23,7 @@ from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_c
 COMMANDS = (
     "hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "serve", "scan"
 )
+PLUGIN_GROUP = "receiptcore.commands"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -37,7 +44,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS if command not in COMMANDS else (command,):
         importlib.import_module(f"receiptcore.cli.commands.{name}").add_parser(subparsers)
+    if command not in COMMANDS:
+        plugins = plugin_commands()
+        for entry in [e for e in plugins if e.name == command] or plugins:
+            entry.load()(subparsers)
     return parser
+
+
+def plugin_commands() -> list[importlib.metadata.EntryPoint]:
+    """Commands that other installed distributions add, sorted by name; a plugin may not take
+    the name of a built-in command."""
+    found = importlib.metadata.entry_points(group=PLUGIN_GROUP)
+    return sorted((e for e in found if e.name not in COMMANDS), key=lambda e: e.name)
 
 
 def _version() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -13,19 +14,30 @@ def byte_progress(total: int, description: str, enabled: bool | None = None) -> 
 
     ``enabled=None`` shows the bar only when stderr is a terminal.
     """
+    with _bar(total, description, enabled, unit="B", unit_scale=True, unit_divisor=1024) as bar:
+        yield (lambda done: None) if bar is None else (lambda done: bar.update(done - bar.n))
+
+
+@contextmanager
+def count_progress(
+    total: int, description: str, unit: str, enabled: bool | None = None
+) -> Iterator[Callable[[int], None]]:
+    """Yields ``advance(n)`` that drives a bar of ``total`` items (items/s and ETA) on stderr,
+    shown only on a terminal when ``enabled`` is None."""
+    with _bar(total, description, enabled, unit=f" {unit}") as bar:
+        yield (lambda n: None) if bar is None else bar.update
+
+
+@contextmanager
+def _bar(total: int, description: str, enabled: bool | None, **style: Any) -> Iterator[Any]:
+    """A tqdm bar on stderr, or None when it is not shown."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        yield lambda done: None
+        yield None
         return
     from tqdm import tqdm
 
-    with tqdm(
-        total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024,
-        file=sys.stderr, leave=False, dynamic_ncols=True,
-    ) as bar:
-
-        def update(done: int) -> None:
-            bar.update(done - bar.n)
-
-        yield update
+    with tqdm(total=total, desc=description, file=sys.stderr, leave=False, dynamic_ncols=True,
+              **style) as bar:
+        yield bar
