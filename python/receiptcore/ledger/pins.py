@@ -54,6 +54,15 @@ class TrustedCheckpoints:
         state = self._read(self.path)
         return None if state is None else VerifierKey.from_text(state["vkey"])
 
+    def pinned_size(self) -> int | None:
+        """The size of the checkpoint trusted last (unverified here: a hint for asking a server
+        for a consistency proof from it; :meth:`advance` checks everything)."""
+        state = self._read(self.path)
+        if state is None:
+            return None
+        note = state["checkpoint"]
+        return Checkpoint.parse(note[: note.rfind("\n\n") + 1]).size
+
     def advance(
         self,
         verifier: VerifierKey,

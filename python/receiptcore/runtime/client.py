@@ -1,0 +1,357 @@
+"""The runtime's client of the tool server: typed calls over the official MCP client, and every
+proof checked here, against this client's own trust file and pinned checkpoint.
+
+``async with ToolClient(server) as tools`` connects to ``server``: an ``http(s)://…/mcp`` URL
+(streamable HTTP, with ``token`` as a bearer token) or a command that starts a server on its
+stdin/stdout (``"receiptcore mcp --home /srv/models/.receiptcore"``). Then:
+
+- :meth:`ToolClient.verify` asks ``receipt.verify`` and checks its proofs
+  (:func:`receiptcore.runtime.checks.check_receipt`);
+- :meth:`ToolClient.fetch` verifies first, then reads the bytes from the ``uri`` the server gives
+  or in chunks through ``artifact.fetch``, and hashes all of them against the commit;
+- :meth:`ToolClient.query` verifies the index, its model and its chunk table once per commit,
+  then asks ``rag.query`` and checks that the answer names exactly those.
+
+Every request is checked against its contract here before it is sent, and every response after
+it arrives. In ``enforce`` mode (the default) any failure raises the catalogue's exception; in
+``warn`` mode (``mode="warn"`` or ``RECEIPTCORE_VERIFY_MODE=warn``) it is logged and returned in
+the result's ``warnings``, and the data is returned with it. A server in warn mode does not make
+this client lenient: its warnings are failures here unless this client is in warn mode too.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from receiptcore._core import Hasher
+from receiptcore.contracts import validate
+from receiptcore.contracts.requests import read_request
+from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2
+from receiptcore.contracts.tools import ArtifactRef, IndexRef
+from receiptcore.contracts.tools_v2 import (
+    MAX_CHUNK,
+    ArtifactFetchResponse,
+    RagQueryResponse,
+    ReceiptVerifyResponse,
+    ToolError,
+    ToolErrorResult,
+)
+from receiptcore.errors import (
+    ReceiptcoreError,
+    SchemaError,
+    ToolServerError,
+    Unauthorized,
+)
+from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
+from receiptcore.ledger.pins import TrustedCheckpoints
+from receiptcore.runtime.checks import check_bytes, check_receipt
+from receiptcore.signing.trust import Trust, load_trust
+from receiptcore.util.atomic import replace_file
+from receiptcore.util.home import home_dir, state_dir, trust_path
+from receiptcore.verify import Mode, default_mode
+
+log = logging.getLogger("receiptcore.runtime")
+log.addHandler(logging.NullHandler())
+
+
+
+@dataclass
+class Receipt:
+    """A receipt this client checked: the server's response and the checkpoint it rests on."""
+
+    response: ReceiptVerifyResponse
+    checkpoint: Checkpoint | None
+    warnings: list[ToolError] = field(default_factory=list)
+
+
+@dataclass
+class Fetched:
+    """Bytes of an artifact that hashed to its commit (or, in warn mode, with the warning)."""
+
+    artifact: ArtifactRef
+    size: int
+    data: bytes | None
+    path: Path | None
+    warnings: list[ToolError] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    response: RagQueryResponse
+    warnings: list[ToolError] = field(default_factory=list)
+
+    @property
+    def hits(self):
+        return self.response.hits
+
+
+class ToolClient:
+    def __init__(
+        self,
+        server: str | Sequence[str],
+        *,
+        trust: Trust | str | os.PathLike[str] | None = None,
+        ledger_key: VerifierKey | str | None = None,
+        home: str | os.PathLike[str] | None = None,
+        state: str | os.PathLike[str] | None = None,
+        mode: Mode | None = None,
+        token: str | None = None,
+        location: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.server = server
+        self.mode: Mode = mode or default_mode()
+        self.token = token
+        self.env = env
+        home_path = home_dir(home)
+        self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home_path, trust))
+        self.ledger_key = VerifierKey.from_text(ledger_key) if isinstance(ledger_key, str) else ledger_key
+        where = location or (server if isinstance(server, str) else shlex.join(server))
+        self.pins = TrustedCheckpoints(state_dir(state), f"mcp:{where}")
+        self._client = None
+        self._refused: int | None = None
+        self._verified: dict[tuple[str, str], Receipt] = {}
+
+    @property
+    def is_http(self) -> bool:
+        return isinstance(self.server, str) and self.server.startswith(("http://", "https://"))
+
+    # --- connection -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        from mcp import Client
+
+        try:
+            self._client = Client(self._transport(), mode="legacy", cache=None)
+            await self._client.__aenter__()
+        except Exception as error:  # noqa: BLE001 - whatever failed, the client has no server
+            self._client = None
+            raise self._connection_error(error) from None
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                await client.__aexit__(*exc)
+            except Exception as error:  # noqa: BLE001 - a server gone at close changes nothing
+                log.debug("closing the tool server connection: %s", error)
+
+    def _transport(self):
+        if self.is_http:
+            import httpx2
+            from mcp.client.streamable_http import streamable_http_client
+
+            async def note_refusal(response) -> None:
+                # the SDK reports a refused request as a generic error: keep the status
+                if response.status_code in (401, 403, 421):
+                    self._refused = response.status_code
+
+            http = httpx2.AsyncClient(
+                headers=self._auth_headers(),
+                timeout=httpx2.Timeout(60, read=300),
+                event_hooks={"response": [note_refusal]},
+            )
+            return streamable_http_client(self.server, http_client=http)
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        argv = shlex.split(self.server) if isinstance(self.server, str) else list(self.server)
+        if not argv:
+            raise ToolServerError("no tool server: give a URL or a command")
+        return stdio_client(StdioServerParameters(command=argv[0], args=argv[1:], env=self.env))
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _connection_error(self, error: BaseException) -> ReceiptcoreError:
+        """What went wrong reaching the server, as the catalogue's error."""
+        if isinstance(error, ReceiptcoreError):
+            return error
+        where = self.server if isinstance(self.server, str) else shlex.join(self.server)
+        if self._refused is not None:
+            return Unauthorized(
+                f"the tool server at {where} refused this client (HTTP {self._refused}): "
+                "check the bearer token (--token-file, $RECEIPTCORE_MCP_TOKEN)"
+            )
+        reasons = [str(e) for e in _chain(error) if str(e) and not hasattr(e, "exceptions")]
+        reason = reasons[0] if reasons else type(error).__name__
+        return ToolServerError(f"the tool server {where} cannot be reached or stopped: {reason}")
+
+    async def call(self, name: str, arguments: dict[str, Any]):
+        """One tool call: the request checked against its contract, the response read back as
+        the contract's model; an error result raises the catalogue's exception."""
+        if self._client is None:
+            raise ToolServerError("the client is not connected: use `async with ToolClient(...)`")
+        request_model, response_model, _ = TOOLS_V2[TOOL_SCHEMAS[name]]
+        read_request(request_model, arguments, f"{name} request")
+        try:
+            result = await self._client.call_tool(name, arguments)
+        except ReceiptcoreError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a transport failure, whatever its kind
+            raise self._connection_error(error) from None
+        body = result.structured_content
+        if result.is_error:
+            try:
+                raise validate(ToolErrorResult, body, f"{name} error").error.to_exception()
+            except SchemaError as error:
+                raise ToolServerError(f"{name}: the server failed outside the contract ({error})") from None
+        try:
+            return validate(response_model, body, f"{name} response")
+        except SchemaError as error:
+            raise ToolServerError(f"{name}: the server answered outside the contract: {error}") from None
+
+    # --- the tools ------------------------------------------------------------------------------
+
+    async def verify(self, artifact_id: str, commit: str) -> Receipt:
+        """``receipt.verify`` of ``artifact_id@commit``, with every proof checked here."""
+        asked = ArtifactRef(artifact_id=artifact_id, commit=_hex(commit))
+        warnings: list[ToolError] = []
+        response = await self.call(
+            "receipt.verify", {"artifact": asked.to_json_obj(), "since": self.pins.pinned_size()}
+        )
+        checkpoint = None
+        for failure in response.warnings:  # the server's own failures, reported in its warn mode
+            self._fail(failure.to_exception(), warnings)
+        if not response.verified and not response.warnings:
+            self._fail(ToolServerError("the server did not verify the receipt and said not why"), warnings)
+        try:
+            checkpoint, _ = check_receipt(
+                response.proof, asked, trust=self.trust, pins=self.pins, ledger_key=self.ledger_key
+            )
+        except ReceiptcoreError as error:
+            self._fail(error, warnings)
+        receipt = Receipt(response, checkpoint, warnings)
+        if not warnings:
+            self._verified[(asked.artifact_id, asked.commit)] = receipt
+        return receipt
+
+    async def fetch(
+        self, artifact_id: str, commit: str, out: str | os.PathLike[str] | None = None
+    ) -> Fetched:
+        """The artifact's bytes (in memory, or written atomically to ``out``), verified: the
+        receipt's proofs first, then every byte hashed against the commit."""
+        receipt = await self.verify(artifact_id, commit)
+        asked = receipt.response.artifact
+        warnings = list(receipt.warnings)
+        located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
+        for failure in located.warnings:
+            self._fail(failure.to_exception(), warnings)
+        if located.uri is not None and located.uri.startswith(("http://", "https://")):
+            digest, data = await self._read_url(located)
+        else:
+            digest, data = await self._read_chunks(asked, located.size)
+        try:
+            check_bytes(digest, asked, f"the {len(data)} bytes of {artifact_id}")
+        except ReceiptcoreError as error:
+            self._fail(error, warnings)
+        path = None
+        if out is not None:
+            path = Path(out)
+            replace_file(path, bytes(data))
+        return Fetched(asked, len(data), None if out is not None else bytes(data), path, warnings)
+
+    async def _read_url(self, located: ArtifactFetchResponse) -> tuple[str, bytearray]:
+        import httpx2
+
+        hasher, data = Hasher("sha256"), bytearray()
+        try:
+            async with (
+                httpx2.AsyncClient(headers=self._auth_headers(), timeout=300) as http,
+                http.stream("GET", located.uri) as stream,
+            ):
+                if stream.status_code in (401, 403, 421):
+                    raise Unauthorized(f"{located.uri}: HTTP {stream.status_code}")
+                if stream.status_code != 200:
+                    raise ToolServerError(f"{located.uri}: HTTP {stream.status_code}")
+                async for piece in stream.aiter_raw(1 << 20):
+                    hasher.update(piece)
+                    data += piece
+        except ReceiptcoreError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any transport failure is the server's
+            raise ToolServerError(f"{located.uri}: the transfer failed ({error})") from None
+        return hasher.hexdigest(), data
+
+    async def _read_chunks(self, asked: ArtifactRef, size: int) -> tuple[str, bytearray]:
+        hasher, data, offset = Hasher("sha256"), bytearray(), 0
+        while offset < size or offset == 0:
+            response = await self.call(
+                "artifact.fetch",
+                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": MAX_CHUNK}},
+            )
+            chunk = response.chunk
+            if chunk is None or chunk.offset != offset:
+                raise ToolServerError(f"artifact.fetch: the server sent no chunk at offset {offset}")
+            piece = base64.b64decode(chunk.data, validate=True)
+            if len(piece) != chunk.length or (not piece and not chunk.eof):
+                raise ToolServerError(f"artifact.fetch: a chunk at offset {offset} is malformed")
+            hasher.update(piece)
+            data += piece
+            offset += len(piece)
+            if chunk.eof:
+                break
+        return hasher.hexdigest(), data
+
+    async def query(self, index: IndexRef | dict, query: str, top_k: int = 5) -> Answer:
+        """``rag.query``: the index, its model and its chunk table verified here (once per
+        commit), then the hits; the answer must name exactly what was verified."""
+        index = index if isinstance(index, IndexRef) else IndexRef.model_validate(index)
+        warnings: list[ToolError] = []
+        await self._verified_once(index.artifact_id, index.commit, warnings)
+        response = await self.call(
+            "rag.query", {"index": index.to_json_obj(), "query": query, "top_k": top_k}
+        )
+        for failure in response.warnings:
+            self._fail(failure.to_exception(), warnings)
+        provenance = response.provenance
+        if (provenance.index.artifact_id, provenance.index.commit) != (index.artifact_id, index.commit):
+            self._fail(
+                ToolServerError(f"rag.query answered from {provenance.index.artifact_id}, not the index asked"),
+                warnings,
+            )
+        for used in (provenance.model, provenance.chunks):
+            await self._verified_once(used.artifact_id, used.commit, warnings)
+        return Answer(response, warnings)
+
+    async def _verified_once(self, artifact_id: str, commit: str, warnings: list[ToolError]) -> Receipt:
+        cached = self._verified.get((artifact_id, commit))
+        if cached is None:
+            cached = await self.verify(artifact_id, commit)
+            warnings.extend(cached.warnings)
+        return cached
+
+    def _fail(self, error: Exception, warnings: list[ToolError]) -> None:
+        """Raise in enforce mode; in warn mode log it and keep it with the result."""
+        if self.mode == "enforce":
+            raise error
+        log.warning("verification failed (mode=warn, carrying on): %s", error)
+        warnings.append(ToolError.of(error))
+
+
+def _hex(commit: str) -> str:
+    from receiptcore.commit import Commit
+
+    return Commit.parse(commit).hex
+
+
+def _chain(error: BaseException):
+    seen = set()
+    todo = [error]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo.extend(getattr(e, "exceptions", ()))
+        for nxt in (e.__cause__, e.__context__):
+            if nxt is not None:
+                todo.append(nxt)
