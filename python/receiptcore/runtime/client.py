@@ -25,6 +25,7 @@ import base64
 import logging
 import os
 import shlex
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,7 @@ class ToolClient:
         self.pins = TrustedCheckpoints(state_dir(state), f"mcp:{where}")
         self._client = None
         self._refused: int | None = None
+        self._errlog = None
         self._verified: dict[tuple[str, str], Receipt] = {}
 
     @property
@@ -133,16 +135,21 @@ class ToolClient:
             await self._client.__aenter__()
         except Exception as error:  # noqa: BLE001 - whatever failed, the client has no server
             self._client = None
-            raise self._connection_error(error) from None
+            failure = self._connection_error(error)
+            await self.__aexit__(None, None, None)
+            raise failure from None
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            try:
+        try:
+            if client is not None:
                 await client.__aexit__(*exc)
-            except Exception as error:  # noqa: BLE001 - a server gone at close changes nothing
-                log.debug("closing the tool server connection: %s", error)
+        except Exception as error:  # noqa: BLE001 - a server gone at close changes nothing
+            log.debug("closing the tool server connection: %s", error)
+        finally:
+            if self._errlog is not None:
+                self._errlog.close()
 
     def _transport(self):
         if self.is_http:
@@ -165,7 +172,10 @@ class ToolClient:
         argv = shlex.split(self.server) if isinstance(self.server, str) else list(self.server)
         if not argv:
             raise ToolServerError("no tool server: give a URL or a command")
-        return stdio_client(StdioServerParameters(command=argv[0], args=argv[1:], env=self.env))
+        # the server's stderr is kept, not mixed into ours: its last line says why it stopped
+        self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed in __aexit__
+        params = StdioServerParameters(command=argv[0], args=argv[1:], env=self.env)
+        return stdio_client(params, errlog=self._errlog)
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -181,8 +191,16 @@ class ToolClient:
                 "check the bearer token (--token-file, $RECEIPTCORE_MCP_TOKEN)"
             )
         reasons = [str(e) for e in _chain(error) if str(e) and not hasattr(e, "exceptions")]
-        reason = reasons[0] if reasons else type(error).__name__
+        reason = self._server_said() or (reasons[0] if reasons else type(error).__name__)
         return ToolServerError(f"the tool server {where} cannot be reached or stopped: {reason}")
+
+    def _server_said(self) -> str | None:
+        """The last line the stdio server wrote on its stderr, if any."""
+        if self._errlog is None:
+            return None
+        self._errlog.seek(0)
+        lines = [line.strip() for line in self._errlog.read().splitlines() if line.strip()]
+        return lines[-1] if lines else None
 
     async def call(self, name: str, arguments: dict[str, Any]):
         """One tool call: the request checked against its contract, the response read back as

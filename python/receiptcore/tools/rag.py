@@ -29,7 +29,7 @@ from typing import Any
 from receiptcore.commit import Commit
 from receiptcore.contracts import BuildManifest, validate
 from receiptcore.contracts.tools import IndexRef
-from receiptcore.contracts.tools_v2 import RagQueryRequest, RagQueryResponse
+from receiptcore.contracts.tools_v2 import RagQueryRequest, RagQueryResponse, ToolError
 from receiptcore.errors import ToolUnavailable
 from receiptcore.verify import Verdict
 
@@ -102,6 +102,7 @@ class RagIndexes:
     # --- loading, once per commit -------------------------------------------------------------
 
     def _get(self, ref: IndexRef) -> _Loaded:
+        _index_kind(ref)  # an unknown index id is refused before anything is read
         key = (ref.index_id, ref.artifact_id, ref.commit)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -182,7 +183,5 @@ def _provenance(ref: tuple[str, str], verdict: Verdict) -> dict:
     return {"artifact_id": ref[0], "commit": ref[1], "ledger_index": verdict.ledger_index}
 
 
-def _warnings(*verdicts: Verdict):
-    from receiptcore.tools.service import warnings_of
-
-    return warnings_of(*verdicts)
+def _warnings(*verdicts: Verdict) -> list[ToolError]:
+    return [ToolError.of(v.error) for v in verdicts if v.error is not None]
