@@ -54,7 +54,6 @@ from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
 from receiptcore.ledger.pins import TrustedCheckpoints
 from receiptcore.runtime.checks import check_bytes, check_receipt
 from receiptcore.signing.trust import Trust, load_trust
-from receiptcore.util.atomic import replace_file
 from receiptcore.util.home import home_dir, state_dir, trust_path
 from receiptcore.verify import Mode, default_mode
 
@@ -254,32 +253,30 @@ class ToolClient:
     async def fetch(
         self, artifact_id: str, commit: str, out: str | os.PathLike[str] | None = None
     ) -> Fetched:
-        """The artifact's bytes (in memory, or written atomically to ``out``), verified: the
-        receipt's proofs first, then every byte hashed against the commit."""
+        """The artifact's bytes (in memory, or streamed to ``out``, which appears only once
+        they verified), checked here: the receipt's proofs first, then every byte hashed
+        against the commit."""
         receipt = await self.verify(artifact_id, commit)
         asked = receipt.response.artifact
         warnings = list(receipt.warnings)
         located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
         for failure in located.warnings:
             self._fail(failure.to_exception(), warnings)
-        if located.uri is not None and located.uri.startswith(("http://", "https://")):
-            digest, data = await self._read_url(located)
-        else:
-            digest, data = await self._read_chunks(asked, located.size)
-        try:
-            check_bytes(digest, asked, f"the {len(data)} bytes of {artifact_id}")
-        except ReceiptcoreError as error:
-            self._fail(error, warnings)
-        path = None
-        if out is not None:
-            path = Path(out)
-            replace_file(path, bytes(data))
-        return Fetched(asked, len(data), None if out is not None else bytes(data), path, warnings)
+        with _Sink(out) as sink:
+            if located.uri is not None and located.uri.startswith(("http://", "https://")):
+                await self._read_url(located, sink)
+            else:
+                await self._read_chunks(asked, located.size, sink)
+            try:
+                check_bytes(sink.hasher.hexdigest(), asked, f"the {sink.size} bytes of {artifact_id}")
+            except ReceiptcoreError as error:
+                self._fail(error, warnings)
+            sink.keep()
+        return Fetched(asked, sink.size, sink.data, sink.path, warnings)
 
-    async def _read_url(self, located: ArtifactFetchResponse) -> tuple[str, bytearray]:
+    async def _read_url(self, located: ArtifactFetchResponse, sink: _Sink) -> None:
         import httpx2
 
-        hasher, data = Hasher("sha256"), bytearray()
         try:
             async with (
                 httpx2.AsyncClient(headers=self._auth_headers(), timeout=300) as http,
@@ -290,17 +287,15 @@ class ToolClient:
                 if stream.status_code != 200:
                     raise ToolServerError(f"{located.uri}: HTTP {stream.status_code}")
                 async for piece in stream.aiter_raw(1 << 20):
-                    hasher.update(piece)
-                    data += piece
+                    sink.write(piece)
         except ReceiptcoreError:
             raise
         except Exception as error:  # noqa: BLE001 - any transport failure is the server's
             raise ToolServerError(f"{located.uri}: the transfer failed ({error})") from None
-        return hasher.hexdigest(), data
 
-    async def _read_chunks(self, asked: ArtifactRef, size: int) -> tuple[str, bytearray]:
-        hasher, data, offset = Hasher("sha256"), bytearray(), 0
-        while offset < size or offset == 0:
+    async def _read_chunks(self, asked: ArtifactRef, size: int, sink: _Sink) -> None:
+        offset = 0
+        while True:
             response = await self.call(
                 "artifact.fetch",
                 {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": MAX_CHUNK}},
@@ -311,12 +306,10 @@ class ToolClient:
             piece = base64.b64decode(chunk.data, validate=True)
             if len(piece) != chunk.length or (not piece and not chunk.eof):
                 raise ToolServerError(f"artifact.fetch: a chunk at offset {offset} is malformed")
-            hasher.update(piece)
-            data += piece
+            sink.write(piece)
             offset += len(piece)
-            if chunk.eof:
-                break
-        return hasher.hexdigest(), data
+            if chunk.eof or offset >= size:
+                return
 
     async def query(self, index: IndexRef | dict, query: str, top_k: int = 5) -> Answer:
         """``rag.query``: the index, its model and its chunk table verified here (once per
@@ -352,6 +345,48 @@ class ToolClient:
             raise error
         log.warning("verification failed (mode=warn, carrying on): %s", error)
         warnings.append(ToolError.of(error))
+
+
+class _Sink:
+    """Where fetched bytes go while they are hashed: memory, or a temporary file beside ``out``
+    that becomes ``out`` only through :meth:`keep` (nothing is left behind otherwise)."""
+
+    def __init__(self, out: str | os.PathLike[str] | None) -> None:
+        self.hasher, self.size, self.kept = Hasher("sha256"), 0, False
+        self.path = None if out is None else Path(out)
+        self._pieces: list[bytes] = []
+        self._file = None
+        if self.path is not None:
+            self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in __exit__
+                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part", delete=False
+            )
+
+    def write(self, piece: bytes) -> None:
+        self.hasher.update(piece)
+        self.size += len(piece)
+        if self._file is None:
+            self._pieces.append(piece)
+        else:
+            self._file.write(piece)
+
+    @property
+    def data(self) -> bytes | None:
+        return b"".join(self._pieces) if self._file is None else None
+
+    def keep(self) -> None:
+        self.kept = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is None:
+            return
+        self._file.close()
+        if self.kept:
+            os.replace(self._file.name, self.path)
+        else:
+            os.unlink(self._file.name)
 
 
 def _hex(commit: str) -> str:

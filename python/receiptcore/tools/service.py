@@ -1,12 +1,12 @@
 """What the tools do, apart from how they are served: ``receipt.verify`` and ``artifact.fetch``
 over the embedded ledger and store (``rag.query`` is in :mod:`receiptcore.tools.rag`).
 
-Everything goes through the one :func:`receiptcore.verify.verify`. ``receipt.verify`` runs it on
-every call and returns its verdict with the proofs it was checked against, read from the same
-ledger at the same sizes. ``artifact.fetch`` serves only bytes that verified; because a caller
-reads a large artifact in many chunks, a verdict is kept per ``(artifact id, commit)`` and
-re-checked from scratch whenever the stored object's ``stat`` (device, inode, size, mtime, ctime
-in nanoseconds) or the ledger's size changes. The client re-hashes whatever it reads anyway.
+Everything goes through the one :func:`receiptcore.verify.verify`. ``receipt.verify`` returns its
+verdict with the proofs it rests on, read from the same ledger at the same sizes;
+``artifact.fetch`` serves only bytes that verified. Because a caller verifies, then reads a large
+artifact in many chunks, a successful verdict is kept per ``(artifact id, commit)`` and the whole
+verification is run again whenever the stored object's ``stat`` (device, inode, size, mtime and
+ctime in nanoseconds) or the ledger's size, or the trust file, changes. The client re-hashes whatever it reads.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class _Cached:
     verdict: Verdict
     stat: tuple[int, ...] | None
     ledger_size: int
+    trust: tuple[int, ...] | None
 
 
 @dataclass
@@ -73,7 +74,7 @@ class ToolService:
     # --- receipt.verify -----------------------------------------------------------------------
 
     def receipt_verify(self, request: ReceiptVerifyRequest) -> ReceiptVerifyResponse:
-        verdict = self._verify(request.artifact.artifact_id, request.artifact.commit)
+        verdict = self.verified(request.artifact.artifact_id, request.artifact.commit)
         return validate(
             ReceiptVerifyResponse,
             {
@@ -217,15 +218,25 @@ class ToolService:
         except ObjectNotFound:
             stat = None
         ledger_size = self._ledger_size()
+        trust = self._trust_stat()
         with self._lock:
             cached = self._cache.get(key)
-        if cached and cached.stat == stat and cached.ledger_size == ledger_size:
+        if cached and (cached.stat, cached.ledger_size, cached.trust) == (stat, ledger_size, trust):
             return cached.verdict
         verdict = self._verify(artifact_id, commit)
         if verdict.verified:
             with self._lock:
-                self._cache[key] = _Cached(verdict, stat, ledger_size)
+                self._cache[key] = _Cached(verdict, stat, ledger_size, trust)
         return verdict
+
+    def _trust_stat(self) -> tuple[int, ...] | None:
+        """A changed trust file (a key removed) is a change too."""
+        from receiptcore.util.home import trust_path
+
+        try:
+            return _stat(trust_path(self.config.home, self.config.trust))
+        except OSError:
+            return None
 
     def _verify(self, artifact_id: str, commit: str) -> Verdict:
         c = self.config
