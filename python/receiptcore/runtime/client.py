@@ -275,23 +275,34 @@ class ToolClient:
         return Fetched(asked, sink.size, sink.data, sink.path, warnings)
 
     async def _read_url(self, located: ArtifactFetchResponse, sink: _Sink) -> None:
-        import httpx2
+        """GET the server's endpoint on a worker thread: a plain blocking reader keeps up with
+        the hashing, where an async HTTP client's per-piece overhead did not (benches/)."""
+        import anyio
 
+        await anyio.to_thread.run_sync(self._get, located.uri, sink)
+
+    def _get(self, uri: str, sink: _Sink) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(uri)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = kind(parts.hostname, parts.port, timeout=300)
         try:
-            async with (
-                httpx2.AsyncClient(headers=self._auth_headers(), timeout=300) as http,
-                http.stream("GET", located.uri) as stream,
-            ):
-                if stream.status_code in (401, 403, 421):
-                    raise Unauthorized(f"{located.uri}: HTTP {stream.status_code}")
-                if stream.status_code != 200:
-                    raise ToolServerError(f"{located.uri}: HTTP {stream.status_code}")
-                async for piece in stream.aiter_raw(1 << 20):
-                    sink.write(piece)
-        except ReceiptcoreError:
-            raise
-        except Exception as error:  # noqa: BLE001 - any transport failure is the server's
-            raise ToolServerError(f"{located.uri}: the transfer failed ({error})") from None
+            connection.request("GET", parts.path, headers=self._auth_headers())
+            response = connection.getresponse()
+            if response.status in (401, 403, 421):
+                raise Unauthorized(f"{uri}: HTTP {response.status}")
+            if response.status != 200:
+                raise ToolServerError(f"{uri}: HTTP {response.status}")
+            while piece := response.read(1 << 20):
+                sink.write(piece)
+            if response.length:  # declared more than was sent: the server cut the stream
+                raise ToolServerError(f"{uri}: the transfer stopped {response.length} bytes short")
+        except (OSError, http.client.HTTPException) as error:
+            raise ToolServerError(f"{uri}: the transfer failed ({error})") from None
+        finally:
+            connection.close()
 
     async def _read_chunks(self, asked: ArtifactRef, size: int, sink: _Sink) -> None:
         offset = 0

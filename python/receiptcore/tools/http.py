@@ -11,10 +11,10 @@ Who may call, as the MCP specification asks of HTTP servers (transports, securit
 - **A bearer token** (``Authorization: Bearer <token>``, compared in constant time) is required
   when the server is bound to anything but loopback, and whenever one is configured.
 
-An object is served only after an ``artifact.fetch`` of it verified, and only while its ``stat``
-is unchanged; it is streamed through a hasher, and a stream whose bytes do not hash to the
-commit is cut short (the declared ``Content-Length`` is never reached), so no client can take
-changed bytes for whole ones.
+An object is served only after an ``artifact.fetch`` of it verified (the whole object hashed),
+and only while its ``stat`` is unchanged: it is checked again before the last piece is sent, and
+the stream is cut short when it changed (the declared ``Content-Length`` is never reached). The
+bytes are not hashed a second time on the way out: the client hashes every byte it reads.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import hmac
 import ipaddress
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from receiptcore._core import Hasher
 from receiptcore.errors import ConfigError, DigestMismatch
 from receiptcore.tools.service import ToolService
 
@@ -106,7 +106,7 @@ def objects_route(service: ToolService) -> Route:
             return Response("not a verified object: call artifact.fetch first", status_code=404)
         size = path.stat().st_size
         return StreamingResponse(
-            _verified_stream(path, commit),
+            _verified_stream(path, lambda: service.served(commit)),
             media_type="application/octet-stream",
             headers={"Content-Length": str(size)},
         )
@@ -114,14 +114,17 @@ def objects_route(service: ToolService) -> Route:
     return Route("/objects/sha256/{hex}", endpoint=serve_object, methods=["GET"])
 
 
-def _verified_stream(path, commit: str) -> Iterator[bytes]:
-    hasher = Hasher("sha256")
+def _verified_stream(path, served: Callable[[], Path | None]) -> Iterator[bytes]:
+    """The object's bytes; the stream is cut short (so the client sees fewer bytes than the
+    declared length) if the object is no longer the verified one when its end is reached."""
     with open(path, "rb") as source:
-        while data := source.read(CHUNK):
-            hasher.update(data)
+        data = source.read(CHUNK)
+        while data:
+            following = source.read(CHUNK)
+            if not following and served() != path:
+                raise DigestMismatch(f"stored object {path.name} changed while it was served")
             yield data
-    if hasher.hexdigest() != commit:
-        raise DigestMismatch(f"stored object {commit} changed while it was served")
+            data = following
 
 
 def serve_http(
