@@ -24,9 +24,9 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from _common import best_of  # noqa: E402
-from receiptcore.runtime import ToolClient  # noqa: E402
-from support.toolserver import Models, http_server  # noqa: E402
+from _common import best_of
+from receiptcore.runtime import ToolClient
+from support.toolserver import Models, http_server
 
 
 def local_read_and_hash(path: Path) -> str:
@@ -42,8 +42,7 @@ def make_artifact(models: Models, size: int):
     path = models.root / "src" / "big.bin"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as out:
-        for _ in range(size // len(block)):
-            out.write(block)
+        out.writelines(block for _ in range(size // len(block)))
     from receiptcore.publish import publish
 
     published = publish(path, artifact_id="big.bin", home=models.home)
