@@ -52,6 +52,8 @@ def load_engine() -> Any:
 class _Loaded:
     verdicts: tuple[Verdict, Verdict, Verdict]
     refs: dict[str, tuple[str, str]]
+    folder: Path
+    stamp: tuple
     encode: Any
     search: Any
     rows: list[dict]
@@ -102,19 +104,27 @@ class RagIndexes:
     # --- loading, once per commit -------------------------------------------------------------
 
     def _get(self, ref: IndexRef) -> _Loaded:
-        _index_kind(ref)  # an unknown index id is refused before anything is read
+        kind = _index_kind(ref)  # an unknown index id is refused before anything is read
         key = (ref.index_id, ref.artifact_id, ref.commit)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # one loader per index; other indexes load meanwhile
             loaded = self._loaded.get(key)
-            if loaded is not None:
-                current = tuple(self.service.verified(*loaded.refs[r]) for r in ("index", "model", "chunks"))
-                if all(a is b for a, b in zip(current, loaded.verdicts)):
-                    return loaded  # nothing changed since it was verified and loaded
-            loaded = self._load(ref)
+            if loaded is not None and self._unchanged(loaded):
+                return loaded
+            loaded = self._load(ref, kind)
             self._loaded[key] = loaded
             return loaded
+
+    def _unchanged(self, loaded: _Loaded) -> bool:
+        """Still the bytes that verified: the cached verdicts stand (same objects, ledger and
+        trust file) and the model folder's files have the same stat."""
+        index, _, chunks = loaded.verdicts
+        same = (
+            self.service.verified(*loaded.refs["index"]) is index
+            and self.service.verified(*loaded.refs["chunks"]) is chunks
+        )
+        return same and _stamp(loaded.folder) == loaded.stamp
 
     def _engine_future(self) -> Future:
         """The engine, imported on a thread of its own: importing torch and the index readers
@@ -124,11 +134,10 @@ class RagIndexes:
                 self._engine = ThreadPoolExecutor(1, "receiptcore-rag-engine").submit(load_engine)
             return self._engine
 
-    def _load(self, ref: IndexRef) -> _Loaded:
+    def _load(self, ref: IndexRef, kind: str) -> _Loaded:
         from receiptcore.lineage import input_refs, read_stored_manifest
 
         engine = self._engine_future()
-        kind = _index_kind(ref)
         home = self.service.config.home
         index = self.service.verified(ref.artifact_id, ref.commit)
         build = read_stored_manifest(index.build_manifest_commit, BuildManifest, home=home)
@@ -144,15 +153,24 @@ class RagIndexes:
             artifact_id, commit = inputs[role]
             refs[role] = (artifact_id, Commit.parse(str(commit)).hex)
         chunks = self.service.verified(*refs["chunks"])
-        model = self.service.verified(*refs["model"])
         embed_build = read_stored_manifest(chunks.build_manifest_commit, BuildManifest, home=home)
         normalize = bool(embed_build.inputs.parameters.get("normalize", True))
-        folder = self.service.model_folder(*refs["model"])
+        model, folder = self.service.model_folder(*refs["model"])
+        stamp = _stamp(folder)
         rows = _read_chunk_table(self.service, refs["chunks"][1])
         rag = engine.result()
         encode = rag.encoder(str(folder), normalize)
         search = rag.index(str(self.service.object_path(ref.commit)), kind)
-        return _Loaded((index, model, chunks), refs, encode, search, rows)
+        return _Loaded((index, model, chunks), refs, folder, stamp, encode, search, rows)
+
+
+def _stamp(folder: Path) -> tuple:
+    """Every file of a folder with its stat: what changes when a byte of the model is edited."""
+    entries = []
+    for path in sorted(folder.rglob("*")):
+        s = path.lstat()
+        entries.append((str(path), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+    return tuple(entries)
 
 
 def _index_kind(ref: IndexRef) -> str:

@@ -131,6 +131,22 @@ class ToolService:
                 self._rag = RagIndexes(self)
         return self._rag.query(request)
 
+    def model_folder(self, artifact_id: str, commit: str) -> tuple[Verdict, Path]:
+        """A model (a tree artifact) as a folder the engine can load: materialised once from the
+        store into ``<home>/cache/models/<commit>`` (verified on the way, written whole or not
+        at all), and that folder verified file by file before every (re)load."""
+        from receiptcore.fetch import fetch
+
+        c = self.config
+        folder = c.home / "cache" / "models" / Commit.parse(commit).hex
+        if not folder.is_dir():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            fetch(artifact_id, out=folder, commit=commit, home=c.home, trust=c.trust,
+                  ledger_key=c.ledger_key, state=c.state)
+        verdict = verify(path=folder, artifact_id=artifact_id, commit=commit, home=c.home,
+                         trust=c.trust, ledger_key=c.ledger_key, state=c.state, mode=c.mode)
+        return verdict, folder
+
     # --- artifact.fetch -----------------------------------------------------------------------
 
     def artifact_fetch(self, request: ArtifactFetchRequest) -> ArtifactFetchResponse:
