@@ -257,9 +257,11 @@ class ToolClient:
         they verified), checked here: the receipt's proofs first, then every byte hashed
         against the commit."""
         receipt = await self.verify(artifact_id, commit)
-        asked = receipt.response.artifact
+        asked = ArtifactRef(artifact_id=artifact_id, commit=_hex(commit))
         warnings = list(receipt.warnings)
         located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
+        if located.artifact != asked:
+            raise ToolServerError(f"artifact.fetch answered for {located.artifact.artifact_id}, not {artifact_id}")
         for failure in located.warnings:
             self._fail(failure.to_exception(), warnings)
         with _Sink(out) as sink:

@@ -94,7 +94,7 @@ class ToolService:
         with self._ledger() as ledger:
             entry = ledger.entry(verdict.ledger_index)
             note = ledger.checkpoint_note(verdict.checkpoint_size)
-            size = Checkpoint.parse(note[: note.rfind("\n\n") + 1]).size
+            size = Checkpoint.unverified(note).size  # the size the verdict was checked at
             if entry.index >= size:
                 return None
             consistency = None
