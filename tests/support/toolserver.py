@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,12 +91,14 @@ def http_server(argv: list[str], *extra: str, env: dict | None = None) -> Iterat
 async def mcp_client(transport: str, argv: list[str], *extra: str):
     """The official MCP client, connected to a real server process over ``transport``."""
     from mcp import Client
-    from mcp.client.stdio import StdioServerParameters
+    from mcp.client.stdio import StdioServerParameters, stdio_client
 
     if transport == "stdio":
         params = StdioServerParameters(command=argv[0], args=[*argv[1:], *extra])
-        async with Client(params, mode="legacy", cache=None) as client:
-            yield client
+        # the server's stderr to a real file: pytest's captured sys.stderr may have no fileno
+        with tempfile.TemporaryFile("w+") as errlog:
+            async with Client(stdio_client(params, errlog=errlog), mode="legacy", cache=None) as client:
+                yield client
         return
     with http_server(argv, *extra) as url:
         async with Client(url, mode="legacy", cache=None) as client:
