@@ -37,7 +37,6 @@ from receiptcore.contracts.requests import read_request
 from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2
 from receiptcore.contracts.tools import ArtifactRef, IndexRef
 from receiptcore.contracts.tools_v2 import (
-    MAX_CHUNK,
     ArtifactFetchResponse,
     RagQueryResponse,
     ReceiptVerifyResponse,
@@ -56,6 +55,10 @@ from receiptcore.runtime.checks import check_bytes, check_receipt
 from receiptcore.signing.trust import Trust, load_trust
 from receiptcore.util.home import home_dir, state_dir, trust_path
 from receiptcore.verify import Mode, default_mode
+
+CHUNK = 256 << 10
+"""Bytes per ``artifact.fetch`` chunk over stdio: a quarter of the cap, measured faster (a stdio
+message is one JSON line, and the SDK's reader copies a long line once per 64 KiB read)."""
 
 log = logging.getLogger("receiptcore.runtime")
 log.addHandler(logging.NullHandler())
@@ -311,7 +314,7 @@ class ToolClient:
         while True:
             response = await self.call(
                 "artifact.fetch",
-                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": MAX_CHUNK}},
+                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": CHUNK}},
             )
             chunk = response.chunk
             if chunk is None or chunk.offset != offset:
