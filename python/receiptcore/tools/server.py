@@ -12,6 +12,7 @@ sent. A failure is an error result (``isError: true``) whose structured content 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,10 @@ from receiptcore.contracts import validate
 from receiptcore.contracts.requests import read_request
 from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2, part_schema
 from receiptcore.contracts.tools_v2 import ToolError
-from receiptcore.errors import ToolUnavailable
+from receiptcore.errors import ReceiptcoreError, ToolUnavailable
 from receiptcore.tools.service import ToolService
+
+log = logging.getLogger("receiptcore.tools")
 
 
 def tool_definitions() -> list[types.Tool]:
@@ -63,7 +66,9 @@ def build_server(service: ToolService) -> Server:
     async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
             body = await _call(table, params.name, params.arguments or {})
-        except Exception as error:  # noqa: BLE001 - every failure is reported, none is data
+        except Exception as error:  # every failure is reported, none is data
+            if not isinstance(error, ReceiptcoreError | OSError | ValueError):
+                log.exception("%s failed unexpectedly", params.name)  # a bug: keep its trace
             body = {"error": ToolError.of(error).to_json_obj()}
             return _result(body, is_error=True)
         return _result(body, is_error=False)
