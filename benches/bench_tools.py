@@ -108,7 +108,7 @@ def main() -> None:
         stdio_seconds, stdio_ok = anyio.run(fetch_once, models.argv(), models, commit)
         gib = size / (1 << 30)
         print(f"| local, {size >> 20} MiB | {local:.3f} | {gib / local:.2f} | 1.00x | True |")
-        print(f"| artifact.fetch over stdio, 1 MiB base64 chunks, {size >> 20} MiB | "
+        print(f"| artifact.fetch over stdio, 256 KiB base64 chunks, {size >> 20} MiB | "
               f"{stdio_seconds:.3f} | {gib / stdio_seconds:.2f} | {local / stdio_seconds:.2f}x | "
               f"{stdio_ok} |")
 
