@@ -139,7 +139,6 @@ def in_process(models: Models, ref: dict, queries: int):
     from concurrent.futures import ThreadPoolExecutor
 
     from pipelines.serving import RagEngine
-
     from receiptcore.store import LocalStore
 
     folder = next((models.home / "cache" / "models").iterdir())

@@ -30,11 +30,6 @@ LIAR = [sys.executable, str(REPO / "tests" / "support" / "lying_server.py")]
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def models(tmp_path) -> Models:
     models = Models(tmp_path)
     models.weights = models.publish("weights.bin", DATA)

@@ -24,11 +24,6 @@ TRANSPORTS = ["stdio", "http"]
 QUESTION = "Which key signs the checkpoints?"
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A models host with the docs index built once for the module (the pipelines' own code)."""

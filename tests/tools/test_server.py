@@ -24,11 +24,6 @@ DATA = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and 4 bytes: two chunks
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def models(tmp_path) -> Models:
     models = Models(tmp_path)
     models.publish("weights.bin", DATA)

@@ -33,7 +33,13 @@ from receiptcore.contracts._base import (
     Sha256Hex,
     StrictModel,
 )
-from receiptcore.contracts.tools import ArtifactRef, IndexRef, Score, VerifyCheck
+from receiptcore.contracts.tools import (
+    ArtifactRef,
+    IndexRef,
+    RagQueryRequest,  # noqa: F401 - unchanged in v2
+    Score,
+    VerifyCheck,
+)
 
 MAX_CHUNK = 1 << 20
 """The most bytes one ``artifact.fetch`` call returns (a server may cap lower)."""
@@ -199,14 +205,6 @@ class ArtifactFetchResponse(StrictModel):
     ledger_index: Count | None
     checkpoint_size: Count | None
     warnings: list[ToolError]
-
-
-class RagQueryRequest(StrictModel):
-    index: IndexRef
-    query: Annotated[str, Field(min_length=1, max_length=8192)] = Field(
-        description="The question, as text."
-    )
-    top_k: int = Field(ge=1, le=100, description="How many passages to return.")
 
 
 class RagHit(StrictModel):
