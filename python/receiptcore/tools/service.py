@@ -33,6 +33,7 @@ from receiptcore.errors import (
     ReceiptcoreError,
     RequestTooLarge,
     SchemaError,
+    ToolUnavailable,
 )
 from receiptcore.ledger.checkpoint import Checkpoint
 from receiptcore.verify import Mode, Verdict, verify
@@ -51,6 +52,10 @@ class ServerConfig:
     ledger_key: str | None = None
     state: Path | None = None
     mode: Mode = "enforce"
+    ledger: str | None = None
+    """The ledger's URL (``--ledger``; None: the fallbacks, else the SQLite ledger in home)."""
+    store: str | None = None
+    """The store's URL (``--store``; None: the fallbacks, else ``<home>/objects``)."""
     max_chunk: int = MAX_CHUNK
     base_url: str | None = None
     """Where this server's HTTP endpoint is, as clients reach it (None over stdio)."""
@@ -144,7 +149,8 @@ class ToolService:
             fetch(artifact_id, out=folder, commit=commit, home=c.home, trust=c.trust,
                   ledger_key=c.ledger_key, state=c.state)
         verdict = verify(path=folder, artifact_id=artifact_id, commit=commit, home=c.home,
-                         trust=c.trust, ledger_key=c.ledger_key, state=c.state, mode=c.mode)
+                         trust=c.trust, ledger_key=c.ledger_key, state=c.state, mode=c.mode,
+                         ledger=c.ledger, store=c.store)
         return verdict, folder
 
     # --- artifact.fetch -----------------------------------------------------------------------
@@ -206,9 +212,17 @@ class ToolService:
         return f"{self.config.base_url}/objects/sha256/{Commit.parse(commit).hex}"
 
     def object_path(self, commit: str) -> Path:
-        from receiptcore.store import LocalStore
+        """The stored object's file: bytes are served from a folder store (a remote store's
+        objects are fetched by their own URL, which ``uri`` gives)."""
+        from receiptcore.store import LocalStore, open_store
 
-        path = LocalStore(self.config.home / "objects").path(commit)
+        store = open_store(self.config.store, home=self.config.home)
+        if not isinstance(store, LocalStore):
+            raise ToolUnavailable(
+                f"this server reads bytes from a folder store only; {store.uri(commit)} is "
+                "the object's own URL"
+            )
+        path = store.path(commit)
         if not path.is_file():
             raise ObjectNotFound(f"the artifact store has no object {Commit.parse(commit)}")
         return path
@@ -264,12 +278,14 @@ class ToolService:
             ledger_key=c.ledger_key,
             state=c.state,
             mode=c.mode,
+            ledger=c.ledger,
+            store=c.store,
         )
 
     def _ledger(self):
-        from receiptcore.ledger.sqlite import SqliteLedger
+        from receiptcore.ledger import open_ledger
 
-        return SqliteLedger.open_readonly(self.config.home)
+        return open_ledger(self.config.ledger, home=self.config.home)
 
     def _ledger_size(self) -> int:
         try:

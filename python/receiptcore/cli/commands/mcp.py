@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="a browser origin (scheme://host:port) allowed to call; others are refused (403)",
     )
-    options.add(parser, "token", "home", "trust", "ledger_key", "state", "mode")
+    options.add(parser, "token", "home", "ledger", "store", "trust", "ledger_key", "state", "mode")
     parser.set_defaults(func=run)
 
 
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
             ledger_key=args.ledger_key,
             state=args.state,
             mode=args.mode or default_mode(),
+            ledger=args.ledger,
+            store=args.store,
         )
     )
     if args.http is None:
