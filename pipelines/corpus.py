@@ -48,11 +48,11 @@ def is_embedded(path: str) -> bool:
 
 
 def read_documents(
-    manifest: DatasetManifest, files: list[tuple[str, str]]
+    manifest: DatasetManifest, files: list[tuple[str, str, int]]
 ) -> tuple[list[Document], list[str]]:
     """The documents of the corpus, in manifest order, and the files skipped (by name).
     ``files`` is :func:`receiptcore.commitments.list_corpus` of the folder the manifest lists."""
-    by_path = dict(files)
+    by_path = {relative: path for relative, path, _ in files}
     documents, skipped = [], []
     for entry in manifest.files:
         if not is_embedded(entry.path):

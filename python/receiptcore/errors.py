@@ -51,6 +51,11 @@ class ExitCode(IntEnum):
     LEDGER_CORRUPT = 15, "the ledger does not recompute; the message names the first bad entry"
     LEDGER_UNAVAILABLE = 20, "the ledger (database or serve endpoint) is unreachable, after retries"
     STORE_UNAVAILABLE = 21, "the object store is unreachable or failed mid-transfer, after retries"
+    PAYLOAD_REFUSED = 30, "a tool request carries a payload (text blob, vector, path, URL), not a reference"
+    REQUEST_TOO_LARGE = 31, "a tool request, or a value in it, is over its size cap"
+    TOOL_UNAVAILABLE = 32, "the tool cannot serve this here (no rag engine, not an index it can search)"
+    TOOL_SERVER = 33, "the tool server could not be reached, failed, or answered outside the contract"
+    UNAUTHORIZED = 34, "the tool server refused the caller (bearer token, Origin or Host)"
     CORPUS = 40, "a corpus cannot be embedded: empty, or a file that is not UTF-8 text"
     DIMENSION_MISMATCH = 41, "vectors and the model that embeds queries differ in dimension"
     INTERRUPTED = 130, "interrupted (Ctrl-C)"
@@ -177,6 +182,42 @@ class StoreUnavailable(ReceiptcoreError):
     exit_code = ExitCode.STORE_UNAVAILABLE
 
 
+class PayloadRefused(ReceiptcoreError, ValueError):
+    """A tool request carries content where the contract takes a reference: a raw text blob, a
+    vector, a file path or a URL (in an unknown field, or in place of an id). The message names
+    the field."""
+
+    exit_code = ExitCode.PAYLOAD_REFUSED
+
+
+class RequestTooLarge(ReceiptcoreError, ValueError):
+    """A tool request, or one value in it, is over its cap (the message names the field and the
+    cap): requests are small by design, and a server never reads more than it must."""
+
+    exit_code = ExitCode.REQUEST_TOO_LARGE
+
+
+class ToolUnavailable(ReceiptcoreError):
+    """The tool cannot serve this request where it runs: the rag engine (``pipelines``) is not
+    installed, or the artifact is not an index it can search (unknown index id)."""
+
+    exit_code = ExitCode.TOOL_UNAVAILABLE
+
+
+class ToolServerError(ReceiptcoreError):
+    """The tool server could not be started or reached, stopped, or answered something the
+    contract does not allow: the client has nothing it can trust."""
+
+    exit_code = ExitCode.TOOL_SERVER
+
+
+class Unauthorized(ReceiptcoreError):
+    """The tool server refused the caller: no or wrong bearer token, or an Origin or Host header
+    it does not serve (DNS-rebinding protection)."""
+
+    exit_code = ExitCode.UNAUTHORIZED
+
+
 class CorpusError(ReceiptcoreError, ValueError):
     """A corpus cannot be embedded: it holds nothing to embed, or a file of a text kind that is
     binary or not valid UTF-8 (the message names the file and the byte)."""
@@ -225,6 +266,11 @@ def error_classes() -> list[type[ReceiptcoreError]]:
     return found
 
 
+def error_class(name: str) -> type[ReceiptcoreError] | None:
+    """The catalogue's class called ``name`` (the ``reason`` of a tool error), or None."""
+    return next((cls for cls in error_classes() if cls.__name__ == name), None)
+
+
 def list_all_errors() -> list[dict[str, object]]:
     """The catalogue as data: one row per class (name, exit code and its name, check, doc)."""
     return [
@@ -271,16 +317,22 @@ __all__ = [
     "LedgerUnavailable",
     "NotInLedger",
     "ObjectNotFound",
+    "PayloadRefused",
     "ProofError",
     "ReceiptcoreError",
+    "RequestTooLarge",
     "RollbackDetected",
     "SchemaError",
     "SignatureInvalid",
     "SigningKeyError",
     "StoreUnavailable",
+    "ToolServerError",
+    "ToolUnavailable",
     "TrustFileError",
+    "Unauthorized",
     "UntrustedKey",
     "check_for",
+    "error_class",
     "error_classes",
     "exit_code_for",
     "exit_code_table",

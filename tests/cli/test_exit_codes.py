@@ -5,6 +5,7 @@ rewrites them; review the diff)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ class Machine:
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.root, self.monkeypatch = root, monkeypatch
+        self.later = contextlib.ExitStack()  # what a scenario started (a server), stopped after
         for var in ("RECEIPTCORE_SIGNING_KEY", "RECEIPTCORE_TRUST", "RECEIPTCORE_VERIFY_MODE"):
             monkeypatch.delenv(var, raising=False)
         monkeypatch.setenv("RECEIPTCORE_HOME", str(root / "home"))
@@ -201,6 +203,54 @@ def store_unavailable(m: Machine) -> list[str]:
     return ["publish", m.file("model.bin"), "--store", "s3://bucket/ci", "--no-progress"]
 
 
+def _reference(m: Machine, name: str) -> dict:
+    import hashlib
+
+    return {"artifact_id": name, "commit": hashlib.sha256(name.encode() * 1000).hexdigest()}
+
+
+def _server(m: Machine, *extra: str) -> str:
+    """A stdio tool server of this machine's home, as `tool --server` takes it."""
+    cli = str(Path(sys.executable).with_name("receiptcore"))
+    return " ".join([cli, "mcp", "--home", "home", "--state", "server-state", *extra])
+
+
+def payload_refused(m: Machine) -> list[str]:
+    request = {"artifact": _reference(m, "model.bin"), "embedding": [0.5] * 16}
+    return ["tool", "receipt.verify", json.dumps(request), "--server", "unused"]
+
+
+def request_too_large(m: Machine) -> list[str]:
+    index = {"index_id": "docs", **_reference(m, "docs.faiss")}
+    request = {"index": index, "query": "why? " * 2000, "top_k": 3}
+    return ["tool", "rag.query", json.dumps(request), "--server", "unused"]
+
+
+def tool_unavailable(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    index = {"index_id": "docs", **_reference(m, "model.bin")}
+    request = {"index": index, "query": "what is in it?", "top_k": 3}
+    return ["tool", "rag.query", json.dumps(request), "--server", _server(m)]
+
+
+def tool_server_gone(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    request = {"artifact": _reference(m, "model.bin")}
+    return ["tool", "receipt.verify", json.dumps(request), "--server", _server(m, "--no-such-flag")]
+
+
+def unauthorized(m: Machine) -> list[str]:
+    from support.toolserver import http_server
+
+    m.publish("model.bin")
+    (m.root / "token").write_text("the-right-token\n")
+    argv = [*_server(m).split(), "--token-file", "token"]
+    url = m.later.enter_context(http_server(argv))
+    m.monkeypatch.setenv("RECEIPTCORE_MCP_TOKEN", "a-wrong-token")
+    request = {"artifact": _reference(m, "model.bin")}
+    return ["tool", "receipt.verify", json.dumps(request), "--server", url]
+
+
 def interrupted(m: Machine) -> list[str]:
     def ctrl_c(done: int) -> None:
         raise KeyboardInterrupt
@@ -248,6 +298,11 @@ SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
     "ledger-corrupt": (ExitCode.LEDGER_CORRUPT, ledger_corrupt),
     "ledger-unavailable": (ExitCode.LEDGER_UNAVAILABLE, ledger_unavailable),
     "store-unavailable": (ExitCode.STORE_UNAVAILABLE, store_unavailable),
+    "payload-refused": (ExitCode.PAYLOAD_REFUSED, payload_refused),
+    "request-too-large": (ExitCode.REQUEST_TOO_LARGE, request_too_large),
+    "tool-unavailable": (ExitCode.TOOL_UNAVAILABLE, tool_unavailable),
+    "tool-server-gone": (ExitCode.TOOL_SERVER, tool_server_gone),
+    "unauthorized": (ExitCode.UNAUTHORIZED, unauthorized),
     "corpus-not-text": (ExitCode.CORPUS, corpus_not_text),
     "dimension-mismatch": (ExitCode.DIMENSION_MISMATCH, dimension_mismatch),
     "interrupted": (ExitCode.INTERRUPTED, interrupted),
@@ -269,10 +324,12 @@ def test_exit_codes_are_unique_and_every_error_class_has_one():
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_each_failure_is_one_line_and_its_own_exit_code(name, tmp_path, monkeypatch, capsys, snapshot):
     expected, scenario = SCENARIOS[name]
-    argv = scenario(Machine(tmp_path, monkeypatch))
-    capsys.readouterr()
-    code = main(argv)
-    _, err = capsys.readouterr()
+    machine = Machine(tmp_path, monkeypatch)
+    with machine.later:
+        argv = scenario(machine)
+        capsys.readouterr()
+        code = main(argv)
+        _, err = capsys.readouterr()
     assert code == expected
     assert err.count("\n") == (0 if code in (ExitCode.OK, ExitCode.FAILED, ExitCode.BROKEN_PIPE) else 1)
     assert _stable(f"$ receiptcore {' '.join(argv)}\nexit {code}\n{err}", tmp_path) == snapshot
@@ -280,7 +337,8 @@ def test_each_failure_is_one_line_and_its_own_exit_code(name, tmp_path, monkeypa
 
 def _stable(text: str, tmp_path: Path) -> str:
     """Error text with what changes from run to run (temporary paths, keys, digests) named."""
-    text = text.replace(str(tmp_path), "<tmp>")
+    text = text.replace(str(tmp_path), "<tmp>").replace(str(Path(sys.executable).parent), "<bin>")
+    text = re.sub(r"127\.0\.0\.1:\d{4,5}\b", "127.0.0.1:<port>", text)  # an ephemeral port
     text = re.sub(r"receiptcore\.local/[0-9a-f]{16}", "<origin>", text)
     text = re.sub(r"\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43,}=*", "+<id>+<key>", text)
     text = re.sub(r"\+[0-9a-f]{8}\b", "+<id>", text)

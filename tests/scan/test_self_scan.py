@@ -11,13 +11,23 @@ import pytest
 
 from support.paths import REPO
 
+ML_STACK = {"pipelines", "torch", "sentence_transformers", "transformers", "peft", "faiss", "usearch"}
+
+
+def _contracts() -> dict[str, dict]:
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["receiptcore"]["scan"]
+    return {tuple(c["modules"]): c for c in config["contracts"]}
+
 
 def test_project_config_declares_the_library_boundary():
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["receiptcore"]["scan"]
-    [contract] = config["contracts"]
-    assert contract["modules"] == ["receiptcore"]
-    assert set(contract["forbidden"]) >= {"pipelines", "torch", "sentence_transformers",
-                                          "transformers", "peft", "faiss", "usearch"}
+    contract = _contracts()[("receiptcore",)]
+    assert set(contract["forbidden"]) >= ML_STACK
+
+
+def test_project_config_declares_the_runtime_boundary():
+    """What a runtime repository keeps imports neither the ML stack nor the tool server."""
+    contract = _contracts()[("receiptcore.runtime",)]
+    assert set(contract["forbidden"]) >= ML_STACK | {"receiptcore.tools", "receiptcore.publish"}
 
 
 def test_receiptcore_scan_on_this_repository_is_clean():

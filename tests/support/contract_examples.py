@@ -95,6 +95,75 @@ TOOLS = {
     ),
 }
 
+H3 = "ef" * 32
+CHECKPOINT = "receiptcore.local/5be1a2c39e7d0f44\n18\n" + "A" * 43 + "=\n\n\u2014 receiptcore.local/5be1a2c39e7d0f44 Gq8Ff9Q3\n"
+LEDGER_KEY = "receiptcore.local/5be1a2c39e7d0f44+5be1a2c3+AQ" + "A" * 42 + "="
+ERROR = {
+    "error": {
+        "reason": "DigestMismatch",
+        "exit_code": 9,
+        "exit_name": "digest_mismatch",
+        "check": "digest",
+        "message": "stored object sha256:cdcd... hashes to sha256:abab..., not sha256:cdcd...",
+    }
+}
+PROOF = {
+    "entry": '{"payload":"eyJhIjoxfQ==","payloadType":"application/vnd.in-toto+json",'
+             '"signatures":[{"keyid":"' + H + '","sig":"AAAA"}]}',
+    "ledger_index": 17,
+    "inclusion": {"tree_size": 18, "hashes": [H, H3]},
+    "checkpoint": CHECKPOINT,
+    "consistency": {"from_size": 12, "to_size": 18, "hashes": [H3, H]},
+    "ledger_key": LEDGER_KEY,
+}
+PROVENANCE = {
+    "index": {"artifact_id": "support-docs.faiss", "commit": H2, "ledger_index": 17},
+    "model": {"artifact_id": "all-minilm-l6-v2", "commit": H3, "ledger_index": 2},
+    "chunks": {"artifact_id": "support-docs.chunks", "commit": H, "ledger_index": 15},
+    "checkpoint_size": 18,
+}
+INDEX2 = {"index_id": "support-docs", "artifact_id": "support-docs.faiss", "commit": H2}
+
+TOOLS_V2 = {
+    "v2/tool/rag.query.schema.json": (
+        {"index": INDEX2, "query": "How do I reset my password?", "top_k": 3},
+        {
+            "index": INDEX2,
+            "hits": [
+                {"rank": 1, "score": 0.83, "path": "faq/login.md", "chunk": 2, "row": 41,
+                 "text": "Open Settings, then Security...", "sha256": H3}
+            ],
+            "provenance": PROVENANCE,
+            "warnings": [],
+        },
+        ERROR,
+    ),
+    "v2/tool/artifact.fetch.schema.json": (
+        {"artifact": ARTIFACT, "range": {"offset": 0, "length": 4}},
+        {
+            "artifact": ARTIFACT, "kind": "file", "size": 1048576,
+            "uri": "http://127.0.0.1:8765/objects/sha256/" + H2, "file": None,
+            "chunk": {"offset": 0, "length": 4, "data": "AAECAw==", "eof": False},
+            "ledger_index": 17, "checkpoint_size": 18, "warnings": [],
+        },
+        ERROR,
+    ),
+    "v2/tool/receipt.verify.schema.json": (
+        {"artifact": ARTIFACT, "since": 12},
+        {
+            "artifact": ARTIFACT,
+            "verified": True,
+            "mode": "enforce",
+            "checks": [{"name": "trust", "ok": True, "detail": "receipt signed by a key in the trust file"}],
+            "ledger_index": 17,
+            "checkpoint_size": 18,
+            "proof": PROOF,
+            "warnings": [],
+        },
+        ERROR,
+    ),
+}
+
 DOCUMENTS = {
     "dataset_manifest.schema.json": DATASET,
     "build_manifest.schema.json": BUILD,

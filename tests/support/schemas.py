@@ -7,10 +7,10 @@ import json
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from receiptcore.contracts.schemas import ALL_TOOLS as TOOL_MODELS
 from receiptcore.contracts.schemas import DOCUMENTS as MODELS
-from receiptcore.contracts.schemas import TOOLS as TOOL_MODELS
-from receiptcore.contracts.schemas import generate
-from support.contract_examples import DOCUMENTS, TOOLS
+from receiptcore.contracts.schemas import ERROR_MODEL, generate
+from support.contract_examples import DOCUMENTS, TOOLS, TOOLS_V2
 from support.paths import REPO
 
 SCHEMAS = REPO / "schemas"
@@ -38,6 +38,11 @@ def cases():
         request_model, response_model, _ = TOOL_MODELS[name]
         yield name, "request", request_model, request
         yield name, "response", response_model, response
+    for name, (request, response, error) in TOOLS_V2.items():
+        request_model, response_model, _ = TOOL_MODELS[name]
+        yield name, "request", request_model, request
+        yield name, "response", response_model, response
+        yield name, "error", ERROR_MODEL, error
 
 
 CASES = list(cases())

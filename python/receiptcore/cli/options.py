@@ -72,6 +72,14 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "for scan, else enforce)",
         },
     ),
+    "token": (
+        ("--token-file",),
+        {
+            "metavar": "FILE",
+            "help": "a file holding the bearer token of the tool server's HTTP endpoint "
+            "(default: $RECEIPTCORE_MCP_TOKEN)",
+        },
+    ),
     "progress": (
         ("--no-progress",),
         {
@@ -82,6 +90,21 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 NAMES = tuple(_SHARED)
+
+ENV_TOKEN = "RECEIPTCORE_MCP_TOKEN"
+
+
+def token(args: argparse.Namespace) -> str | None:
+    """The bearer token: ``--token-file``'s first line, else ``$RECEIPTCORE_MCP_TOKEN``."""
+    import os
+
+    if getattr(args, "token_file", None):
+        with open(args.token_file, encoding="utf-8") as source:
+            text = source.readline().strip()
+        if not text:
+            raise ValueError(f"{args.token_file}: the token file is empty")
+        return text
+    return os.environ.get(ENV_TOKEN) or None
 
 
 def add(parser: argparse.ArgumentParser, *names: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from receiptcore.contracts import manifests, receipt, tools
+from receiptcore.contracts import manifests, receipt, tools, tools_v2
 from receiptcore.contracts._base import SCHEMA_BASE
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -46,8 +46,42 @@ TOOLS: dict[str, tuple[type[BaseModel], type[BaseModel], str]] = {
 """Schema file name -> (request model, response model, description). Each tool schema holds
 both under ``$defs/request`` and ``$defs/response``; the root accepts either."""
 
+TOOLS_V2: dict[str, tuple[type[BaseModel], type[BaseModel], str]] = {
+    "v2/tool/rag.query.schema.json": (
+        tools_v2.RagQueryRequest,
+        tools_v2.RagQueryResponse,
+        "rag.query: passages from a verified index, with their provenance.",
+    ),
+    "v2/tool/artifact.fetch.schema.json": (
+        tools_v2.ArtifactFetchRequest,
+        tools_v2.ArtifactFetchResponse,
+        "artifact.fetch: where to read an artifact's verified bytes, or a bounded chunk of them.",
+    ),
+    "v2/tool/receipt.verify.schema.json": (
+        tools_v2.ReceiptVerifyRequest,
+        tools_v2.ReceiptVerifyResponse,
+        "receipt.verify: the verdict on an artifact's receipt, with the proofs to check it.",
+    ),
+}
+"""Version 2 of the tools (what ``receiptcore mcp`` serves): besides the request and the
+response, each schema holds ``$defs/error``, the body of an error result."""
+
+TOOL_SCHEMAS = {
+    "rag.query": "v2/tool/rag.query.schema.json",
+    "artifact.fetch": "v2/tool/artifact.fetch.schema.json",
+    "receipt.verify": "v2/tool/receipt.verify.schema.json",
+}
+"""Tool name -> the contract ``receiptcore mcp`` serves it by (under ``schemas/``)."""
+
+ERROR_MODEL = tools_v2.ToolErrorResult
+ALL_TOOLS = {**TOOLS, **TOOLS_V2}
+"""Every tool schema file, v1 and v2, -> (request model, response model, description)."""
+
 
 def schema_id(filename: str) -> str:
+    """``v1`` files live at the top of ``schemas/``; a later version's under ``schemas/vN/``."""
+    if filename.startswith("v2/"):
+        return SCHEMA_BASE.removesuffix("v1/") + filename
     return SCHEMA_BASE + filename
 
 
@@ -58,23 +92,36 @@ def document_schema(filename: str) -> dict[str, Any]:
 
 
 def tool_schema(filename: str) -> dict[str, Any]:
-    request, response, description = TOOLS[filename]
+    request, response, description = ALL_TOOLS[filename]
+    parts = {"request": request, "response": response}
+    if filename in TOOLS_V2:
+        parts["error"] = ERROR_MODEL
     (_, defs) = models_json_schema(
-        [(request, "validation"), (response, "validation")],
+        [(model, "validation") for model in parts.values()],
         by_alias=True,
         ref_template="#/$defs/{model}",
     )
     all_defs = dict(defs.get("$defs", {}))
-    all_defs["request"] = {"$ref": f"#/$defs/{request.__name__}"}
-    all_defs["response"] = {"$ref": f"#/$defs/{response.__name__}"}
+    for part, model in parts.items():
+        all_defs[part] = {"$ref": f"#/$defs/{model.__name__}"}
     return {
         "$schema": DRAFT,
         "$id": schema_id(filename),
-        "title": filename.removeprefix("tool/").removesuffix(".schema.json"),
+        "title": filename.rpartition("tool/")[2].removesuffix(".schema.json"),
         "description": description,
-        "oneOf": [{"$ref": "#/$defs/request"}, {"$ref": "#/$defs/response"}],
+        "oneOf": [{"$ref": f"#/$defs/{part}"} for part in parts],
         "$defs": dict(sorted(all_defs.items())),
     }
+
+
+def part_schema(filename: str, part: str) -> dict[str, Any]:
+    """One part (``request``, ``response``, ``error``) of a tool schema as a schema of its own,
+    for MCP's ``inputSchema`` / ``outputSchema``: the part's object at the root (MCP wants
+    ``type: object`` there) with the file's ``$defs``, so every ``$ref`` resolves inside it."""
+    whole = tool_schema(filename)
+    defs = whole["$defs"]
+    name = defs[part]["$ref"].removeprefix("#/$defs/")
+    return {"$schema": DRAFT, **defs[name], "$defs": defs}
 
 
 def generate() -> dict[str, str]:
@@ -82,7 +129,7 @@ def generate() -> dict[str, str]:
     out = {}
     for filename in DOCUMENTS:
         out[filename] = _text(document_schema(filename))
-    for filename in TOOLS:
+    for filename in ALL_TOOLS:
         out[filename] = _text(tool_schema(filename))
     return out
 

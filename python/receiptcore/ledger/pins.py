@@ -54,6 +54,14 @@ class TrustedCheckpoints:
         state = self._read(self.path)
         return None if state is None else VerifierKey.from_text(state["vkey"])
 
+    def pinned_size(self) -> int | None:
+        """The size of the checkpoint trusted last (unverified here: a hint for asking a server
+        for a consistency proof from it; :meth:`advance` checks everything)."""
+        state = self._read(self.path)
+        if state is None:
+            return None
+        return Checkpoint.unverified(state["checkpoint"]).size
+
     def advance(
         self,
         verifier: VerifierKey,

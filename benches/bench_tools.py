@@ -1,0 +1,271 @@
+"""The tool server against doing the same work in-process, side by side in one run.
+
+- ``artifact.fetch`` of a 1 GiB artifact (verified on the server, cached; streamed from its HTTP
+  endpoint; every byte hashed by the client) vs reading and hashing the same stored file locally
+  (``hashlib.sha256``, 1 MiB reads); target ≥ 0.8× the local throughput. The same through
+  ``artifact.fetch`` chunks over stdio (no HTTP endpoint) is printed beside it.
+- ``rag.query`` (needs the models side, ``pip install ./pipelines``, and folder artifacts):
+  this project's ``docs/`` embedded with the packaged MiniLM and indexed with faiss; with index
+  and model verified and cached, 8 concurrent clients on loopback vs the same encode + search
+  done in-process by 8 threads (target ≥ 0.8× the throughput), the added p50 latency of one
+  client over stdio and over HTTP (target ≤ 3 ms), and the first query of a server that was just
+  started vs hashing the index, chunk table and model files plus loading them alone (≤ 1.2×).
+
+    python benches/bench_tools.py [--size-mib 1024] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from _common import best_of
+from receiptcore.runtime import ToolClient
+from support.toolserver import Models, http_server
+
+
+def local_read_and_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while data := source.read(1 << 20):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def make_artifact(models: Models, size: int):
+    block = hashlib.sha256(b"seed").digest() * (1 << 15)  # 1 MiB, not all one byte
+    path = models.root / "src" / "big.bin"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        out.writelines(block for _ in range(size // len(block)))
+    from receiptcore.publish import publish
+
+    published = publish(path, artifact_id="big.bin", home=models.home)
+    os.unlink(path)
+    (models.root / "runtime").mkdir(parents=True, exist_ok=True)
+    (models.root / "runtime" / "trust.json").write_bytes((models.home / "trust.json").read_bytes())
+    return published
+
+
+async def fetch_once(server, models: Models, commit: str) -> tuple[float, bool]:
+    async with ToolClient(server, **models.client_options()) as client:
+        await client.fetch("big.bin", commit)  # warm: the server verified and cached it
+        start = time.perf_counter()
+        fetched = await client.fetch("big.bin", commit)
+        seconds = time.perf_counter() - start
+    return seconds, fetched.warnings == [] and fetched.size == size_of(models, commit)
+
+
+def size_of(models: Models, commit: str) -> int:
+    from receiptcore.store import LocalStore
+
+    return LocalStore(models.home / "objects").path(commit).stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--chunks-mib", type=int, default=128, help="stdio chunks: a smaller file")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    bench_rag(args.queries)
+    with tempfile.TemporaryDirectory(prefix="bench-tools-") as tmp:
+        models = Models(Path(tmp))
+        published = make_artifact(models, args.size_mib << 20)
+        commit = published.artifact_commit.removeprefix("sha256:")
+        stored = Path(published.uri.removeprefix("file://"))
+        size = stored.stat().st_size
+
+        local = best_of(lambda: local_read_and_hash(stored))
+        local_ok = local_read_and_hash(stored) == commit
+        with http_server(models.argv()) as url:
+            http_seconds, http_ok = anyio.run(fetch_once, url, models, commit)
+        print(f"\n## artifact.fetch of {size >> 20} MiB (one warm fetch; best of 3 for the anchor)\n")
+        print("| path | seconds | GiB/s | vs local read+hash | right answer |")
+        print("|---|---:|---:|---:|---|")
+        gib = size / (1 << 30)
+        print(f"| local: hashlib.sha256, 1 MiB reads | {local:.3f} | {gib / local:.2f} | 1.00x | {local_ok} |")
+        print(f"| artifact.fetch over HTTP (uri, client hashes) | {http_seconds:.3f} | "
+              f"{gib / http_seconds:.2f} | {local / http_seconds:.2f}x | {http_ok} |")
+
+    with tempfile.TemporaryDirectory(prefix="bench-tools-") as tmp:
+        models = Models(Path(tmp))
+        published = make_artifact(models, args.chunks_mib << 20)
+        commit = published.artifact_commit.removeprefix("sha256:")
+        stored = Path(published.uri.removeprefix("file://"))
+        size = stored.stat().st_size
+        local = best_of(lambda: local_read_and_hash(stored))
+        stdio_seconds, stdio_ok = anyio.run(fetch_once, models.argv(), models, commit)
+        gib = size / (1 << 30)
+        print(f"| local, {size >> 20} MiB | {local:.3f} | {gib / local:.2f} | 1.00x | True |")
+        print(f"| artifact.fetch over stdio, 256 KiB base64 chunks, {size >> 20} MiB | "
+              f"{stdio_seconds:.3f} | {gib / stdio_seconds:.2f} | {local / stdio_seconds:.2f}x | "
+              f"{stdio_ok} |")
+
+
+QUESTIONS = [
+    "How do I verify a receipt offline?", "What does the ledger sign?", "Which exit code is a rollback?",
+    "How are folders published?", "What is a tree commit?", "Where is the trust file?",
+    "What does scan refuse?", "How is canonical JSON computed?",
+]
+
+
+def build_docs_index(models: Models):
+    from pipelines.embed import embed
+    from pipelines.index import build_index
+
+    root = Path(__file__).resolve().parent.parent / "docs"
+    embedded = embed(root, artifact_id="docs", home=models.home, progress=False)
+    index = build_index(embedded.embeddings(), artifact_id="docs", home=models.home, progress=False)
+    (models.root / "runtime").mkdir(parents=True, exist_ok=True)
+    (models.root / "runtime" / "trust.json").write_bytes((models.home / "trust.json").read_bytes())
+    commits = {a["artifact_id"]: a["artifact_commit"].removeprefix("sha256:")
+               for a in index.to_json()["artifacts"]}
+    return {"index_id": "docs", "artifact_id": "docs.faiss", "commit": commits["docs.faiss"]}
+
+
+def in_process(models: Models, ref: dict, queries: int):
+    """The same encode + search without a server: 8 threads, and one for latency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.serving import RagEngine
+    from receiptcore.store import LocalStore
+
+    folder = next((models.home / "cache" / "models").iterdir())
+    engine = RagEngine()
+    encode = engine.encoder(str(folder), True)
+    search = engine.index(str(LocalStore(models.home / "objects").path(ref["commit"])), "faiss")
+
+    def one(i: int):
+        return search(encode([QUESTIONS[i % len(QUESTIONS)]]), 3)
+
+    one(0)
+    latencies = []
+    for i in range(min(queries, 50)):
+        start = time.perf_counter()
+        one(i)
+        latencies.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(queries)))
+    seconds = time.perf_counter() - start
+    return queries / seconds, sorted(latencies)[len(latencies) // 2], answers[0]
+
+
+async def remote(server, models: Models, ref: dict, queries: int, clients: int):
+    """``clients`` runtime clients at once (each verified the index, model and chunk table on
+    its first query, not timed), then one client alone for latency."""
+    async def client_run(tools, count: int):
+        for i in range(count):
+            await tools.query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
+
+    servers = server if isinstance(server, list) and server and isinstance(server[0], list) else [server] * clients
+    async with contextlib.AsyncExitStack() as stack:
+        tools = [await stack.enter_async_context(ToolClient(s, **models.client_options()))
+                 for s in servers]
+        first = None
+        for t in tools:
+            first = await t.query(ref, QUESTIONS[0], 3)
+        start = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for t in tools:
+                group.start_soon(client_run, t, queries // clients)
+        throughput = (queries // clients * clients) / (time.perf_counter() - start)
+        latencies = []
+        for i in range(min(queries, 50)):
+            start = time.perf_counter()
+            await tools[0].query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
+            latencies.append(time.perf_counter() - start)
+    return throughput, sorted(latencies)[len(latencies) // 2], first
+
+
+def first_query(models: Models, ref: dict) -> float:
+    """A server just started (the model already materialised in its cache): its first rag.query,
+    timed on the server's side of the wire by the raw MCP client."""
+    async def run() -> float:
+        from support.toolserver import mcp_client
+
+        async with mcp_client("stdio", models.argv()) as client:
+            start = time.perf_counter()
+            result = await client.call_tool("rag.query", {"index": ref, "query": QUESTIONS[0], "top_k": 3})
+            assert not result.is_error, result
+            return time.perf_counter() - start
+
+    return anyio.run(run)
+
+
+ANCHOR = """
+import hashlib, sys, time
+start = time.perf_counter()
+for path in sys.argv[2:]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while data := f.read(1 << 20):
+            digest.update(data)
+from pipelines.serving import RagEngine
+engine = RagEngine()
+engine.encoder(sys.argv[1], True)(["warm"])
+engine.index(sys.argv[2], "faiss")
+print(time.perf_counter() - start)
+"""
+
+
+def hash_and_load_alone(models: Models, ref: dict) -> float:
+    import subprocess
+
+    from receiptcore.store import LocalStore
+
+    store = LocalStore(models.home / "objects")
+    folder = next((models.home / "cache" / "models").iterdir())
+    files = [str(store.path(ref["commit"]))] + [str(p) for p in sorted(folder.rglob("*")) if p.is_file()]
+    out = subprocess.run([sys.executable, "-c", ANCHOR, str(folder), *files], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_rag(queries: int) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pipelines") is None or importlib.util.find_spec("receiptcore.fetch") is None:
+        print("\n## rag.query: skipped (needs pip install ./pipelines and folder artifacts)")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-rag-") as tmp:
+        models = Models(Path(tmp))
+        ref = build_docs_index(models)
+        first = first_query(models, ref)  # materialises the model, then a fresh server below
+        first = min(first, first_query(models, ref))
+        anchor = min(hash_and_load_alone(models, ref) for _ in range(2))
+        local_qps, local_p50, local_answer = in_process(models, ref, queries)
+        with http_server(models.argv()) as url:
+            http_qps, http_p50, http_answer = anyio.run(remote, url, models, ref, queries, 8)
+        stdio_servers = [models.argv() for _ in range(8)]
+        stdio_qps, stdio_p50, stdio_answer = anyio.run(remote, stdio_servers, models, ref, queries, 8)
+    right = [h[0] for h in local_answer]
+    ok_http = [h.row for h in http_answer.hits] == right
+    ok_stdio = [h.row for h in stdio_answer.hits] == right
+    print(f"\n## rag.query, {queries} queries, 8 clients on loopback (index and model cached)\n")
+    print("| path | queries/s | vs in-process | p50 ms | added p50 ms | right answer |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(f"| in-process encode+search, 8 threads | {local_qps:.1f} | 1.00x | {local_p50 * 1e3:.2f} | - | True |")
+    print(f"| rag.query over HTTP | {http_qps:.1f} | {http_qps / local_qps:.2f}x | {http_p50 * 1e3:.2f} | "
+          f"{(http_p50 - local_p50) * 1e3:.2f} | {ok_http} |")
+    print(f"| rag.query over stdio (8 servers) | {stdio_qps:.1f} | {stdio_qps / local_qps:.2f}x | "
+          f"{stdio_p50 * 1e3:.2f} | {(stdio_p50 - local_p50) * 1e3:.2f} | {ok_stdio} |")
+    print("\n| first query after start | seconds | vs hash + load alone |\n|---|---:|---:|")
+    print(f"| hash index + model files, import and load them (anchor) | {anchor:.2f} | 1.00x |")
+    print(f"| server's first rag.query (verify index, chunks, model; load; search) | {first:.2f} | "
+          f"{first / anchor:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

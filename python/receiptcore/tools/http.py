@@ -1,0 +1,166 @@
+"""``receiptcore mcp --http HOST:PORT``: the tools over MCP streamable HTTP, and the verified
+bytes of fetched artifacts at ``/objects/sha256/<hex>``.
+
+Who may call, as the MCP specification asks of HTTP servers (transports, security warning):
+
+- **Host and Origin** are checked on every request, the MCP endpoint's and the objects' alike
+  (the SDK's own check, :class:`~mcp.server.transport_security.TransportSecurityMiddleware`):
+  a browser page that rebinds its name to this address sends its own name in ``Host`` and its own
+  origin in ``Origin``, and is refused (421 / 403). On loopback the loopback names are allowed;
+  bound elsewhere, only ``HOST:PORT`` as given and the origins passed with ``--allow-origin``.
+- **A bearer token** (``Authorization: Bearer <token>``, compared in constant time) is required
+  when the server is bound to anything but loopback, and whenever one is configured.
+
+An object is served only after an ``artifact.fetch`` of it verified (the whole object hashed),
+and only while its ``stat`` is unchanged: it is checked again before the last piece is sent, and
+the stream is cut short when it changed (the declared ``Content-Length`` is never reached). The
+bytes are not hashed a second time on the way out: the client hashes every byte it reads.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from receiptcore.errors import ConfigError, DigestMismatch
+from receiptcore.tools.service import ToolService
+
+MCP_PATH = "/mcp"
+CHUNK = 1 << 20
+MAX_BODY = 256 << 10
+"""HTTP bodies the server reads at most: a request is small (the tools cap it at 64 KiB)."""
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6); port 0 picks a free one."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(f"--http wants HOST:PORT (e.g. 127.0.0.1:8765), not {text!r}")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class Guard:
+    """ASGI middleware: Host/Origin (DNS rebinding), then the bearer token, for every route."""
+
+    def __init__(self, app, *, host: str, port: int, token: str | None, origins: list[str]):
+        from mcp.server.transport_security import (
+            TransportSecurityMiddleware,
+            TransportSecuritySettings,
+        )
+
+        if is_loopback(host):
+            hosts = [f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")]
+            allowed = [f"http://{h}" for h in hosts] + origins
+        else:
+            hosts, allowed = [f"{_url_host(host)}:{port}"], origins
+        settings = TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=allowed)
+        self.app, self.token = app, token
+        self.check = TransportSecurityMiddleware(settings)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        refused = await self.check.validate_request(request, is_post=False)
+        if refused is None and self.token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                refused = Response(
+                    "missing or wrong bearer token",
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="receiptcore"'},
+                )
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def objects_route(service: ToolService) -> Route:
+    async def serve_object(request: Request) -> Response:
+        commit = request.path_params["hex"]
+        path = service.served(commit) if len(commit) == 64 else None
+        if path is None:
+            return Response("not a verified object: call artifact.fetch first", status_code=404)
+        size = path.stat().st_size
+        return StreamingResponse(
+            _verified_stream(path, lambda: service.served(commit)),
+            media_type="application/octet-stream",
+            headers={"Content-Length": str(size)},
+        )
+
+    return Route("/objects/sha256/{hex}", endpoint=serve_object, methods=["GET"])
+
+
+def _verified_stream(path, served: Callable[[], Path | None]) -> Iterator[bytes]:
+    """The object's bytes; the stream is cut short (so the client sees fewer bytes than the
+    declared length) if the object is no longer the verified one when its end is reached."""
+    with open(path, "rb") as source:
+        data = source.read(CHUNK)
+        while data:
+            following = source.read(CHUNK)
+            if not following and served() != path:
+                raise DigestMismatch(f"stored object {path.name} changed while it was served")
+            yield data
+            data = following
+
+
+def serve_http(
+    service: ToolService, host: str, port: int, token: str | None, origins: list[str]
+) -> None:
+    """Serve until interrupted; prints the endpoint's URL on stderr once listening."""
+    import anyio
+    import uvicorn
+
+    from receiptcore.tools.server import build_server
+
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"--http {host}:{port} is not loopback: give a bearer token "
+            "(--token-file FILE or $RECEIPTCORE_MCP_TOKEN)"
+        )
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)  # connections queue from now on: the URL printed below is reachable
+    port = sock.getsockname()[1]
+    service.config.base_url = f"http://{_url_host(host)}:{port}"
+    server = build_server(service)
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        json_response=True,
+        stateless_http=True,
+        max_request_body_size=MAX_BODY,
+        # checked for every route by Guard (one check, the SDK's), not only for MCP_PATH
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        host=host,
+        custom_starlette_routes=[objects_route(service)],
+    )
+    guarded = Guard(app, host=host, port=port, token=token, origins=origins)
+    config = uvicorn.Config(guarded, log_level="warning", lifespan="on", access_log=False)
+    print(f"receiptcore mcp: serving {service.config.base_url}{MCP_PATH}", file=sys.stderr, flush=True)
+    anyio.run(uvicorn.Server(config).serve, [sock])

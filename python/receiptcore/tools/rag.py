@@ -1,0 +1,205 @@
+"""``rag.query``: passages from a verified index, embedded by the verified model that built it.
+
+What an index is comes from its own receipt (docs/pipelines.md, "What a published index
+holds"): the receipt names the index's build manifest, whose ``parameters.inputs`` name the
+``model`` (a sentence-transformers folder artifact) and the ``chunks`` table (JSON Lines, one row
+per index key). Each is verified through the one :func:`receiptcore.verify.verify` before a byte
+of it is used; whether queries are normalized is what the chunk table's own build says.
+
+Loaded once per ``(index id, artifact id, commit)`` and kept: every later query re-checks the
+verdicts (cheap while the stored objects' ``stat`` and the ledger's size are unchanged; a full
+re-verification, then a reload, when either changed).
+
+The library never imports the ML stack (its import contract says so, and ``make test`` checks it
+with ``receiptcore scan``): the embedding model and the index readers are the models side's
+**rag engine**, found through the entry point ``receiptcore.engines:rag`` that ``pipelines/``
+installs. Without it, rag.query answers ToolUnavailable and the other tools work as before.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from receiptcore.commit import Commit
+from receiptcore.contracts import BuildManifest, validate
+from receiptcore.contracts.tools import IndexRef
+from receiptcore.contracts.tools_v2 import RagQueryRequest, RagQueryResponse, ToolError
+from receiptcore.errors import ToolUnavailable
+from receiptcore.verify import Verdict
+
+ENGINE_GROUP = "receiptcore.engines"
+INDEX_KINDS = {".faiss": "faiss", ".usearch": "usearch"}
+
+
+def load_engine() -> Any:
+    """The rag engine the models side installs (``pipelines``), or ToolUnavailable."""
+    found = importlib.metadata.entry_points(group=ENGINE_GROUP, name="rag")
+    if not found:
+        raise ToolUnavailable(
+            "rag.query needs the models side's rag engine, which is not installed here: "
+            "pip install 'receiptcore[pipelines]' ./pipelines"
+        )
+    return next(iter(found)).load()()
+
+
+@dataclass
+class _Loaded:
+    verdicts: tuple[Verdict, Verdict, Verdict]
+    refs: dict[str, tuple[str, str]]
+    folder: Path
+    stamp: tuple
+    encode: Any
+    search: Any
+    rows: list[dict]
+
+
+class RagIndexes:
+    """The indexes this server has loaded, each keyed by its reference."""
+
+    def __init__(self, service) -> None:
+        self.service = service
+        self._loaded: dict[tuple[str, str, str], _Loaded] = {}
+        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._engine: Future | None = None
+
+    def query(self, request: RagQueryRequest) -> RagQueryResponse:
+        loaded = self._get(request.index)
+        vector = loaded.encode([request.query])
+        found = loaded.search(vector, min(request.top_k, len(loaded.rows)))
+        hits = []
+        for rank, (row, score) in enumerate(found, start=1):
+            chunk = loaded.rows[row]
+            hits.append({
+                "rank": rank, "score": float(score), "path": chunk["path"],
+                "chunk": chunk["chunk"], "row": chunk["row"], "text": chunk["text"],
+                "sha256": chunk["sha256"],
+            })
+        index_verdict, model_verdict, chunks_verdict = loaded.verdicts
+        return validate(
+            RagQueryResponse,
+            {
+                "index": request.index.to_json_obj(),
+                "hits": hits,
+                "provenance": {
+                    "index": _provenance(loaded.refs["index"], index_verdict),
+                    "model": _provenance(loaded.refs["model"], model_verdict),
+                    "chunks": _provenance(loaded.refs["chunks"], chunks_verdict),
+                    "checkpoint_size": index_verdict.checkpoint_size,
+                },
+                "warnings": [
+                    w.to_json_obj()
+                    for w in _warnings(index_verdict, model_verdict, chunks_verdict)
+                ],
+            },
+            "rag.query response",
+        )
+
+    # --- loading, once per commit -------------------------------------------------------------
+
+    def _get(self, ref: IndexRef) -> _Loaded:
+        kind = _index_kind(ref)  # an unknown index id is refused before anything is read
+        key = (ref.index_id, ref.artifact_id, ref.commit)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one loader per index; other indexes load meanwhile
+            loaded = self._loaded.get(key)
+            if loaded is not None and self._unchanged(loaded):
+                return loaded
+            loaded = self._load(ref, kind)
+            self._loaded[key] = loaded
+            return loaded
+
+    def _unchanged(self, loaded: _Loaded) -> bool:
+        """Still the bytes that verified: the cached verdicts stand (same objects, ledger and
+        trust file) and the model folder's files have the same stat."""
+        index, _, chunks = loaded.verdicts
+        same = (
+            self.service.verified(*loaded.refs["index"]) is index
+            and self.service.verified(*loaded.refs["chunks"]) is chunks
+        )
+        return same and _stamp(loaded.folder) == loaded.stamp
+
+    def _engine_future(self) -> Future:
+        """The engine, imported on a thread of its own: importing torch and the index readers
+        overlaps with hashing the artifacts (nothing is loaded before it verified)."""
+        with self._guard:
+            if self._engine is None:
+                self._engine = ThreadPoolExecutor(1, "receiptcore-rag-engine").submit(load_engine)
+            return self._engine
+
+    def _load(self, ref: IndexRef, kind: str) -> _Loaded:
+        from receiptcore.lineage import input_refs, read_stored_manifest
+
+        engine = self._engine_future()
+        home = self.service.config.home
+        index = self.service.verified(ref.artifact_id, ref.commit)
+        build = read_stored_manifest(index.build_manifest_commit, BuildManifest, home=home)
+        inputs = input_refs(build, index.build_manifest_commit)
+        missing = {"model", "chunks"} - set(inputs)
+        if missing:
+            raise ToolUnavailable(
+                f"{ref.artifact_id} is not an index built by `receiptcore pipeline index`: its "
+                f"build names no {' and no '.join(sorted(missing))}"
+            )
+        refs = {"index": (ref.artifact_id, ref.commit)}
+        for role in ("model", "chunks"):
+            artifact_id, commit = inputs[role]
+            refs[role] = (artifact_id, Commit.parse(str(commit)).hex)
+        chunks = self.service.verified(*refs["chunks"])
+        embed_build = read_stored_manifest(chunks.build_manifest_commit, BuildManifest, home=home)
+        normalize = bool(embed_build.inputs.parameters.get("normalize", True))
+        model, folder = self.service.model_folder(*refs["model"])
+        stamp = _stamp(folder)
+        rows = _read_chunk_table(self.service, refs["chunks"][1])
+        rag = engine.result()
+        encode = rag.encoder(str(folder), normalize)
+        search = rag.index(str(self.service.object_path(ref.commit)), kind)
+        return _Loaded((index, model, chunks), refs, folder, stamp, encode, search, rows)
+
+
+def _stamp(folder: Path) -> tuple:
+    """Every file of a folder with its stat: what changes when a byte of the model is edited."""
+    entries = []
+    for path in sorted(folder.rglob("*")):
+        s = path.lstat()
+        entries.append((str(path), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+    return tuple(entries)
+
+
+def _index_kind(ref: IndexRef) -> str:
+    """``faiss`` or ``usearch``: the index ``ID`` is published as ``ID.faiss`` and ``ID.usearch``."""
+    for suffix, kind in INDEX_KINDS.items():
+        if ref.artifact_id == ref.index_id + suffix:
+            return kind
+    raise ToolUnavailable(
+        f"unknown index id {ref.index_id!r} for {ref.artifact_id}: the indexes of an id are "
+        f"{ref.index_id}.faiss and {ref.index_id}.usearch"
+    )
+
+
+def _read_chunk_table(service, commit: str) -> list[dict]:
+    """The chunk table's rows, read through a reader that checks the bytes' sha256."""
+    from receiptcore.store import LocalStore
+
+    with LocalStore(Path(service.config.home) / "objects").open(commit) as reader:
+        data = reader.read()
+    rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
+    for number, row in enumerate(rows):
+        if row.get("row") != number:
+            raise ToolUnavailable(f"chunk table {commit}: row {number} is numbered {row.get('row')}")
+    return rows
+
+
+def _provenance(ref: tuple[str, str], verdict: Verdict) -> dict:
+    return {"artifact_id": ref[0], "commit": ref[1], "ledger_index": verdict.ledger_index}
+
+
+def _warnings(*verdicts: Verdict) -> list[ToolError]:
+    return [ToolError.of(v.error) for v in verdicts if v.error is not None]

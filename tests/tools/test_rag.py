@@ -1,0 +1,137 @@
+"""rag.query through the official MCP client and the runtime's client, over stdio and HTTP,
+against a real server process: an index the pipelines built from a small corpus with the
+packaged MiniLM (offline), and every way it can fail closed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from receiptcore.errors import ReceiptcoreError
+from receiptcore.runtime import ToolClient
+from support.toolserver import Models, mcp_client, server_address
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(
+        importlib.util.find_spec("pipelines") is None
+        or importlib.util.find_spec("receiptcore.fetch") is None,
+        reason="needs the models side (pip install ./pipelines) and folder artifacts (#12)",
+    ),
+]
+TRANSPORTS = ["stdio", "http"]
+QUESTION = "Which key signs the checkpoints?"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A models host with the docs index built once for the module (the pipelines' own code)."""
+    from pipelines.embed import embed
+    from pipelines.index import build_index
+
+    root = tmp_path_factory.mktemp("rag")
+    models = Models(root)
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "ledger.md").write_text(
+        "# The ledger\n\n" + "An append-only Merkle log keeps every receipt. " * 30)
+    (corpus / "notes.jsonl").write_text(
+        '{"text": "A receipt is an in-toto statement in a DSSE envelope."}\n'
+        '{"text": "Checkpoints are signed by the ledger key."}\n')
+    embedded = embed(corpus, artifact_id="docs", chunk_size=48, chunk_overlap=8,
+                     home=models.home, progress=False)
+    index = build_index(embedded.embeddings(), artifact_id="docs", home=models.home,
+                        progress=False)
+    models.client_trust.parent.mkdir(parents=True, exist_ok=True)
+    models.client_trust.write_bytes((models.home / "trust.json").read_bytes())
+    commits = {a["artifact_id"]: a["artifact_commit"].removeprefix("sha256:")
+               for a in index.to_json()["artifacts"]}
+    return models, commits
+
+
+@pytest.fixture
+def host(built, tmp_path):
+    """A fresh copy of the built host for each test (tests tamper with it)."""
+    import shutil
+
+    models, commits = built
+    copy = Models(tmp_path)
+    shutil.copytree(models.root / "models", copy.root / "models")
+    shutil.copytree(models.root / "runtime", copy.root / "runtime")
+    shutil.rmtree(copy.server_state, ignore_errors=True)
+    return copy, commits
+
+
+def index_ref(commits, kind: str = "faiss", **override) -> dict:
+    return {"index_id": "docs", "artifact_id": f"docs.{kind}", "commit": commits[f"docs.{kind}"],
+            **override}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("kind", ["faiss", "usearch"])
+async def test_a_valid_query_returns_hits_with_provenance(host, transport, kind):
+    models, commits = host
+    with server_address(transport, models.argv()) as server:
+        async with ToolClient(server, **models.client_options()) as client:
+            answer = await client.query(index_ref(commits, kind), QUESTION, 2)
+    assert answer.warnings == []
+    best = answer.hits[0]
+    assert best.rank == 1 and best.path == "notes.jsonl#L2" and "ledger key" in best.text
+    provenance = answer.response.provenance
+    assert provenance.index.commit == commits[f"docs.{kind}"]
+    assert provenance.model.artifact_id == "all-minilm-l6-v2"
+    assert provenance.chunks.artifact_id == "docs.chunks"
+    assert provenance.checkpoint_size is not None
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [({"index_id": "nodocs"}, "ToolUnavailable"), ({"commit": "ab" * 32}, "DigestMismatch")],
+    ids=["unknown-index-id", "unknown-commit"],
+)
+async def test_an_unknown_index_is_an_error_result(host, transport, override, reason):
+    models, commits = host
+    async with mcp_client(transport, models.argv()) as client:
+        result = await client.call_tool(
+            "rag.query", {"index": index_ref(commits, **override), "query": QUESTION, "top_k": 2})
+    assert result.is_error and result.structured_content["error"]["reason"] == reason
+
+
+def _tamper_object(models: Models, commit: str) -> None:
+    from receiptcore.store import LocalStore
+
+    path = LocalStore(models.home / "objects").path(commit)
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_tampered_index_is_refused_and_served_with_a_warning_in_warn_mode(host, transport):
+    models, commits = host
+    _tamper_object(models, commits["docs.faiss"])
+    request = {"index": index_ref(commits), "query": QUESTION, "top_k": 2}
+    async with mcp_client(transport, models.argv()) as client:
+        refused = await client.call_tool("rag.query", request)
+    assert refused.is_error
+    assert refused.structured_content["error"]["exit_name"] == "digest_mismatch"
+    async with mcp_client(transport, models.argv("--mode", "warn")) as client:
+        served = await client.call_tool("rag.query", request)
+    assert not served.is_error
+    assert [w["reason"] for w in served.structured_content["warnings"]] == ["DigestMismatch"]
+
+
+async def test_a_tampered_model_is_refused(host):
+    models, commits = host
+    with server_address("stdio", models.argv()) as server:
+        async with ToolClient(server, **models.client_options()) as client:
+            await client.query(index_ref(commits), QUESTION, 1)  # loads and caches the model
+    folder = next((models.home / "cache" / "models").iterdir())
+    config = folder / "config.json"
+    config.write_text(config.read_text().replace("}", ', "tampered": true}', 1))
+    with server_address("stdio", models.argv()) as server:
+        async with ToolClient(server, **models.client_options()) as client:
+            with pytest.raises(ReceiptcoreError) as refused:
+                await client.query(index_ref(commits), QUESTION, 1)
+    assert refused.value.check == "digest"
