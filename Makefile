@@ -53,7 +53,23 @@ lint: venv
 	$(BIN)/maturin develop --release --quiet --extras lint
 	cargo fmt --check
 	cargo clippy --all-targets --features python -- -D warnings
-.PHONY: venv build pipelines demo test test-rust test-python bench lint wheel clean
+	cargo clippy --all-targets --features abi3 -- -D warnings
+	$(BIN)/ruff check python tests benches pipelines
+	$(BIN)/python -m mypy.stubtest receiptcore._core
+	$(BIN)/python -m mypy --strict python/receiptcore/_core.pyi
+
+# What a user installs: one abi3 wheel for every CPython from 3.11 and the sdist, in dist/;
+# auditwheel (PyPI's checker) must find the wheel consistent with its manylinux tag. Only this
+# wheel is abi3: builds for one interpreter (develop, test, an sdist) stay version-specific,
+# which canonicalizes Python objects a few per cent faster (docs/wheel.md).
+wheel: venv
+	rm -rf dist
+	$(BIN)/maturin build --release --quiet --features abi3 --out dist --interpreter $(BIN)/python
+	$(BIN)/maturin sdist --quiet --out dist
+	$(BIN)/pip install --quiet 'auditwheel==6.8.2'
+	$(BIN)/auditwheel show dist/*.whl | tr -s ' \n' ' ' | tee /dev/stderr \
+		| grep -q "consistent with the following platform tag: \"$$(basename dist/*.whl .whl | cut -d- -f5)\""
+	@ls dist
 
 clean:
 	rm -rf $(VENV) target dist $(DEMO)
