@@ -502,6 +502,25 @@ mod tests {
     }
 
     #[test]
+    fn a_source_whose_bytes_are_not_its_size_fails_the_copy_and_leaves_nothing() {
+        // A file of /proc says size 0 and then reads as more: to the copy, as to hash_file, a
+        // file that changed between its stat and its read. Whole copy_path, nothing staged.
+        let src = Path::new("/proc/self/status");
+        if !src.exists() {
+            return; // not Linux's procfs
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let dst = dir.path().join("copy");
+        let err = copy_path(src, &dst, Algo::Sha256, true, &Progress::default()).unwrap_err();
+        assert!(
+            matches!(err, DigestError::Changed { ref path, .. } if path == src),
+            "{err}"
+        );
+        assert!(err.to_string().contains("0 bytes at start"), "{err}");
+        assert!(!dst.exists());
+    }
+
+    #[test]
     fn a_cancelled_copy_leaves_no_destination() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("s");
