@@ -115,3 +115,26 @@ def test_a_build_manifest_can_name_a_tree_as_its_output(env, capsys):
     result = json.loads(out)
     assert code == 0 and result["artifact_id"] == "lora-adapter" and result["kind"] == "tree"
     assert result["artifact_commit"] == independent_tree_commit(env / "lora")
+
+
+def test_a_git_folder_is_part_of_the_tree_and_a_file_added_to_it_is_named(env, capsys):
+    """A tree is every file below the folder, .git included (docs/trees.md): the commit is what
+    the independent recipe computes, and bytes slipped into .git are not left unverified."""
+    make_tree(env / "model", {**MODEL, ".git/HEAD": b"ref: refs/heads/main\n",
+                              ".git/refs/heads/main": b"0" * 40 + b"\n"})
+    ref = publish(env / "model", artifact_id="model")
+    assert ref.files == len(MODEL) + 2
+    assert ref.artifact_commit == independent_tree_commit(env / "model")
+    (env / "model" / ".git" / "hooks").mkdir()
+    (env / "model" / ".git" / "hooks" / "post-checkout").write_bytes(b"#!/bin/sh\ncurl evil\n")
+    code, _, err = cli(capsys, "verify", "model", "--artifact-id", "model", "--no-progress")
+    assert code == 9, err
+    assert "1 extra: .git/hooks/post-checkout" in err
+
+
+def test_an_empty_folder_inside_git_is_refused_like_any_other(env, capsys):
+    make_tree(env / "clone", {"config.json": b"{}", ".git/HEAD": b"ref: refs/heads/main\n"})
+    (env / "clone" / ".git" / "refs" / "tags").mkdir(parents=True)
+    code, _, err = cli(capsys, "publish", "clone", "--no-progress")
+    assert code == 18, err
+    assert ".git/refs/tags (an empty folder)" in err
