@@ -833,7 +833,13 @@ mod tests {
                 .collect()
         };
         assert_eq!(listed(false), vec![("full/x".into(), Kind::File, None)]);
-        let folder = |p: &str| (p.to_string(), Kind::Directory, Some("an empty folder".into()));
+        let folder = |p: &str| {
+            (
+                p.to_string(),
+                Kind::Directory,
+                Some("an empty folder".into()),
+            )
+        };
         assert_eq!(
             listed(true),
             vec![

@@ -51,7 +51,11 @@ fn copy_files(
 /// place_files(pairs, *, mode=None) -> list[bool]
 #[pyfunction]
 #[pyo3(signature = (pairs, *, mode = None))]
-fn place_files(py: Python<'_>, pairs: Vec<(FsPath, FsPath)>, mode: Option<u32>) -> PyResult<Vec<bool>> {
+fn place_files(
+    py: Python<'_>,
+    pairs: Vec<(FsPath, FsPath)>,
+    mode: Option<u32>,
+) -> PyResult<Vec<bool>> {
     let pairs = paths(pairs);
     py.detach(|| place(&pairs, mode)).map_err(digest_error)
 }
