@@ -185,8 +185,9 @@ def store_manifest(
 ) -> Commit:
     """Store a manifest's RFC 8785 bytes in the artifact store (URL ``store``), under its commit
     (their sha256), so that a commit named by a receipt or another manifest can always be looked
-    up and re-checked (``receiptcore verify --lineage`` reads them back)."""
-    return _store_manifest(open_store(store, home=home), manifest)
+    up and re-checked (``receiptcore verify --lineage`` reads them back). A writer, like
+    :func:`publish`: a missing home is made."""
+    return _store_manifest(open_store(store, home=home_dir(home, create=True)), manifest)
 
 
 def _store_manifest(store: Store, manifest: BuildManifest | DatasetManifest) -> Commit:
