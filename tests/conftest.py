@@ -101,3 +101,12 @@ def stores(request, tmp_path):
 
     weed = request.getfixturevalue("s3") if request.param == "s3" else None
     return StoreBackend(request.param, tmp_path / "store", weed)
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A clean machine: home and verifier state in tmp, no CI key, no mode from outside."""
+    for var in ("RECEIPTCORE_SIGNING_KEY", "RECEIPTCORE_TRUST", "RECEIPTCORE_VERIFY_MODE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("RECEIPTCORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECEIPTCORE_STATE", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

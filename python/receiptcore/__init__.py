@@ -7,9 +7,9 @@ Every name loads on first use: commitments, keys and receipts pull in pydantic a
 whose stub ``_core.pyi`` documents them. Code inside the package imports from the defining
 module, never from here.
 
-The functions ``publish`` and ``verify`` are ``receiptcore.publish.publish`` and
-``receiptcore.verify.verify``: a package attribute cannot share its name with a submodule
-without one hiding the other.
+The functions ``publish``, ``verify`` and ``fetch`` are ``receiptcore.publish.publish``,
+``receiptcore.verify.verify`` and ``receiptcore.fetch.fetch``: a package attribute cannot share
+its name with a submodule without one hiding the other.
 """
 
 from __future__ import annotations
@@ -29,11 +29,15 @@ _PUBLIC = {
     "canonical_sha256": _NATIVE,
     "canonicalize": _NATIVE,
     "canonicalize_json": _NATIVE,
+    "copy_files": _NATIVE,
     "hash_file": _NATIVE,
     "hash_files": _NATIVE,
+    "place_files": _NATIVE,
     "sniff": _NATIVE,
     "walk": _NATIVE,
     # the error catalogue
+    "AmbiguousArtifact": _ERRORS,
+    "ArtifactIdError": _ERRORS,
     "CanonicalizationError": _ERRORS,
     "CheckpointError": _ERRORS,
     "CorpusError": _ERRORS,
@@ -42,6 +46,7 @@ _PUBLIC = {
     "ExitCode": _ERRORS,
     "FileChangedError": _ERRORS,
     "GitError": _ERRORS,
+    "HomeNotFound": _ERRORS,
     "LedgerCorrupt": _ERRORS,
     "NotInLedger": _ERRORS,
     "ObjectNotFound": _ERRORS,
@@ -51,8 +56,11 @@ _PUBLIC = {
     "SchemaError": _ERRORS,
     "SignatureInvalid": _ERRORS,
     "SigningKeyError": _ERRORS,
+    "TreeMismatch": _ERRORS,
+    "TreeRefused": _ERRORS,
     "TrustFileError": _ERRORS,
     "UntrustedKey": _ERRORS,
+    "VersionExists": _ERRORS,
     # commitments
     "Commit": "receiptcore.commit",
     "artifact_commit": "receiptcore.commitments",
@@ -60,6 +68,7 @@ _PUBLIC = {
     "commit_of": "receiptcore.commitments",
     "dataset_manifest": "receiptcore.commitments",
     "read_manifest": "receiptcore.commitments",
+    "TreeManifest": "receiptcore.contracts",
     # signing
     "SigningKey": "receiptcore.signing.keys",
     "generate_key_pair": "receiptcore.signing.keys",
@@ -79,6 +88,8 @@ _PUBLIC = {
     "LocalStore": "receiptcore.store",
     "Publication": "receiptcore.publish",
     "Verdict": "receiptcore.verify",
+    "Versions": "receiptcore.versions",
+    "parse_reference": "receiptcore.ids",
 }
 
 __all__ = list(_PUBLIC)  # the table above is the one list of public names

@@ -23,10 +23,12 @@ __all__ = [
     "canonical_sha256",
     "canonicalize",
     "canonicalize_json",
+    "copy_files",
     "git_changes",
     "hash_file",
     "hash_files",
     "inspect_files",
+    "place_files",
     "sniff",
     "triage",
     "walk",
@@ -66,13 +68,52 @@ def hash_files(
     paths: Sequence[_Path],
     algo: _Algo = "sha256",
     threads: int | None = None,
-    progress: Callable[[int], object] | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> list[str]:
     """Digests of many files, hashed in parallel, returned in input order.
 
-    ``threads`` defaults to one per core. ``progress`` is called about every 100 ms with the
-    number of bytes hashed so far, and once at the end; if it raises, hashing stops and the
-    exception propagates. The first failing path (in input order) raises as in :func:`hash_file`.
+    ``threads`` defaults to one per core. ``progress(bytes_done, files_done)`` is called about
+    every 100 ms, and once at the end; if it raises, hashing stops and the exception
+    propagates. The first failing path (in input order) raises as in :func:`hash_file`.
+    """
+
+def copy_files(
+    pairs: Sequence[tuple[_Path, _Path]],
+    *,
+    algo: _Algo = "sha256",
+    durable: bool = True,
+    threads: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> list[tuple[str, int]]:
+    """Copies each ``(source, destination)`` pair while hashing it: one read of each byte
+    serves the copy and its digest. Returns ``(hex digest, size)`` per pair, in input order.
+
+    Files are copied in parallel (``threads``, default one per core) with the GIL released;
+    ``progress(bytes_done, files_done)`` is called about every 100 ms. A source is opened
+    without following a symlink and must be a regular file that does not change while it is
+    read (as :func:`hash_file` judges it). A destination is created, never replaced; a chunk
+    of zeros is skipped over, not written, so a sparse source gives a sparse copy. ``durable``:
+    writeback starts as each window is written, and each copy is fsynced before this returns.
+
+    The first failure cancels the rest, and every destination of the batch that is not
+    complete is removed (complete ones are the caller's to remove).
+
+    Raises:
+        FileNotFoundError, PermissionError, IsADirectoryError, FileExistsError, OSError: with
+            ``filename`` set (a symlink or special file as a source: OSError, EINVAL).
+        FileChangedError: a source changed while it was read.
+        KeyboardInterrupt: Ctrl-C, or the batch was cancelled.
+    """
+
+def place_files(pairs: Sequence[tuple[_Path, _Path]], *, mode: int | None = None) -> list[bool]:
+    """Renames each finished file ``(temporary, name)`` to its name unless that name exists
+    (then the temporary is removed: for content-addressed names the content is the same);
+    ``mode`` is set first when given, missing parent folders are made, and every folder that
+    gained a name is fsynced before this returns. Returns, per pair, whether the name is new.
+    The GIL is released.
+
+    Raises:
+        OSError: naming the path that could not be renamed, made or synced.
     """
 
 @final
@@ -240,17 +281,21 @@ def sniff(path_or_bytes: str | PathLike[str] | PathLike[bytes] | Buffer, /) -> S
         BufferError: a strided buffer.
     """
 
-def walk(root: _Path, mode: _Mode = "all", *, sniff: bool = True) -> list[Entry]:
+def walk(
+    root: _Path, mode: _Mode = "all", *, sniff: bool = True, empty_dirs: bool = False
+) -> list[Entry]:
     """Lists every file under ``root`` on all cores and sniffs each, sorted by path bytes.
 
     ``mode``: ``"all"`` every file outside ``.git``; ``"tree"`` every file, ``.git`` included
-    (what ``receiptcore hash`` and ``manifest dataset`` commit to); ``"gitignore"`` files not
-    ignored by ``.gitignore`` (and ``.git/info/exclude``), hidden files included, ``.git`` left
-    out; ``"git"`` exactly the files tracked by git (from ``git ls-files``), even those that
-    ``.gitignore`` matches, submodules left out. ``sniff=False`` only lists: no file is opened,
-    and each size comes from one ``lstat``. Symlinks are listed but never followed, and a file
-    or directory that cannot be read is an entry with ``error`` set, not an exception. The GIL
-    is released.
+    (what ``receiptcore hash``, ``manifest dataset`` and a tree artifact commit to);
+    ``"gitignore"`` files not ignored by ``.gitignore`` (and ``.git/info/exclude``), hidden
+    files included, ``.git`` left out; ``"git"`` exactly the files tracked by git (from ``git
+    ls-files``), even those that ``.gitignore`` matches, submodules left out. ``sniff=False``
+    only lists: no file is opened, and each size comes from one ``lstat``. ``empty_dirs``: also
+    list every folder that holds nothing at all, as an entry of kind ``"directory"`` whose
+    ``error`` is ``"an empty folder"`` (what a tree of files cannot record; not in mode
+    ``"git"``). Symlinks are listed but never followed, and a file or directory that cannot be
+    read is an entry with ``error`` set, not an exception. The GIL is released.
 
     Raises:
         FileNotFoundError, NotADirectoryError: ``root`` is missing or not a directory.

@@ -2,7 +2,7 @@
 
 - ``dataset_manifest_commit = sha256(JCS(dataset manifest))``
 - ``build_manifest_commit   = sha256(JCS(build manifest))``
-- ``artifact_commit         = sha256(artifact bytes)``
+- ``artifact_commit         = sha256(artifact bytes)``, or for a folder sha256(JCS(tree manifest))
 
 Each is a :class:`~receiptcore.commit.Commit`; the documents themselves carry bare hex.
 
@@ -36,9 +36,19 @@ dataset_manifest_commit = commit_of
 build_manifest_commit = commit_of
 
 
-def artifact_commit(path: str | os.PathLike[str]) -> Commit:
-    """sha256 of a file's bytes, by the native engine."""
-    return Commit(hash_file(path, "sha256"))
+def artifact_commit(path: str | os.PathLike[str], progress=None) -> Commit:
+    """The commit ``publish`` records for a path: a file's sha256, or a folder's tree commit
+    (sha256 of the RFC 8785 form of its file list; TreeRefused for what a tree cannot record).
+    ``progress(bytes_done, bytes_total, files_done, files_total)``."""
+    if not os.path.isdir(path):
+        return Commit(hash_file(path, "sha256"))
+    from receiptcore.digests import digest_path
+    from receiptcore.tree import refuse_unrecordable
+
+    found = digest_path(path, progress=progress)
+    if found.commit is None:
+        refuse_unrecordable(found.listing)  # type: ignore[arg-type]
+    return found.commit  # type: ignore[return-value]
 
 
 def list_corpus(root: str | os.PathLike[str]) -> list[tuple[str, str, int]]:
@@ -81,11 +91,11 @@ def dataset_manifest(
     license: str,
     owner: str,
     threads: int | None = None,
-    progress: Callable[[int], object] | None = None,
+    progress: Callable[[int, int], object] | None = None,
     files: list[tuple[str, str, int]] | None = None,
 ) -> DatasetManifest:
     """The manifest of the corpus under ``root``: every file's relative path, size and sha256
-    (hashed in parallel; ``progress(bytes_done)`` as in :func:`receiptcore.hash_files`).
+    (hashed in parallel; ``progress(bytes_done, files_done)`` as in :func:`receiptcore.hash_files`).
     ``files`` is :func:`list_corpus` of ``root``, if the caller already has it."""
     files = list_corpus(root) if files is None else files
     paths = [path for _, path, _ in files]

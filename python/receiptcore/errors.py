@@ -49,6 +49,10 @@ class ExitCode(IntEnum):
     CHECKPOINT = 13, "a checkpoint is malformed or not signed by the ledger key"
     ROLLBACK = 14, "the ledger was rolled back or forked since this verifier last trusted it"
     LEDGER_CORRUPT = 15, "the ledger does not recompute; the message names the first bad entry"
+    VERSION_EXISTS = 16, "other bytes under an artifact id that has a version: needs --new-version"
+    AMBIGUOUS_ARTIFACT = 17, "the same bytes were published under several ids: name one"
+    TREE_REFUSED = 18, "a folder holds what a tree cannot record (symlink, special file, odd name...)"
+    HOME_NOT_FOUND = 19, "no receiptcore home (.receiptcore/) here or above, nor $RECEIPTCORE_HOME"
     LEDGER_UNAVAILABLE = 20, "the ledger (database or serve endpoint) is unreachable, after retries"
     STORE_UNAVAILABLE = 21, "the object store is unreachable or failed mid-transfer, after retries"
     PAYLOAD_REFUSED = 30, "a tool request carries a payload (text blob, vector, path, URL), not a reference"
@@ -182,6 +186,59 @@ class StoreUnavailable(ReceiptcoreError):
     exit_code = ExitCode.STORE_UNAVAILABLE
 
 
+class TreeMismatch(DigestMismatch):
+    """A folder, or the stored objects of a tree, differ from the tree's file list. ``missing``,
+    ``extra`` and ``changed`` name every file that differs (relative paths), not only the first."""
+
+    def __init__(
+        self,
+        message: str,
+        missing: list[str] | None = None,
+        extra: list[str] | None = None,
+        changed: list[str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.missing, self.extra, self.changed = missing or [], extra or [], changed or []
+
+
+class VersionExists(ReceiptcoreError):
+    """Other bytes were published under an artifact id that already has a version, without
+    ``--new-version``; or a commit that is an older version of the id was published again. The
+    message names the existing commit and its ledger entry."""
+
+    exit_code = ExitCode.VERSION_EXISTS
+
+
+class AmbiguousArtifact(ReceiptcoreError):
+    """The same bytes were published under several artifact ids, and none was named: the
+    message lists them (``--artifact-id`` picks one). ``verify FILE`` never guesses."""
+
+    exit_code = ExitCode.AMBIGUOUS_ARTIFACT
+    check: Check | None = "trust"
+
+
+class TreeRefused(ReceiptcoreError):
+    """A folder holds something a tree artifact cannot record: a symlink, a device, pipe or
+    socket, a name that is not UTF-8 or holds a control character, an empty folder, or an
+    unreadable entry. The message names every such path."""
+
+    exit_code = ExitCode.TREE_REFUSED
+
+
+class HomeNotFound(ReceiptcoreError):
+    """No receiptcore home: ``$RECEIPTCORE_HOME`` is unset and there is no ``.receiptcore/``
+    in the current folder or any folder above it. The message lists where it looked."""
+
+    exit_code = ExitCode.HOME_NOT_FOUND
+
+
+class ArtifactIdError(ReceiptcoreError, ValueError):
+    """An artifact id is not valid, or none can be derived from a file or folder name: the
+    message shows the characters an id may hold and says to pass ``--artifact-id``."""
+
+    exit_code = ExitCode.USAGE
+
+
 class PayloadRefused(ReceiptcoreError, ValueError):
     """A tool request carries content where the contract takes a reference: a raw text blob, a
     vector, a file path or a URL (in an unknown field, or in place of an id). The message names
@@ -304,6 +361,8 @@ def exit_code_table(markdown: bool = False) -> str:
 
 
 __all__ = [
+    "AmbiguousArtifact",
+    "ArtifactIdError",
     "CanonicalizationError",
     "CheckpointError",
     "ConfigError",
@@ -313,6 +372,7 @@ __all__ = [
     "ExitCode",
     "FileChangedError",
     "GitError",
+    "HomeNotFound",
     "LedgerCorrupt",
     "LedgerUnavailable",
     "NotInLedger",
@@ -328,9 +388,12 @@ __all__ = [
     "StoreUnavailable",
     "ToolServerError",
     "ToolUnavailable",
+    "TreeMismatch",
+    "TreeRefused",
     "TrustFileError",
     "Unauthorized",
     "UntrustedKey",
+    "VersionExists",
     "check_for",
     "error_class",
     "error_classes",

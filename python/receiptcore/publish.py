@@ -1,29 +1,43 @@
-"""Publishing an artifact on the embedded defaults: store the bytes, sign a receipt, log it.
+"""Publishing an artifact, a file or a folder, on the embedded defaults: store the bytes, sign
+a receipt, log it.
 
 :func:`publish` is what ``receiptcore publish`` runs and what a pipeline calls. The order makes
-every failure harmless: the bytes are stored first (content-addressed, so a retry is a no-op),
-then the receipt is signed, then appended to the ledger in one transaction. A crash before the
-append leaves an unreferenced object, never a receipt for bytes that are not there.
+every failure harmless:
 
-Without ``--build-manifest`` the receipt still needs a build manifest commit; publish then
-records one that states only the output (``code_revision: "unrecorded"``) and stores it in the
-artifact store under its own commit, so the commit a receipt names can always be looked up.
+1. every file is copied into the store's temporary folder while it is hashed (one read of each
+   byte; files in parallel; each fsynced). A file that changes while it is read fails here;
+2. the artifact's commit is known: the file's sha256, or a folder's tree commit (sha256 of the
+   RFC 8785 form of its file list). The id is resolved and checked against the versions the
+   ledger already holds for it. A refusal here removes the temporaries: nothing was stored;
+3. the objects are named (a content-addressed name is never replaced), the tree's file list is
+   stored last, as an object under the tree's commit, and every folder that gained a name is
+   fsynced: a tree's file list is in the store only once all its files are;
+4. the receipt is signed and appended to the ledger in one transaction.
+
+A crash before 4 leaves unreferenced objects at most, never a receipt for bytes that are not
+there, nor a stored tree with a file missing.
+
+Without ``build``, publish records a build manifest that states only the output
+(``code_revision: "unrecorded"``) and stores it under its own commit, so the commit a receipt
+names can always be looked up.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Self
 
 from receiptcore._core import canonicalize
 from receiptcore.commit import Commit
 from receiptcore.commitments import build_manifest, commit_of, read_manifest_of
-from receiptcore.contracts import BuildManifest, DatasetManifest
-from receiptcore.errors import DigestMismatch, SigningKeyError
+from receiptcore.contracts import TREE_MEDIA_TYPE, BuildManifest, DatasetManifest
+from receiptcore.errors import ConfigError, DigestMismatch, SigningKeyError, TreeRefused
+from receiptcore.ids import check_artifact_id, default_artifact_id
 from receiptcore.ledger import open_ledger
 from receiptcore.signing.keys import (
     ENV_SIGNING_KEY,
@@ -33,22 +47,33 @@ from receiptcore.signing.keys import (
 )
 from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
 from receiptcore.signing.trust import add_trusted_key
-from receiptcore.store import open_store
+from receiptcore.store import LocalStore, open_store
+from receiptcore.tree import list_folder, manifest_bytes, refuse_unrecordable
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
+from receiptcore.versions import Versions
 
 if TYPE_CHECKING:
     from receiptcore.store.base import Store
 
 UNRECORDED = "unrecorded"
 
+Progress = Callable[[int, int, int, int], object]
+"""``progress(bytes_done, bytes_total, files_done, files_total)``, about every 100 ms."""
+
 
 @dataclass(frozen=True)
 class Publication:
-    """The artifact reference ``{artifact_id, uri, artifact_commit}`` and where it was logged."""
+    """The artifact reference ``{artifact_id, uri, artifact_commit}``, what it is, and where it
+    was logged. ``version`` counts the distinct commits published under the id, this one
+    included."""
 
     artifact_id: str
     uri: str
     artifact_commit: str
+    kind: Literal["file", "tree"]
+    size: int
+    files: int
+    version: int
     ledger_index: int
     build_manifest_commit: str
     keyid: str
@@ -70,43 +95,85 @@ def publish(
     *,
     build: str | os.PathLike[str] | BuildManifest | None = None,
     artifact_id: str | None = None,
+    new_version: bool = False,
     key: SigningKey | None = None,
     issuer: str = DEFAULT_ISSUER,
     home: str | os.PathLike[str] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     ledger: str | None = None,
     store: str | None = None,
 ) -> Publication:
-    """Store, sign and log the file at ``path``; returns its reference and ledger index.
+    """Store, sign and log the file or folder at ``path``; returns its reference.
 
-    ``ledger`` and ``store`` are URLs (default: :mod:`receiptcore.util.locations`)."""
-    home = home_dir(home)
-    objects = open_store(store, home=home)
+    The id is ``artifact_id``, else the one ``build`` lists for these bytes, else the file's
+    or folder's name when that is a valid id. Other bytes under an id that has a version need
+    ``new_version=True`` (VersionExists otherwise); the same bytes again are a no-op.
+    ``ledger`` and ``store`` are URLs (default: :mod:`receiptcore.util.locations`).
+    """
     if isinstance(build, str | os.PathLike):
         build = read_manifest_of(build, BuildManifest)
-    commit = objects.put_file(path, progress)
-    if build is None:
-        artifact_id = artifact_id or Path(path).name
-        build = build_manifest(
-            dataset_manifest_commits=[], code_revision=UNRECORDED, outputs={artifact_id: commit}
-        )
+    if artifact_id is not None:
+        check_artifact_id(artifact_id)
+    elif build is None:
+        artifact_id = default_artifact_id(path)  # before any byte is read
+    home = home_dir(home, create=True)
+    store = open_store(store, home=home)
+    is_tree = os.path.isdir(path)
+    if is_tree:
+        _refuse_the_home_inside(path, home)
+        listing = list_folder(path)
+        refuse_unrecordable(listing)
+        sources, rels, total = listing.paths(), [rel for rel, _ in listing.files], listing.size
     else:
-        artifact_id = _output_of(build, artifact_id, commit, path)
-    build_commit = _store_manifest(objects, build)
-    key = key or embedded_signing_key(home)
-    envelope = sign_receipt(
-        artifact_id,
-        commit,
-        objects.uri(commit),
-        build_commit,
-        build.inputs.dataset_manifest_commits,
-        key,
-        issuer=issuer,
-    )
-    with open_ledger(ledger, writable=True, home=home) as log:
-        entry = log.append(envelope_bytes(envelope), artifact_id, str(commit))
+        sources, rels, total = [os.path.realpath(path)], None, os.stat(path).st_size
+    report = None
+    if progress is not None:
+        count = len(sources)
+        report = lambda done, files: progress(done, total, files, count)
+    with _stage(store, sources, is_tree, report) as staged:
+        if rels is None:
+            commit, tree = Commit(staged.copied[0][0]), None
+        else:
+            tree = manifest_bytes(
+                (rel, size, digest) for rel, (digest, size) in zip(rels, staged.copied)
+            )
+            commit = Commit(hashlib.sha256(tree).hexdigest())
+        artifact_id = _artifact_id(build, artifact_id, commit, path)
+        with open_ledger(ledger, writable=True, home=home) as log:
+            versions = Versions.of(log, artifact_id)
+            version = versions.admit(commit, new_version)
+            staged.place()
+            if tree is not None:
+                stored = store.put_stream(io.BytesIO(tree))
+                assert stored == commit, "a tree's file list is stored under the tree's commit"
+            if build is None:
+                build = build_manifest(
+                    dataset_manifest_commits=[], code_revision=UNRECORDED, outputs={artifact_id: commit}
+                )
+            build_commit = _store_manifest(store, build)
+            key = key or embedded_signing_key(home)
+            envelope = sign_receipt(
+                artifact_id,
+                commit,
+                store.uri(commit),
+                build_commit,
+                build.inputs.dataset_manifest_commits,
+                key,
+                issuer=issuer,
+                media_type=TREE_MEDIA_TYPE if is_tree else None,
+            )
+            entry = log.append(envelope_bytes(envelope), artifact_id, str(commit))
     return Publication(
-        artifact_id, objects.uri(commit), str(commit), entry.index, str(build_commit), key.keyid
+        artifact_id=artifact_id,
+        uri=store.uri(commit),
+        artifact_commit=str(commit),
+        kind="tree" if is_tree else "file",
+        size=staged.size,
+        files=len(staged.copied),
+        version=version,
+        ledger_index=entry.index,
+        build_manifest_commit=str(build_commit),
+        keyid=key.keyid,
     )
 
 
@@ -118,8 +185,9 @@ def store_manifest(
 ) -> Commit:
     """Store a manifest's RFC 8785 bytes in the artifact store (URL ``store``), under its commit
     (their sha256), so that a commit named by a receipt or another manifest can always be looked
-    up and re-checked (``receiptcore verify --lineage`` reads them back)."""
-    return _store_manifest(open_store(store, home=home), manifest)
+    up and re-checked (``receiptcore verify --lineage`` reads them back). A writer, like
+    :func:`publish`: a missing home is made."""
+    return _store_manifest(open_store(store, home=home_dir(home, create=True)), manifest)
 
 
 def _store_manifest(store: Store, manifest: BuildManifest | DatasetManifest) -> Commit:
@@ -129,8 +197,54 @@ def _store_manifest(store: Store, manifest: BuildManifest | DatasetManifest) -> 
     return commit
 
 
-def _output_of(build: BuildManifest, artifact_id: str | None, commit: Commit, path) -> str:
-    """The artifact id under which ``build`` lists these bytes (checked, never assumed)."""
+def _stage(store, sources: list[str], is_tree: bool, progress):
+    """The files copied into the store, named only by ``place()``: all of a tree at once in a
+    local store; another backend (object storage) takes one file through its ``put_file``."""
+    if isinstance(store, LocalStore):
+        return store.stage_files(sources, progress)
+    if is_tree:
+        raise ConfigError(
+            f"a folder is published into a local store only, for now; {store.location} is not "
+            "one (publish into a folder store, then copy its objects)"
+        )
+    commit = store.put_file(sources[0], None if progress is None else lambda done: progress(done, 0))
+    return _Uploaded([(commit.hex, store.size(commit))])
+
+
+class _Uploaded:
+    """A file another backend already holds under its name: nothing left to place."""
+
+    def __init__(self, copied: list[tuple[str, int]]) -> None:
+        self.copied = copied
+        self.size = sum(size for _, size in copied)
+
+    def place(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _refuse_the_home_inside(folder: str | os.PathLike[str], home: Path) -> None:
+    """A folder that holds the home would be published along with the keys and the store."""
+    folder, inside = Path(folder).resolve(), home.resolve()
+    if inside == folder or folder in inside.parents:
+        raise TreeRefused(
+            f"{os.fspath(folder)} holds the receiptcore home {os.fspath(inside)} (its keys and "
+            "objects): publish a folder that does not, or use another --home"
+        )
+
+
+def _artifact_id(
+    build: BuildManifest | None, artifact_id: str | None, commit: Commit, path
+) -> str:
+    """The id given, else the one ``build`` lists for these bytes (checked, never assumed),
+    else the name of the file or folder."""
+    if build is None:
+        return artifact_id  # type: ignore[return-value] - given, or the name's
     outputs = {o.artifact_id: Commit(o.artifact_commit) for o in build.outputs}
     if artifact_id is None:
         matches = [name for name, c in outputs.items() if c == commit]

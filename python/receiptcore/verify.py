@@ -4,59 +4,69 @@
 one function below that returns its :class:`Check` or raises its error:
 
 1. ``trust``: the ledger holds a receipt for the artifact, a DSSE envelope signed by a key the
-   trust file lists (UntrustedKey, SignatureInvalid, NotInLedger);
+   trust file lists (UntrustedKey, SignatureInvalid, NotInLedger, AmbiguousArtifact);
 2. ``signature``: the signed receipt names the artifact that was asked for (NotInLedger);
 3. ``inclusion``: the receipt's leaf is in the ledger's latest checkpoint, whose signature is the
    ledger key's (CheckpointError), by an RFC 9162 inclusion proof (ProofError);
 4. ``consistency``: that checkpoint extends the last one this verifier trusted, so the ledger was
    neither rolled back nor forked (RollbackDetected); the trusted checkpoint then moves forward;
-5. ``digest``: the bytes (the given file, or the stored object) hash to the receipt's
-   ``artifact_commit`` (DigestMismatch, ObjectNotFound, FileChangedError).
+5. ``digest``: the bytes (the given file or folder, or the stored objects) hash to the receipt's
+   ``artifact_commit`` (DigestMismatch, TreeMismatch, ObjectNotFound, FileChangedError). A
+   folder that differs from its tree names every file missing, extra or changed.
+
+Which receipt: by id, the one of the id's latest version, or of the version ``commit`` pins
+(:mod:`receiptcore.versions`); by path, the one for the bytes' commit, and when the same bytes
+were published under several ids, none: AmbiguousArtifact lists them.
 
 Each failure is its own exception class, whose ``exit_code`` and ``check`` come from the error
 catalogue (:mod:`receiptcore.errors`). In ``mode="enforce"`` (the default) a failure raises, with
 the verdict attached as ``error.verdict``; in ``mode="warn"`` (the rollback switch) it is logged
 and returned in the verdict instead, and the caller goes on.
 
-A file is hashed once (natively, with read-ahead, on a worker thread that starts first) and that
-one digest serves both to find the receipt and to check the bytes. Everything else (loading the
-policy modules and the trust file, opening the ledger, checking the checkpoint signature) runs
-while the bytes are being hashed, so verifying costs what hashing the file costs.
+The bytes are hashed once (natively, files in parallel, on a worker thread that starts first)
+and that one result serves both to find the receipt and to check the bytes. Everything else
+(loading the policy modules and the trust file, opening the ledger, checking the checkpoint
+signature) runs while the bytes are being hashed, so verifying costs what hashing costs.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from receiptcore._core import hash_file
 from receiptcore.commit import Commit
-from receiptcore.errors import Check as CheckName
+from receiptcore.digests import Background, PathDigest, Progress, digest_path, digest_stored
 from receiptcore.errors import (
+    AmbiguousArtifact,
     CheckpointError,
     DigestMismatch,
     NotInLedger,
+    ObjectNotFound,
     ReceiptcoreError,
+    TreeMismatch,
     check_for,
     error_classes,
     exit_code_for,
 )
+from receiptcore.errors import Check as CheckName
 from receiptcore.util.home import ENV_VERIFY_MODE, home_dir, state_dir, trust_path
 
 # Only light imports above: the ledger, the store, the contracts (pydantic) and cryptography are
-# imported in _Run.open, after the file has started hashing on its own thread, so that a verifier
-# process pays for its start-up while the bytes are being read, not before.
+# imported in _Run.open, after the bytes have started hashing on their own thread, so that a
+# verifier process pays for its start-up while the bytes are being read, not before.
 if TYPE_CHECKING:
     from receiptcore.contracts import Statement
+    from receiptcore.digests import StoredDigest
     from receiptcore.ledger.base import Ledger, LogEntry
     from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
     from receiptcore.ledger.pins import TrustedCheckpoints
     from receiptcore.signing.trust import Trust
     from receiptcore.store.base import Store
+    from receiptcore.versions import Versions
 
 Mode = Literal["enforce", "warn"]
 log = logging.getLogger("receiptcore.verify")
@@ -97,7 +107,11 @@ class Check:
 
 @dataclass
 class Verdict:
-    """Everything a verification found; ``verified`` only if every check passed."""
+    """Everything a verification found; ``verified`` only if every check passed.
+
+    ``version`` is the number of the version checked among the id's ``versions`` (``latest``
+    says whether it is the newest); ``kind`` is ``file`` or ``tree``, ``files`` and ``size``
+    what it holds; ``differences`` names every file of a folder that differs from its tree."""
 
     mode: Mode
     artifact_id: str | None = None
@@ -107,12 +121,24 @@ class Verdict:
     checkpoint_size: int | None = None
     build_manifest_commit: Commit | None = None
     dataset_manifest_commits: list[Commit] = field(default_factory=list)
+    kind: Literal["file", "tree"] | None = None
+    version: int | None = None
+    versions: int | None = None
+    latest: Commit | None = None
+    files: int | None = None
+    size: int | None = None
+    from_stat_cache: int = 0
+    differences: dict[str, list[str]] | None = None
     checks: list[Check] = field(default_factory=list)
     error: ReceiptcoreError | None = None
 
     @property
     def verified(self) -> bool:
         return self.error is None
+
+    @property
+    def is_latest(self) -> bool:
+        return self.latest is not None and self.latest == self.artifact_commit
 
     def to_json(self) -> dict:
         error = None
@@ -131,12 +157,34 @@ class Verdict:
                 "artifact_id": self.artifact_id,
                 "commit": None if self.artifact_commit is None else str(self.artifact_commit),
             },
+            "kind": self.kind,
+            "version": self.version,
+            "versions": self.versions,
+            "latest": None if self.latest is None else str(self.latest),
+            "files": self.files,
+            "size": self.size,
+            "from_stat_cache": self.from_stat_cache,
             "uri": self.uri,
             "ledger_index": self.ledger_index,
             "checkpoint_size": self.checkpoint_size,
             "checks": [vars(c) for c in self.checks],
+            "differences": self.differences,
             "error": error,
         }
+
+    def describe(self) -> str:
+        """One line for people: what was verified, which version, where in the ledger."""
+        what = f"{self.artifact_id} {self.artifact_commit}"
+        if self.kind == "tree":
+            what += f", a tree of {self.files} file{'s' * (self.files != 1)} ({self.size} bytes)"
+        if self.version is not None:
+            which = "the latest" if self.is_latest else f"not the latest, which is {self.latest}"
+            what += f" (version {self.version} of {self.versions}, {which})"
+        cached = f", {self.from_stat_cache} from the stat cache" if self.from_stat_cache else ""
+        return (
+            f"verified {what}; ledger entry {self.ledger_index}, checkpoint size "
+            f"{self.checkpoint_size}{cached}"
+        )
 
     def to_response(self):  # -> receiptcore.contracts.ReceiptVerifyResponse
         """The verdict as the ``receipt.verify`` tool's response contract (a request names both
@@ -177,27 +225,73 @@ def verify(
     ledger_key: VerifierKey | str | None = None,
     state: str | os.PathLike[str] | None = None,
     mode: Mode | None = None,
+    trust_stat_cache: bool = False,
+    progress: Progress | None = None,
     ledger: str | None = None,
     store: str | None = None,
 ) -> Verdict:
-    """Verify an artifact given as a file (``path``), by id (``artifact_id``), or both.
+    """Verify an artifact given as a file or folder (``path``), by id (``artifact_id``), or both.
 
-    ``commit`` is the artifact_commit the caller expects (a reference ``{artifact_id, commit}``).
-    ``trust`` is a :class:`Trust` or a trust file path (default: ``$RECEIPTCORE_TRUST`` or
-    ``<home>/trust.json``). ``ledger_key`` is the ledger's verifier key (text or file path);
-    without it the key pinned at first use is required to match the ledger's. ``ledger`` and
-    ``store`` are URLs (default: :mod:`receiptcore.util.locations`); a remote ledger is trusted
-    for nothing that can be checked here: proofs and checkpoints are verified in this process.
+    ``commit`` pins a version of the id (a reference ``ID@COMMIT``); without it, an id is checked
+    at its latest version. ``trust`` is a :class:`Trust` or a trust file path (default:
+    ``$RECEIPTCORE_TRUST`` or ``<home>/trust.json``). ``ledger_key`` is the ledger's verifier key
+    (text or file path); without it the key pinned at first use is required to match the
+    ledger's. ``trust_stat_cache`` skips re-hashing files of ``path`` unchanged since this user
+    hashed them (docs/trees.md). ``progress(bytes_done, bytes_total, files_done, files_total)``
+    is called while bytes are hashed. ``ledger`` and ``store`` are URLs (default:
+    :mod:`receiptcore.util.locations`); a remote ledger is trusted for nothing that can be
+    checked here: proofs and checkpoints are verified in this process.
     """
-    mode = mode or default_mode()
+    return run_verification(
+        _digest,
+        path=path,
+        artifact_id=artifact_id,
+        commit=commit,
+        home=home,
+        trust=trust,
+        ledger_key=ledger_key,
+        state=state,
+        mode=mode or default_mode(),
+        trust_stat_cache=trust_stat_cache,
+        progress=progress,
+        ledger=ledger,
+        store=store,
+    )
+
+
+def run_verification(
+    digest_check: Callable[[_Run], Check],
+    *,
+    path,
+    artifact_id,
+    commit,
+    home,
+    trust,
+    ledger_key,
+    state,
+    mode: Mode,
+    trust_stat_cache: bool = False,
+    progress: Progress | None = None,
+    rehash_store: bool = True,
+    ledger: str | None = None,
+    store: str | None = None,
+) -> Verdict:
+    """The checks, with ``digest_check`` as the last: :func:`verify`'s, or a fetch's (which
+    checks the bytes while it copies them out, so the store is not re-hashed first)."""
     if path is None and artifact_id is None:
-        raise ValueError("verify needs a file or an artifact id")
+        raise ValueError("verify needs a file, a folder or an artifact id")
     expected = None if commit is None else Commit.parse(commit)
     verdict = Verdict(mode, artifact_id=artifact_id, artifact_commit=expected)
-    run = _Run(verdict, artifact_id, expected, _Hashing(path) if path is not None else None)
+    home = _home(home, ledger)
+    explicit_state, state = state, state_dir(state)
+    hashing = None
+    if path is not None:
+        cache = state if trust_stat_cache else None
+        hashing = Background(lambda: digest_path(path, cache=cache, progress=progress), "receiptcore-verify-hash")
+    run = _Run(verdict, artifact_id, expected, hashing, progress, rehash_store, explicit_state)
     try:
-        run.open(home_dir(home), trust, ledger_key, state, ledger, store)
-        for check in (_trust, _signature, _inclusion, _consistency, _digest):
+        run.open(home, trust, ledger_key, state, ledger, store)
+        for check in (_trust, _signature, _inclusion, _consistency, digest_check):
             verdict.checks.append(check(run))
     except ReceiptcoreError as error:
         verdict.checks.append(Check(check_for(error) or "signature", False, str(error)))
@@ -207,31 +301,22 @@ def verify(
             raise
         log.warning("verification failed (mode=warn, carrying on): %s", error)
     finally:
-        run.join()  # a failed check does not leave a file being read behind it
+        run.join()  # a failed check does not leave bytes being read behind it
     return verdict
 
 
-class _Hashing(threading.Thread):
-    """sha256 of a file (or, with ``digest``, of a stored object) on a worker thread (the native
-    hasher releases the GIL)."""
+def _home(home, ledger) -> Path:
+    """The home to read from: it must exist for the embedded ledger; with a ledger named by URL
+    (a database, a serve endpoint) it only holds the trust file, and may be absent."""
+    from receiptcore.errors import HomeNotFound
+    from receiptcore.util.locations import ledger_url
 
-    def __init__(self, path: str | os.PathLike[str], digest=None) -> None:
-        super().__init__(name="receiptcore-verify-hash")
-        self.path, self._digest, self._error = path, None, None
-        self._hash = digest or (lambda: Commit(hash_file(self.path)))
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._digest = self._hash()
-        except BaseException as error:  # noqa: BLE001 - handed to the caller by result()
-            self._error = error
-
-    def result(self) -> Commit:
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._digest
+    try:
+        return home_dir(home)
+    except HomeNotFound:
+        if ledger_url(ledger) is None:
+            raise
+        return Path(home or os.environ.get("RECEIPTCORE_HOME") or ".receiptcore")
 
 
 @dataclass
@@ -242,28 +327,34 @@ class _Run:
     verdict: Verdict
     asked_id: str | None
     expected: Commit | None
-    hashing: _Hashing | None
-    object_hashing: _Hashing | None = None
+    hashing: Background[PathDigest] | None
+    progress: Progress | None = None
+    rehash_store: bool = True
+    state_given: str | os.PathLike[str] | None = None
+    stored: Background[StoredDigest] | None = None
     ledger: Ledger = None  # type: ignore[assignment]
     store: Store = None  # type: ignore[assignment]
+    home: Path = None  # type: ignore[assignment]
     trust: Trust = None  # type: ignore[assignment]
     pins: TrustedCheckpoints = None  # type: ignore[assignment]
     verifier: VerifierKey = None  # type: ignore[assignment]
     checkpoint: Checkpoint = None  # type: ignore[assignment]
     note: str = ""
     entry: LogEntry | None = None
+    versions: Versions | None = None
     statement: Statement = None  # type: ignore[assignment]
 
-    def open(self, home: Path, trust, ledger_key, state, ledger, store) -> None:
+    def open(self, home: Path, trust, ledger_key, state: Path, ledger, store) -> None:
         from receiptcore.ledger import open_ledger
         from receiptcore.store import open_store
 
+        self.home = home
         self.ledger = open_ledger(ledger, home=home)
         self.store = open_store(store, home=home)
         if self.asked_id is not None:
-            self.entry = self.ledger.find(artifact_id=self.asked_id)
-        if self.hashing is None:
-            self._start_hashing_the_stored_object()
+            self._pick_version(self.asked_id)
+            if self.hashing is None and self.rehash_store:
+                self._start_hashing_the_stored_objects()
 
         # what needs no digest, while the bytes are being hashed
         from receiptcore.ledger.keyfile import ledger_key_for
@@ -271,27 +362,68 @@ class _Run:
         from receiptcore.signing.trust import Trust, load_trust
 
         self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
-        self.pins = TrustedCheckpoints(state_dir(state), self.ledger.location)
+        self.pins = TrustedCheckpoints(state, self.ledger.location)
+        if ledger_key is None:
+            self._refuse_a_recreated_ledger()
         self.verifier = ledger_key_for(self.ledger, ledger_key, self.pins)
         self.checkpoint, self.note = self.ledger.latest_checkpoint(self.verifier)
 
-    def _start_hashing_the_stored_object(self) -> None:
-        """By id: re-hash the stored object at once. The entry's commit column is only a hint
-        (it is not signed); the object is checked against the signed receipt in ``_digest``."""
+    def _pick_version(self, artifact_id: str, hint: Commit | None = None) -> None:
+        """The entry of the version asked for: pinned by ``expected``, else the latest."""
+        from receiptcore.versions import Versions
+
+        self.versions = versions = Versions.of(self.ledger, artifact_id)
+        if not versions:
+            raise NotInLedger(f"no receipt in the ledger for artifact id {artifact_id}")
+        pinned = self.expected or hint
+        version = versions.latest if pinned is None else versions.find(pinned)
+        if version is None:
+            raise DigestMismatch(
+                f"the caller expects {pinned}, but {artifact_id} has no such version; its "
+                f"versions: {versions.describe()}"
+            )
+        self.entry = self.ledger.entry(version.index)
+        self.verdict.version, self.verdict.versions = version.number, len(versions.versions)
+        self.verdict.latest = versions.latest.commit  # type: ignore[union-attr]
+
+    def _start_hashing_the_stored_objects(self) -> None:
+        """By id: re-hash the stored object(s) at once. The entry's commit column and its
+        receipt's kind are read before the signature is checked: they only choose what to
+        hash; ``_digest`` compares the result with the signed receipt."""
+        from receiptcore.contracts import Envelope, load
+        from receiptcore.signing.receipts import unverified_statement
+
         try:
-            hinted = Commit.parse(self.entry.artifact_commit) if self.entry else None
-        except ValueError:  # a column edited into nonsense: no head start, the checks still run
-            hinted = None
-        if hinted is not None and self.store.exists(hinted):
-            store = self.store
-            self.object_hashing = _Hashing(store.uri(hinted), lambda: store.digest(hinted))
+            statement = unverified_statement(load(Envelope, self.entry.data, "receipt"))
+            hinted = Commit(statement.artifact_commit)
+        except (ValueError, ReceiptcoreError):  # malformed: no head start, the checks still run
+            return
+        store, progress = self.store, self.progress
+        self.stored = Background(
+            lambda: digest_stored(store, hinted, statement.is_tree, progress),
+            "receiptcore-verify-store",
+        )
+
+    def _refuse_a_recreated_ledger(self) -> None:
+        """A ledger whose key is not the one pinned was replaced: say how to forget the pin
+        when that was done on purpose (CheckpointError, exit 13)."""
+        pinned = self.pins.pinned_key()
+        stated = self.ledger.verifier_key
+        if pinned is not None and pinned != stated:
+            raise CheckpointError(
+                f"the ledger at {self.pins.location} is not the one this verifier trusted before "
+                f"(it pinned key {pinned.to_text()}; the ledger now states {stated.to_text()}): "
+                "if it was deleted and recreated on purpose, forget the old pin with: "
+                f"receiptcore ledger forget --ledger {self.pins.location}"
+                + ("" if self.state_given is None else f" --state {os.fspath(self.state_given)}")
+            )
 
     @property
     def receipt_commit(self) -> Commit:
         return Commit(self.statement.artifact_commit)
 
     def join(self) -> None:
-        for thread in (self.hashing, self.object_hashing):
+        for thread in (self.hashing, self.stored):
             if thread is not None:
                 thread.join()
         if self.ledger is not None:
@@ -299,22 +431,15 @@ class _Run:
 
 
 def _trust(run: _Run) -> Check:
-    """The receipt, found by id or by the file's digest, signed by a key in the trust file."""
+    """The receipt, found by id or by the bytes' commit, signed by a key in the trust file."""
     from receiptcore.contracts import Envelope, load
     from receiptcore.signing.receipts import verify_envelope
 
     if run.hashing is not None:
-        digest = run.hashing.result()
-        run.verdict.artifact_commit = digest
+        found = run.hashing.result()
+        run.verdict.kind = "tree" if found.is_tree else "file"
         if run.entry is None:
-            try:
-                run.entry = run.ledger.find(artifact_commit=str(digest))
-            except NotInLedger:
-                raise NotInLedger(
-                    f"no receipt in the ledger for the bytes of {os.fspath(run.hashing.path)} "
-                    f"({digest}): not published, or changed since (--artifact-id ID compares "
-                    "it with ID's receipt)"
-                ) from None
+            _find_by_commit(run, found)
     entry = run.entry
     run.verdict.ledger_index = entry.index
     envelope = load(Envelope, entry.data, f"ledger entry {entry.index}")
@@ -326,19 +451,47 @@ def _trust(run: _Run) -> Check:
     run.verdict.dataset_manifest_commits = [
         Commit(c) for c in run.statement.predicate.dataset_manifest_commits
     ]
+    run.verdict.kind = "tree" if run.statement.is_tree else "file"
     return Check("trust", True, "receipt signed by a key in the trust file")
+
+
+def _find_by_commit(run: _Run, found: PathDigest) -> None:
+    """The receipt for the bytes at a path: one id only, never a guess among several."""
+    what = f"the {'tree' if found.is_tree else 'bytes'} of {found.path}"
+    if found.commit is None:  # a folder holding no file, or what a tree cannot record
+        from receiptcore.tree import refuse_unrecordable
+
+        refuse_unrecordable(found.listing)  # type: ignore[arg-type]
+    run.verdict.artifact_commit = found.commit
+    entries = run.ledger.find_all(artifact_commit=str(found.commit))
+    if not entries:
+        hint = "names every file that differs from ID's tree" if found.is_tree else "compares it with ID's receipt"
+        raise NotInLedger(
+            f"no receipt in the ledger for {what} ({found.commit}): not published, or changed "
+            f"since (--artifact-id ID {hint})"
+        )
+    ids = sorted({e.artifact_id for e in entries if e.artifact_id is not None})
+    if len(ids) > 1:
+        raise AmbiguousArtifact(
+            f"{what} ({found.commit}) were published under {len(ids)} artifact ids: "
+            f"{', '.join(ids)}; name the one to check with --artifact-id"
+        )
+    run._pick_version(ids[0], found.commit)
 
 
 def _signature(run: _Run) -> Check:
     """The signed receipt names what was asked for: the lookup columns are not signed."""
     entry, statement = run.entry, run.statement
-    if run.asked_id is not None and statement.artifact_id != run.asked_id:
+    asked = run.asked_id or (run.versions.artifact_id if run.versions else None)
+    if asked is not None and statement.artifact_id != asked:
         raise NotInLedger(
-            f"ledger entry {entry.index} is a receipt for {statement.artifact_id!r}, "
-            f"not {run.asked_id!r}"
+            f"ledger entry {entry.index} is a receipt for {statement.artifact_id!r}, not {asked!r}"
         )
-    if run.asked_id is None and run.receipt_commit != run.hashing.result():
-        raise NotInLedger(f"ledger entry {entry.index} is a receipt for {run.receipt_commit}")
+    column = entry.artifact_commit
+    if column is not None and column != str(run.receipt_commit):
+        raise NotInLedger(
+            f"ledger entry {entry.index} is a receipt for {run.receipt_commit}, not {column}"
+        )
     return Check(
         "signature", True, f"receipt for {statement.artifact_id} at ledger entry {entry.index}"
     )
@@ -373,25 +526,85 @@ def _consistency(run: _Run) -> Check:
 
 
 def _digest(run: _Run) -> Check:
-    """The bytes (the file given, or the stored object) hash to the receipt's commit."""
+    """The bytes (the file or folder given, or the stored objects) hash to the receipt's commit."""
     receipt_commit = run.receipt_commit
     if run.expected is not None and run.expected != receipt_commit:
         raise DigestMismatch(
             f"the caller expects {run.expected}, but the receipt is for {receipt_commit}"
         )
     if run.hashing is not None:
-        where, digest = os.fspath(run.hashing.path), run.hashing.result()
-        if digest != receipt_commit:
-            raise DigestMismatch(f"{where} hashes to {digest}, but its receipt is for {receipt_commit}")
-        return Check("digest", True, f"{where} hashes to {receipt_commit}")
+        return _digest_of_path(run, run.hashing.result())
+    stored = run.stored.result() if run.stored is not None else None
+    if stored is None or stored.commit != receipt_commit:  # no head start, or a lying column
+        stored = digest_stored(run.store, receipt_commit, run.statement.is_tree, run.progress)
     where = run.store.uri(receipt_commit)
-    hashing = run.object_hashing
-    if hashing is not None and hashing.path == where:
-        actual = hashing.result()
-        if actual != receipt_commit:
+    if not run.statement.is_tree:
+        run.verdict.files, run.verdict.size = 1, run.store.size(receipt_commit)
+        if stored.actual != receipt_commit:
             raise DigestMismatch(
-                f"stored object {where} hashes to {actual}, not {receipt_commit}: it was changed"
+                f"stored object {where} hashes to {stored.actual}, not {receipt_commit}: it was changed"
             )
-    else:
-        run.store.verify(receipt_commit)
-    return Check("digest", True, f"{where} hashes to {receipt_commit}")
+        return Check("digest", True, f"{where} hashes to {receipt_commit}")
+    files = stored.manifest.files
+    run.verdict.files, run.verdict.size = len(files), sum(f.size for f in files)
+    missing = [f.path for f, got in zip(files, stored.objects) if got is None]
+    changed = [f.path for f, got in zip(files, stored.objects) if got is not None and got.hex != f.sha256]
+    if changed:
+        run.verdict.differences = {"missing": missing, "extra": [], "changed": changed}
+        raise TreeMismatch(
+            f"stored objects of tree {receipt_commit} ({run.store.location}) were changed: "
+            f"{len(changed)}: {', '.join(changed)}"
+            + (f"; and {len(missing)} are missing: {', '.join(missing)}" if missing else ""),
+            missing=missing,
+            changed=changed,
+        )
+    if missing:
+        run.verdict.differences = {"missing": missing, "extra": [], "changed": []}
+        raise ObjectNotFound(
+            f"the artifact store {run.store.location} lacks {len(missing)} object"
+            f"{'s' * (len(missing) != 1)} of tree {receipt_commit}: {', '.join(missing)}"
+        )
+    return Check(
+        "digest", True, f"the {len(files)} stored objects of tree {receipt_commit} hash to its file list"
+    )
+
+
+def _digest_of_path(run: _Run, found: PathDigest) -> Check:
+    """A file's sha256, or a folder's tree, against the receipt; a folder that differs names
+    every file missing, extra or changed (the tree's file list comes from the store)."""
+    receipt_commit, tree = run.receipt_commit, run.statement.is_tree
+    run.verdict.size, run.verdict.from_stat_cache = found.size, found.from_cache
+    run.verdict.files = len(found.listing.files) if found.listing is not None else 1
+    if found.is_tree != tree:
+        kinds = ("a folder", "a file") if found.is_tree else ("a file", "a folder")
+        raise DigestMismatch(
+            f"{found.path} is {kinds[0]}, but {run.statement.artifact_id} was published as "
+            f"{kinds[1]} ({receipt_commit})"
+        )
+    if found.commit == receipt_commit:
+        what = f"the tree of {found.path}" if tree else found.path
+        return Check("digest", True, f"{what} hashes to {receipt_commit}")
+    if not tree:
+        raise DigestMismatch(
+            f"{found.path} hashes to {found.commit}, but its receipt is for {receipt_commit}"
+        )
+    from receiptcore.digests import read_tree_manifest
+    from receiptcore.tree import compare
+
+    try:
+        manifest = read_tree_manifest(run.store, receipt_commit)
+    except ObjectNotFound:
+        raise DigestMismatch(
+            f"the tree of {found.path} is {found.commit}, but its receipt is for {receipt_commit} "
+            "(the store holds no file list of that tree to name the files that differ)"
+        ) from None
+    expected = [(f.path, f.size, f.sha256) for f in manifest.files]
+    differences = compare(expected, found.listing, found.digests)  # type: ignore[arg-type]
+    run.verdict.differences = vars(differences)
+    raise TreeMismatch(
+        f"{found.path} differs from tree {receipt_commit} of {run.statement.artifact_id}: "
+        f"{differences.describe()}",
+        missing=differences.missing,
+        extra=differences.extra,
+        changed=differences.changed,
+    )

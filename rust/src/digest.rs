@@ -118,10 +118,24 @@ pub fn hash_bytes(algo: Algo, data: &[u8]) -> String {
 /// Why hashing a file failed. Every variant names the path.
 #[derive(Debug)]
 pub enum DigestError {
-    Io { path: PathBuf, source: io::Error },
-    IsDirectory { path: PathBuf },
-    NotRegularFile { path: PathBuf },
-    Changed { path: PathBuf, what: String },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
+    IsDirectory {
+        path: PathBuf,
+    },
+    NotRegularFile {
+        path: PathBuf,
+    },
+    /// A symlink where a file was to be read without following links (a copy).
+    Symlink {
+        path: PathBuf,
+    },
+    Changed {
+        path: PathBuf,
+        what: String,
+    },
     Cancelled,
 }
 
@@ -135,6 +149,9 @@ impl fmt::Display for DigestError {
             DigestError::NotRegularFile { path } => {
                 write!(f, "{}: not a regular file", path.display())
             }
+            DigestError::Symlink { path } => {
+                write!(f, "{}: a symlink, not followed", path.display())
+            }
             DigestError::Changed { path, what } => write!(
                 f,
                 "{}: file changed while it was hashed ({what}); hash it again once writers are done",
@@ -147,22 +164,32 @@ impl fmt::Display for DigestError {
 
 impl std::error::Error for DigestError {}
 
-/// Shared between the hashing threads and whoever watches them: bytes done so far, and a flag
-/// that asks the workers to stop early (Ctrl-C, a failing progress callback).
+/// Shared between the worker threads and whoever watches them: bytes and files done so far, and
+/// a flag that asks the workers to stop early (Ctrl-C, a failing progress callback, a failed
+/// file when one failure fails the whole batch).
 #[derive(Default)]
 pub struct Progress {
     pub bytes: AtomicU64,
+    pub files: AtomicU64,
     pub cancel: AtomicBool,
 }
 
 impl Progress {
-    fn add(&self, n: usize) -> Result<(), DigestError> {
+    pub(crate) fn add(&self, n: usize) -> Result<(), DigestError> {
         self.bytes.fetch_add(n as u64, Ordering::Relaxed);
         if self.cancel.load(Ordering::Relaxed) {
             Err(DigestError::Cancelled)
         } else {
             Ok(())
         }
+    }
+
+    pub(crate) fn file_done(&self) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
     }
 }
 
@@ -171,8 +198,41 @@ fn fingerprint(meta: &Metadata) -> (u64, Option<SystemTime>) {
     (meta.len(), meta.modified().ok())
 }
 
+/// `Changed` unless the file read (`read` bytes) is the one that was opened: as many bytes as
+/// its size at the start, and the same size and mtime at the end.
+pub(crate) fn check_unchanged(
+    path: &Path,
+    before: &Metadata,
+    after: &Metadata,
+    read: u64,
+) -> Result<(), DigestError> {
+    let changed = |what: String| {
+        Err(DigestError::Changed {
+            path: path.to_path_buf(),
+            what,
+        })
+    };
+    if read != before.len() {
+        return changed(format!(
+            "{} bytes at start, {} bytes read",
+            before.len(),
+            read
+        ));
+    }
+    if fingerprint(before) != fingerprint(after) {
+        return changed(format!(
+            "size {} -> {}, mtime {:?} -> {:?}",
+            before.len(),
+            after.len(),
+            before.modified().ok(),
+            after.modified().ok()
+        ));
+    }
+    Ok(())
+}
+
 /// Reads until `buf` is full or the file ends; returns how many bytes were read.
-fn fill(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn fill(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..]) {
@@ -283,28 +343,8 @@ fn hash_path_with(
         Err(source) => return Err(io_err(source)),
     };
     let after = file.metadata().map_err(io_err)?;
-    let changed = |what: String| {
-        Err(DigestError::Changed {
-            path: path.to_path_buf(),
-            what,
-        })
-    };
-    if read != before.len() {
-        return changed(format!(
-            "{} bytes at start, {} bytes read",
-            before.len(),
-            read
-        ));
-    }
-    if fingerprint(&before) != fingerprint(&after) {
-        return changed(format!(
-            "size {} -> {}, mtime {:?} -> {:?}",
-            before.len(),
-            after.len(),
-            before.modified().ok(),
-            after.modified().ok()
-        ));
-    }
+    check_unchanged(path, &before, &after, read)?;
+    progress.file_done();
     Ok(digest.hexdigest())
 }
 

@@ -5,6 +5,7 @@
 //! it converts types, releases the GIL around long work and maps errors to exceptions.
 
 pub mod canonical;
+pub mod copy;
 pub mod digest;
 pub mod sniff;
 pub mod triage;

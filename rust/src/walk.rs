@@ -60,8 +60,8 @@ pub enum Kind {
     Symlink,
     /// A FIFO, socket or device: listed, never opened.
     Special,
-    /// Only on entries with an `error`: a directory that could not be listed, or a directory
-    /// found where git tracks a file.
+    /// Only on entries with an `error`: a directory that could not be listed, a directory
+    /// found where git tracks a file, or an empty folder ([`Walk::empty_dirs`]).
     Directory,
 }
 
@@ -144,6 +144,7 @@ const IO_THREADS: usize = 32;
 pub struct Walk {
     mode: Mode,
     sniff: bool,
+    empty_dirs: bool,
     threads: Option<usize>,
 }
 
@@ -154,6 +155,7 @@ impl Walk {
         Walk {
             mode,
             sniff: true,
+            empty_dirs: false,
             threads: None,
         }
     }
@@ -161,6 +163,14 @@ impl Walk {
     /// Whether to open each regular file and sniff its head (else one `lstat` for its size).
     pub fn sniff(mut self, sniff: bool) -> Walk {
         self.sniff = sniff;
+        self
+    }
+
+    /// Whether to list every folder that holds nothing at all, as a [`Kind::Directory`] entry
+    /// whose `error` says so: a list of files cannot record an empty folder, and a tree must
+    /// not drop one silently. (Not in mode `git`, whose index has no folders.)
+    pub fn empty_dirs(mut self, empty_dirs: bool) -> Walk {
+        self.empty_dirs = empty_dirs;
         self
     }
 
@@ -188,7 +198,11 @@ impl Walk {
                 Ok(self.inspect_listed(root, &index_files(&output)))
             }
             _ => {
-                let mut entries = self.walk_tree(root);
+                let (mut entries, dirs) = self.walk_tree(root);
+                if self.empty_dirs {
+                    let empty = empty_folders(&entries, dirs);
+                    entries.extend(empty);
+                }
                 sort_by_path(&mut entries);
                 Ok(entries)
             }
@@ -223,7 +237,9 @@ impl Walk {
         }
     }
 
-    fn walk_tree(&self, root: &Path) -> Vec<Entry> {
+    /// Every entry under `root`, and every folder (relative paths; the root is "") when
+    /// empty folders are asked for.
+    fn walk_tree(&self, root: &Path) -> (Vec<Entry>, Vec<PathBuf>) {
         let mut builder = WalkBuilder::new(root);
         builder
             .threads(self.io_threads())
@@ -243,16 +259,33 @@ impl Walk {
         let mut visitors = Visitors {
             root,
             sniff: self.sniff,
+            dirs: self.empty_dirs,
             shared: &shared,
         };
         builder.build_parallel().visit(&mut visitors);
         let parts = shared.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut entries = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        let mut entries = Vec::with_capacity(parts.iter().map(|p| p.entries.len()).sum());
+        let mut dirs = Vec::new();
         for mut part in parts {
-            entries.append(&mut part);
+            entries.append(&mut part.entries);
+            dirs.append(&mut part.dirs);
         }
-        entries
+        (entries, dirs)
     }
+}
+
+/// The folders of `dirs` that are the parent of no entry and of no other folder.
+fn empty_folders(entries: &[Entry], dirs: Vec<PathBuf>) -> Vec<Entry> {
+    let parents: std::collections::HashSet<&Path> = entries
+        .iter()
+        .map(|e| e.path.as_path())
+        .chain(dirs.iter().map(PathBuf::as_path))
+        .filter_map(Path::parent)
+        .collect();
+    dirs.iter()
+        .filter(|d| !d.as_os_str().is_empty() && !parents.contains(d.as_path()))
+        .map(|d| entry(d.clone(), Kind::Directory, Err("an empty folder".into())))
+        .collect()
 }
 
 fn path_bytes(entry: &Entry) -> &[u8] {
@@ -266,10 +299,18 @@ fn sort_by_path(entries: &mut [Entry]) {
     entries.sort_unstable_by(|a, b| path_bytes(a).cmp(path_bytes(b)));
 }
 
+/// What one walker thread found: files, and folders when they are asked for.
+#[derive(Default)]
+struct Part {
+    entries: Vec<Entry>,
+    dirs: Vec<PathBuf>,
+}
+
 struct Visitors<'s> {
     root: &'s Path,
     sniff: bool,
-    shared: &'s Mutex<Vec<Vec<Entry>>>,
+    dirs: bool,
+    shared: &'s Mutex<Vec<Part>>,
 }
 
 impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
@@ -277,7 +318,8 @@ impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
         Box::new(Collector {
             root: self.root,
             sniff: self.sniff,
-            local: Vec::new(),
+            dirs: self.dirs,
+            local: Part::default(),
             shared: self.shared,
         })
     }
@@ -287,8 +329,9 @@ impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
 struct Collector<'s> {
     root: &'s Path,
     sniff: bool,
-    local: Vec<Entry>,
-    shared: &'s Mutex<Vec<Vec<Entry>>>,
+    dirs: bool,
+    local: Part,
+    shared: &'s Mutex<Vec<Part>>,
 }
 
 impl Drop for Collector<'_> {
@@ -309,10 +352,14 @@ impl ParallelVisitor for Collector<'_> {
                     return WalkState::Continue; // stdin; never happens for a directory walk
                 };
                 if kind.is_dir() {
+                    if self.dirs {
+                        self.local.dirs.push(relative(self.root, entry.path()));
+                    }
                     return WalkState::Continue;
                 }
                 let rel = relative(self.root, entry.path());
                 self.local
+                    .entries
                     .push(inspect(entry.path(), rel, Kind::from(kind), self.sniff));
             }
             Err(err) => {
@@ -323,6 +370,7 @@ impl ParallelVisitor for Collector<'_> {
                     .map_or(Kind::Directory, |m| Kind::from(m.file_type()));
                 let rel = path.map(|p| relative(self.root, p)).unwrap_or_default();
                 self.local
+                    .entries
                     .push(entry(rel, kind, Err(format!("cannot list: {err}"))));
             }
         }
@@ -761,6 +809,49 @@ mod tests {
         let err = git_changes(root, Changes::Since("--output=x")).unwrap_err();
         assert!(err.to_string().starts_with("git diff failed in"), "{err}");
         assert!(!root.join("x").exists());
+    }
+
+    #[test]
+    fn empty_folders_are_listed_only_when_asked_and_only_the_empty_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a/empty")).unwrap();
+        fs::create_dir_all(dir.path().join("b/c/d")).unwrap();
+        fs::create_dir_all(dir.path().join("full")).unwrap();
+        fs::write(dir.path().join("full/x"), b"x").unwrap();
+        let listed = |empty| -> Vec<(String, Kind, Option<String>)> {
+            Walk::new(Mode::Tree)
+                .sniff(false)
+                .empty_dirs(empty)
+                .threads(Some(2))
+                .run(dir.path())
+                .unwrap()
+                .into_iter()
+                .map(|e| {
+                    let error = e.error.map(String::from);
+                    (e.path.display().to_string(), e.kind, error)
+                })
+                .collect()
+        };
+        assert_eq!(listed(false), vec![("full/x".into(), Kind::File, None)]);
+        let folder = |p: &str| {
+            (
+                p.to_string(),
+                Kind::Directory,
+                Some("an empty folder".into()),
+            )
+        };
+        assert_eq!(
+            listed(true),
+            vec![
+                folder("a/empty"),
+                folder("b/c/d"),
+                ("full/x".into(), Kind::File, None)
+            ]
+        );
+        // The root itself, empty, is no entry: an empty tree.
+        let empty = tempfile::tempdir().unwrap();
+        let entries = Walk::new(Mode::Tree).empty_dirs(true).run(empty.path());
+        assert!(entries.unwrap().is_empty());
     }
 
     #[test]

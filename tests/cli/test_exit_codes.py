@@ -49,13 +49,13 @@ class Machine:
         return db
 
     def progress_calls(self, callback: Callable[[int], None]) -> None:
-        """`hash` reports progress to ``callback`` (as it does on a terminal)."""
+        """`hash` reports the bytes done to ``callback`` (as it does to a bar on a terminal)."""
 
         @contextlib.contextmanager
-        def progress(total, description, enabled=None):
-            yield callback
+        def progress(description, enabled=None):
+            yield lambda done, total, files, count: callback(done)
 
-        self.monkeypatch.setattr("receiptcore.cli.commands.hash.byte_progress", progress)
+        self.monkeypatch.setattr("receiptcore.cli.commands.hash.progress_bar", progress)
 
 
 # --- one real cause per exit code ------------------------------------------------------------
@@ -203,6 +203,31 @@ def store_unavailable(m: Machine) -> list[str]:
     return ["publish", m.file("model.bin"), "--store", "s3://bucket/ci", "--no-progress"]
 
 
+def version_exists(m: Machine) -> list[str]:
+    m.publish("config.json")
+    m.file("config.json", b"another model's config")
+    return ["publish", "config.json", "--no-progress"]
+
+
+def ambiguous_artifact(m: Machine) -> list[str]:
+    m.file("config.json", b"shared by two models")
+    for artifact_id in ("model-a/config.json", "model-b/config.json"):
+        with contextlib.redirect_stdout(open(os.devnull, "w")):
+            assert main(["publish", "config.json", "--artifact-id", artifact_id, "--no-progress"]) == 0
+    return ["verify", "config.json"]
+
+
+def tree_refused(m: Machine) -> list[str]:
+    (m.root / "model").mkdir()
+    m.file("model/weights.bin")
+    os.symlink("weights.bin", m.root / "model" / "alias.bin")
+    return ["publish", "model", "--no-progress"]
+
+
+def home_not_found(m: Machine) -> list[str]:
+    return ["verify", "model.bin", "--home", str(m.root / "nowhere")]
+
+
 def _reference(m: Machine, name: str) -> dict:
     import hashlib
 
@@ -296,6 +321,10 @@ SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
     "foreign-checkpoint-key": (ExitCode.CHECKPOINT, foreign_checkpoint_key),
     "rollback": (ExitCode.ROLLBACK, rollback),
     "ledger-corrupt": (ExitCode.LEDGER_CORRUPT, ledger_corrupt),
+    "version-exists": (ExitCode.VERSION_EXISTS, version_exists),
+    "ambiguous-artifact": (ExitCode.AMBIGUOUS_ARTIFACT, ambiguous_artifact),
+    "tree-refused": (ExitCode.TREE_REFUSED, tree_refused),
+    "home-not-found": (ExitCode.HOME_NOT_FOUND, home_not_found),
     "ledger-unavailable": (ExitCode.LEDGER_UNAVAILABLE, ledger_unavailable),
     "store-unavailable": (ExitCode.STORE_UNAVAILABLE, store_unavailable),
     "payload-refused": (ExitCode.PAYLOAD_REFUSED, payload_refused),

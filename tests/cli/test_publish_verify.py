@@ -18,17 +18,6 @@ from receiptcore.ledger.sqlite import DB_FILE, SqliteLedger
 from receiptcore.store import LocalStore
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    """A clean machine: home and verifier state in tmp, no CI key, no mode from outside."""
-    for var in ("RECEIPTCORE_SIGNING_KEY", "RECEIPTCORE_TRUST", "RECEIPTCORE_VERIFY_MODE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("RECEIPTCORE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RECEIPTCORE_STATE", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

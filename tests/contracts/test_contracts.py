@@ -164,6 +164,24 @@ def test_dataset_files_must_be_sorted_and_unique():
         validate(model, document)
 
 
+def test_tree_files_must_be_sorted_unique_and_none_below_another_file():
+    model = MODELS["tree_manifest.schema.json"]
+    document = fresh(DOCUMENTS["tree_manifest.schema.json"])
+    document["files"].reverse()
+    with pytest.raises(SchemaError, match=r"files: .*sorted and unique"):
+        validate(model, document)
+    document = fresh(DOCUMENTS["tree_manifest.schema.json"])
+    document["files"].insert(2, dict(document["files"][1], path="config.json/inner"))
+    with pytest.raises(SchemaError, match=r"'config.json/inner' is below 'config.json', which is a file"):
+        validate(model, document)
+    for odd in ("a\nb", "tab\there", "del\x7f"):
+        document = fresh(DOCUMENTS["tree_manifest.schema.json"])
+        document["files"][1]["path"] = odd
+        with pytest.raises(SchemaError, match=r"files\[1\]\.path"):
+            validate(model, document)
+        assert not validator("tree_manifest.schema.json").is_valid(document)
+
+
 def test_build_lists_must_be_in_canonical_order():
     model = MODELS["build_manifest.schema.json"]
     document = fresh(DOCUMENTS["build_manifest.schema.json"])
@@ -300,5 +318,8 @@ def _documented_gap(model, document) -> bool:
     try:
         validate(model, document)
     except SchemaError as error:
-        return any(s in str(error) for s in ("sorted", "listed twice", "exactly representable"))
+        return any(
+            s in str(error)
+            for s in ("sorted", "listed twice", "exactly representable", "which is a file")
+        )
     return False

@@ -20,8 +20,13 @@ from receiptcore.signing.trust import add_trusted_key
 from support.paths import REPO
 from support.schemas import CASES, validator
 
-DOCS = [REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md"]
+DOCS = [REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md", REPO / "docs" / "trees.md"]
 BLOCK = re.compile(r"<!-- (example|recipe): (\S+) -->\n```(\w+)\n(.*?)\n```", re.DOTALL)
+
+
+def recipe_text(name: str) -> str:
+    [script] = [text for target, text in blocks("recipe") if target == name]
+    return script
 
 
 def blocks(kind: str) -> list[tuple[str, str]]:
@@ -56,7 +61,7 @@ TOOLS = ("bash", "jq", "xxd", "base64", "openssl", "sha256sum")
     any(shutil.which(t) is None for t in TOOLS), reason=f"needs all of {', '.join(TOOLS)}"
 )
 def test_the_standard_tools_recipe_verifies_a_receipt_and_rejects_a_tampered_one(tmp_path):
-    [(_, script)] = blocks("recipe")
+    script = recipe_text("verify-with-openssl")
     artifact = tmp_path / "index.bin"
     artifact.write_bytes(b"index bytes\n" * 1000)
     commit = hashlib.sha256(artifact.read_bytes()).hexdigest()
@@ -85,3 +90,34 @@ def test_the_standard_tools_recipe_verifies_a_receipt_and_rejects_a_tampered_one
     other = tmp_path / "other.bin"
     other.write_bytes(b"not the index")
     assert recipe(str(tmp_path / "good.json"), other).returncode != 0
+
+
+TREE_TOOLS = ("bash", "find", "sort", "xargs", "sha256sum", "stat", "jq", "python3")
+
+
+@pytest.mark.skipif(
+    any(shutil.which(t) is None for t in TREE_TOOLS), reason=f"needs all of {', '.join(TREE_TOOLS)}"
+)
+def test_the_standard_tools_recipe_recomputes_a_published_tree_commit(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from receiptcore.publish import publish
+    from support.trees import make_tree
+
+    monkeypatch.setenv("RECEIPTCORE_STATE", str(tmp_path / "state"))
+    tree = make_tree(tmp_path / "minilm")
+    ref = publish(tree, artifact_id="minilm", home=tmp_path / "home")
+
+    def run_recipe(folder) -> str:
+        # python3 is the one with rfc8785 installed (the test extra), as the docs' reader's is
+        path = f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin"
+        done = subprocess.run(
+            ["bash", "-c", recipe_text("tree-commit")], env={"TREE": str(folder), "PATH": path},
+            capture_output=True, text=True, check=True,
+        )
+        return "sha256:" + done.stdout.strip()
+
+    assert run_recipe(tree) == ref.artifact_commit
+    (tree / "tokenizer" / "vocab.txt").write_bytes(b"[PAD]\n[UNK]\nhellO\n")
+    assert run_recipe(tree) != ref.artifact_commit

@@ -157,10 +157,10 @@ def test_hash_files_keeps_input_order_and_reports_progress(tmp_path):
         p = tmp_path / f"{i:02d}"
         p.write_bytes(os.urandom(i * 1000))
         paths.append(p)
-    seen: list[int] = []
-    got = hash_files(list(reversed(paths)), threads=2, progress=seen.append)
+    seen: list[tuple[int, int]] = []
+    got = hash_files(list(reversed(paths)), threads=2, progress=lambda *done: seen.append(done))
     assert got == [hashlib.sha256(p.read_bytes()).hexdigest() for p in reversed(paths)]
-    assert seen[-1] == sum(i * 1000 for i in range(40))
+    assert seen[-1] == (sum(i * 1000 for i in range(40)), 40)  # bytes and files done
 
 
 def test_progress_callback_that_raises_stops_the_work(tmp_path):
@@ -168,7 +168,7 @@ def test_progress_callback_that_raises_stops_the_work(tmp_path):
     with open(path, "wb") as f:
         f.truncate(3 << 30)
 
-    def stop(done: int) -> None:
+    def stop(done: int, files: int) -> None:
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
@@ -231,7 +231,7 @@ def test_file_growing_while_hashed_is_an_error(tmp_path):
         f.truncate(1 << 30)
     appended = threading.Event()
 
-    def grow(done: int) -> None:
+    def grow(done: int, files: int) -> None:
         if not appended.is_set():
             with open(path, "ab") as f:
                 f.write(b"more")

@@ -111,6 +111,10 @@ PATH_CALLS: dict[tuple[str, str], Callable[[Callable[[pathlib.Path], Any], pathl
     .sniff.format == "npy",
     ("git_changes", "root"): lambda form, t: _core.git_changes(form(t)) == [("a.npy", "file")],
     ("__new__", "path"): lambda form, t: _core.Entry(form(pathlib.Path("a.npy")), 1).path == "a.npy",
+    ("copy_files", "pairs"): lambda form, t: _core.copy_files([(form(t / "a.npy"), form(t / "b.npy"))])
+    == [(SHA, len(NPY))],
+    ("place_files", "pairs"): lambda form, t: _core.place_files([(form(t / "a.npy"), form(t / "c/a.npy"))])
+    == [True] and (t / "c" / "a.npy").read_bytes() == NPY,
 }
 # bytes given to sniff are content, not a path (the stub says so): the other forms only.
 SNIFF_PATH_FORMS = ("str", "PathLike[str]", "PathLike[bytes]")

@@ -145,6 +145,7 @@ def test_missing_objects_and_bad_commits(stores, tmp_path):
 def test_the_url_chooses_the_backend(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("RECEIPTCORE_STORE", raising=False)
+    (tmp_path / "h").mkdir()  # a home named for reading must exist (HomeNotFound otherwise)
     assert isinstance(open_store(None, home=tmp_path / "h"), LocalStore)
     assert open_store(f"file://{tmp_path}/x").location == str(tmp_path / "x")
     monkeypatch.setenv("RECEIPTCORE_STORE", str(tmp_path / "from-env"))

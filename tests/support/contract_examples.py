@@ -20,6 +20,16 @@ DATASET = {
     ],
 }
 
+TREE = {
+    "kind": "tree_manifest",
+    "schema_version": 1,
+    "files": [
+        {"path": "1_Pooling/config.json", "size": 190, "sha256": H},
+        {"path": "config.json", "size": 612, "sha256": H2},
+        {"path": "model.safetensors", "size": 90864192, "sha256": H},
+    ],
+}
+
 BUILD = {
     "kind": "build_manifest",
     "schema_version": 1,
@@ -167,6 +177,7 @@ TOOLS_V2 = {
 DOCUMENTS = {
     "dataset_manifest.schema.json": DATASET,
     "build_manifest.schema.json": BUILD,
+    "tree_manifest.schema.json": TREE,
     "artifact_receipt.schema.json": STATEMENT,
     "dsse_envelope.schema.json": ENVELOPE,
     "trust.schema.json": TRUST,

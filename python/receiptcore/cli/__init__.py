@@ -21,8 +21,8 @@ import sys
 from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_code_table
 
 COMMANDS = (
-    "hash", "manifest", "keys", "receipt", "publish", "verify", "ledger", "serve", "scan", "mcp",
-    "tool",
+    "hash", "manifest", "keys", "receipt", "publish", "verify", "fetch", "ledger", "serve",
+    "scan", "mcp", "tool",
 )
 PLUGIN_GROUP = "receiptcore.commands"
 

@@ -18,8 +18,8 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("--home",),
         {
             "metavar": "DIR",
-            "help": "the folder of the embedded ledger, artifact store and keys "
-            "(default: $RECEIPTCORE_HOME, else .receiptcore)",
+            "help": "the folder of the embedded ledger, artifact store and keys (default: "
+            "$RECEIPTCORE_HOME, else the nearest .receiptcore/ here or in a folder above)",
         },
     ),
     "ledger": (
@@ -78,6 +78,14 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "metavar": "FILE",
             "help": "a file holding the bearer token of the tool server's HTTP endpoint "
             "(default: $RECEIPTCORE_MCP_TOKEN)",
+        },
+    ),
+    "commit": (
+        ("--commit",),
+        {
+            "metavar": "COMMIT",
+            "help": "the version to use, by its artifact_commit (sha256:<hex>, or bare hex); "
+            "the same as ID@COMMIT (default: the id's latest version)",
         },
     ),
     "progress": (

@@ -45,6 +45,7 @@ from receiptcore.contracts.tools import (
     ReceiptVerifyResponse,
     VerifyCheck,
 )
+from receiptcore.contracts.tree import TREE_MEDIA_TYPE, TreeFile, TreeManifest
 
 __all__ = [
     "PAYLOAD_TYPE",
@@ -52,6 +53,7 @@ __all__ = [
     "SCHEMA_BASE",
     "SCHEMA_VERSION",
     "STATEMENT_TYPE",
+    "TREE_MEDIA_TYPE",
     "ArtifactFetchRequest",
     "ArtifactFetchResponse",
     "ArtifactRef",
@@ -73,6 +75,8 @@ __all__ = [
     "StrictModel",
     "Subject",
     "SubjectDigest",
+    "TreeFile",
+    "TreeManifest",
     "TrustFile",
     "TrustedKey",
     "VerifyCheck",

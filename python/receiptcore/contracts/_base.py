@@ -8,6 +8,7 @@ Schema files from them and a test fails when the committed files drift.
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -21,6 +22,7 @@ from pydantic import (
 
 from receiptcore._core import CanonicalizationError, canonicalize_json
 from receiptcore.errors import SchemaError
+from receiptcore.ids import ID_MAX_LENGTH, ID_PATTERN
 
 SCHEMA_BASE = "https://receiptcore.dev/schemas/v1/"
 """Every ``$id`` starts here; the ``v1`` is the contracts' major version."""
@@ -42,10 +44,9 @@ SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_a_bool)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A sha256 digest as 64 lowercase hex characters, without an ``sha256:`` prefix."""
 
-Identifier = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$", max_length=255)
-]
-"""An artifact or index id: starts with a letter or digit, then letters, digits and ``._:/@+-``."""
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
+"""An artifact or index id: starts with a letter or digit, then letters, digits and ``._:/@+-``
+(the pattern lives in :mod:`receiptcore.ids`)."""
 
 _SEGMENT = r"(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)"
 RelativePosixPath = Annotated[
@@ -61,6 +62,17 @@ SafeInt = Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+def check_sorted_unique_paths(files: list) -> list:
+    """The validator of a file list: sorted by ``path`` (Unicode code points, which is the
+    order of their UTF-8 bytes), each path once, so that one content has one commit."""
+    for before, after in pairwise(files):
+        if before.path >= after.path:
+            raise ValueError(
+                f"paths must be sorted and unique: {after.path!r} comes after {before.path!r}"
+            )
+    return files
 
 
 class StrictModel(BaseModel):

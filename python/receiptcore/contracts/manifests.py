@@ -23,6 +23,7 @@ from receiptcore.contracts._base import (
     SchemaVersion,
     Sha256Hex,
     StrictModel,
+    check_sorted_unique_paths,
 )
 
 Version = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -63,15 +64,7 @@ class DatasetManifest(StrictModel):
         description="Every file, sorted by path (Unicode code point order), each path once."
     )
 
-    @field_validator("files")
-    @classmethod
-    def _sorted_unique_paths(cls, files: list[FileEntry]) -> list[FileEntry]:
-        for before, after in pairwise(files):
-            if before.path >= after.path:
-                raise ValueError(
-                    f"paths must be sorted and unique: {after.path!r} comes after {before.path!r}"
-                )
-        return files
+    _sorted_unique_paths = field_validator("files")(check_sorted_unique_paths)
 
 
 class BuildInputs(StrictModel):

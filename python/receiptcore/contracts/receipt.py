@@ -31,12 +31,29 @@ Ed25519PublicKeyHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$"
 
 
 class SubjectDigest(StrictModel):
-    sha256: Sha256Hex = Field(description="The artifact_commit: sha256 of the artifact's bytes.")
+    sha256: Sha256Hex = Field(
+        description="The artifact_commit: sha256 of the artifact's bytes (for a tree, of its "
+        "tree manifest's RFC 8785 bytes)."
+    )
 
 
 class Subject(StrictModel):
+    """An in-toto ResourceDescriptor: the artifact's id, its commit and, for a tree, its kind."""
+
     name: Identifier = Field(description="The artifact_id.")
     digest: SubjectDigest
+    media_type: Literal["application/vnd.receiptcore.tree+json"] = Field(
+        default=None,  # type: ignore[assignment] - absent, never null: see exclude_if
+        alias="mediaType",
+        exclude_if=lambda value: value is None,
+        json_schema_extra=lambda schema: schema.pop("default", None),  # absent, not null
+        description="Present only for a tree artifact, whose bytes are its tree manifest "
+        "(tree_manifest.schema.json); absent for a file.",
+    )
+
+    @property
+    def is_tree(self) -> bool:
+        return self.media_type is not None
 
 
 class ReceiptPredicate(StrictModel):
@@ -86,6 +103,11 @@ class Statement(StrictModel):
     @property
     def artifact_commit(self) -> str:
         return self.subject[0].digest.sha256
+
+    @property
+    def is_tree(self) -> bool:
+        """Whether the artifact is a tree (a folder): its subject's mediaType says so."""
+        return self.subject[0].is_tree
 
 
 class EnvelopeSignature(StrictModel):

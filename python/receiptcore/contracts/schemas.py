@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from receiptcore.contracts import manifests, receipt, tools, tools_v2
+from receiptcore.contracts import manifests, receipt, tools, tools_v2, tree
 from receiptcore.contracts._base import SCHEMA_BASE
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -20,6 +20,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DOCUMENTS: dict[str, type[BaseModel]] = {
     "build_manifest.schema.json": manifests.BuildManifest,
     "dataset_manifest.schema.json": manifests.DatasetManifest,
+    "tree_manifest.schema.json": tree.TreeManifest,
     "artifact_receipt.schema.json": receipt.Statement,
     "dsse_envelope.schema.json": receipt.Envelope,
     "trust.schema.json": receipt.TrustFile,

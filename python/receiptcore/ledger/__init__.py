@@ -42,9 +42,10 @@ def open_ledger(
     which is why many machines usually append through ``receiptcore serve``, which holds it. An
     HTTP ledger signs on the server; the client needs no key."""
     url = ledger_url(url)
-    home = home_dir(home)
     if url is None:
-        return _sqlite(home, writable, signer)
+        # the embedded default: a publisher makes the home (with its .gitignore), a reader
+        # must find one
+        return _sqlite(home_dir(home, create=writable), writable, signer)
     text = os.fspath(url)
     scheme = urlsplit(text).scheme
     if scheme == "sqlite":
@@ -56,7 +57,8 @@ def open_ledger(
             raise ConfigError(
                 f"a PostgreSQL ledger needs psycopg: pip install 'receiptcore[pg]' ({error})"
             ) from None
-        return PostgresLedger(text, _signer(signer, home) if writable else None)
+        signing = _signer(signer, home_dir(home, create=True)) if writable else None
+        return PostgresLedger(text, signing)
     if scheme in ("http", "https"):
         from receiptcore.ledger.http import HttpLedger
 

@@ -50,6 +50,19 @@ class TrustedCheckpoints:
         self.path = Path(state_dir) / "ledgers" / f"{digest}.json"
         self.location = location
 
+    def forget(self) -> bool:
+        """Drop what this verifier remembers of the ledger (its key and checkpoint), so that the
+        next verification trusts the ledger found there as at first use. Returns whether there
+        was anything to forget."""
+        if not self.path.parent.is_dir():
+            return False
+        with exclusive_lock(self.path.with_suffix(".lock")):
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                return False
+            return True
+
     def pinned_key(self) -> VerifierKey | None:
         state = self._read(self.path)
         return None if state is None else VerifierKey.from_text(state["vkey"])

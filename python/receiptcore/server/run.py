@@ -32,7 +32,7 @@ def build_app(
     from receiptcore.util.home import home_dir, trust_path
     from receiptcore.util.locations import store_url
 
-    home = home_dir(home)
+    home = home_dir(home, create=True)
     writer = open_ledger(ledger, writable=True, home=home)
     if not isinstance(writer, SqlLedger):
         raise ConfigError("serve keeps its ledger in a database: --ledger sqlite:///… or postgresql://…")

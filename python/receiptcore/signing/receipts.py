@@ -42,14 +42,20 @@ def build_statement(
     build_manifest_commit: Commit | str,
     dataset_manifest_commits: Iterable[Commit | str],
     issuer: str = DEFAULT_ISSUER,
+    media_type: str | None = None,
 ) -> Statement:
     """The Statement for one artifact; dataset commits are sorted and deduplicated.
-    Raises SchemaError (naming the field) when a value breaks the contract."""
+    ``media_type`` is the subject's ``mediaType``: :data:`~receiptcore.contracts.TREE_MEDIA_TYPE`
+    for a tree, None (absent) for a file. Raises SchemaError (naming the field) when a value
+    breaks the contract."""
+    subject: dict = {"name": artifact_id, "digest": {"sha256": contract_hex(artifact_commit)}}
+    if media_type is not None:
+        subject["mediaType"] = media_type
     return validate(
         Statement,
         {
             "_type": STATEMENT_TYPE,
-            "subject": [{"name": artifact_id, "digest": {"sha256": contract_hex(artifact_commit)}}],
+            "subject": [subject],
             "predicateType": PREDICATE_TYPE,
             "predicate": {
                 "schema_version": 1,
@@ -76,10 +82,17 @@ def sign_receipt(
     dataset_manifest_commits: Iterable[Commit | str],
     key: SigningKey,
     issuer: str = DEFAULT_ISSUER,
+    media_type: str | None = None,
 ) -> Envelope:
     """Build and sign the receipt for one artifact (see :func:`build_statement`)."""
     statement = build_statement(
-        artifact_id, artifact_commit, uri, build_manifest_commit, dataset_manifest_commits, issuer
+        artifact_id,
+        artifact_commit,
+        uri,
+        build_manifest_commit,
+        dataset_manifest_commits,
+        issuer,
+        media_type,
     )
     return sign_statement(statement, key)
 

@@ -3,24 +3,37 @@
 An object lives at ``objects/sha256/<2 hex>/<62 hex>`` named by its ``artifact_commit``
 (sha256 of its bytes), so the name *is* the check: a get re-hashes what it reads and raises
 :class:`DigestMismatch` when the bytes are truncated, corrupted or swapped for another object's.
-A put streams the bytes through the native hasher into a temporary file in the same folder,
-fsyncs it, and links it into place only if no object of that name exists: objects are never
-overwritten, and a crash leaves at most a temporary file, never a half object under a real name.
-Memory is one 1 MiB buffer whatever the size of the object.
+A put copies the bytes into a temporary file under ``objects/tmp/`` while hashing them (the
+native ``copy_files``: one read of each byte, many files in parallel, each fsynced), then
+names each object by its digest only if no object of that name exists (``place_files``, which
+fsyncs every folder that gained a name): objects are never overwritten, and a crash leaves at
+most temporary files, never a half object under a real name. Temporaries of processes that no
+longer run are swept away by the next put. Memory is one 256 KiB buffer per thread whatever
+the size of the objects.
+
+A tree is put in two steps (:meth:`LocalStore.stage_files`): every file is copied and hashed
+first, and named only once all of them were, so a publish that fails (a file changed while it
+was read, an id refused) leaves nothing in the store.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
-from receiptcore._core import Hasher, hash_file
+from receiptcore._core import Hasher, copy_files, hash_file, hash_files, place_files
 from receiptcore.commit import Commit
 from receiptcore.errors import ObjectNotFound
 from receiptcore.store.base import CHUNK, StoreReads, VerifyingReader
+
+OBJECT_MODE = 0o444
+"""Objects are read-only: nothing of ours ever writes one twice."""
+
+FilesProgress = Callable[[int, int], object]
+"""Called with the bytes and the files done so far."""
 
 
 class LocalStore(StoreReads):
@@ -43,18 +56,66 @@ class LocalStore(StoreReads):
         return self.path(commit).is_file()
 
     def size(self, commit: Commit | str) -> int:
+        """The object's size in bytes; ObjectNotFound if there is none."""
         return self._existing(commit).stat().st_size
 
     def put_file(self, path: str | Path, progress: Callable[[int], None] | None = None) -> Commit:
-        """Store the bytes of the file at ``path``; returns their commit."""
-        with open(path, "rb") as src:
-            return self.put_stream(src, progress)
+        """Store the bytes of the file at ``path`` (a symlink is followed); returns their
+        commit."""
+        report = None if progress is None else (lambda done, _files: progress(done))
+        with self.stage_files([os.path.realpath(path)], report) as staged:
+            staged.place()
+        return staged.commits[0]
+
+    def stage_files(
+        self, paths: Sequence[str | os.PathLike[str]], progress: FilesProgress | None = None
+    ) -> Staged:
+        """Copy and hash every file into the store's temporary folder, in parallel, each
+        fsynced; nothing is named yet (:meth:`Staged.place`). A file that is not a regular file,
+        or changes while it is read, fails the whole batch and leaves no temporary behind."""
+        # Plain strings, not Path or Commit objects: a tree of 100,000 files is 100,000 of each.
+        prefix = os.path.join(self._tmp_dir(), f"{os.getpid()}.{secrets.token_hex(8)}.")
+        temps = [f"{prefix}{i}" for i in range(len(paths))]
+        try:
+            copied = copy_files(list(zip(paths, temps)), durable=True, progress=progress)
+        except BaseException:
+            for tmp in temps:
+                _unlink(tmp)
+            raise
+        return Staged(self, temps, copied)
+
+    def copy_objects(
+        self,
+        pairs: Sequence[tuple[Commit, str | os.PathLike[str]]],
+        progress: FilesProgress | None = None,
+    ) -> list[Commit]:
+        """Copy each object to a new file (never replaced), in parallel, each fsynced; returns
+        the commit of the bytes actually copied, for the caller to compare. ObjectNotFound
+        names every object the store lacks (then nothing is copied)."""
+        missing = [str(c) for c, _ in pairs if not self.exists(c)]
+        if missing:
+            raise ObjectNotFound(
+                f"the artifact store {self.root} has no object {', '.join(missing)}"
+            )
+        copied = copy_files(
+            [(self.path(c), dest) for c, dest in pairs], durable=True, progress=progress
+        )
+        return [Commit(digest) for digest, _ in copied]
+
+    def digests(
+        self, commits: Sequence[Commit], progress: FilesProgress | None = None
+    ) -> list[Commit | None]:
+        """Re-hash the objects (natively, in parallel): the commit of the bytes stored under
+        each name, or None where there is no object."""
+        present = [c for c in commits if self.exists(c)]
+        hashed = dict(
+            zip(present, hash_files([self.path(c) for c in present], progress=progress))
+        )
+        return [Commit(hashed[c]) if c in hashed else None for c in commits]
 
     def put_stream(self, src: BinaryIO, progress: Callable[[int], None] | None = None) -> Commit:
         """Store everything ``src`` yields; a put of content already stored changes nothing."""
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f"{os.getpid()}.{secrets.token_hex(8)}"
+        tmp = self._tmp_dir() / f"{os.getpid()}.{secrets.token_hex(8)}"
         hasher, buf, done = Hasher("sha256"), bytearray(CHUNK), 0
         view = memoryview(buf)
         try:
@@ -68,32 +129,38 @@ class LocalStore(StoreReads):
                 out.flush()
                 os.fsync(out.fileno())
             commit = Commit(hasher.hexdigest())
-            final = self.path(commit)
-            if not final.exists():
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(tmp, 0o444)
-                try:
-                    os.link(tmp, final)  # unlike rename, never replaces an existing object
-                except FileExistsError:
-                    pass
-                _fsync_dir(final.parent)
+            place_files([(tmp, self.path(commit))], mode=OBJECT_MODE)
             return commit
         finally:
             tmp.unlink(missing_ok=True)
 
     def digest(self, commit: Commit | str) -> Commit:
-        """Re-hash the stored object (native, parallel read-ahead, the GIL released)."""
+        """Re-hash the stored object (native, read-ahead, the GIL released): the commit of the
+        bytes actually stored; ObjectNotFound if there is none."""
         return Commit(hash_file(self._existing(commit)))
+
 
     def open(self, commit: Commit | str) -> VerifyingReader:
         """A reader of the object that raises DigestMismatch at the end if the bytes are wrong."""
         commit = Commit.parse(commit)
         return VerifyingReader(open(self._existing(commit), "rb"), commit)
 
+
     def read_range(self, commit: Commit | str, start: int, length: int) -> bytes:
         with open(self._existing(commit), "rb") as f:
             f.seek(start)
             return f.read(length)
+
+    def _tmp_dir(self) -> Path:
+        """``objects/tmp``, made if missing, and rid of temporaries whose process is gone (a
+        put that was killed)."""
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        for name in os.listdir(tmp_dir):
+            pid = name.split(".", 1)[0]
+            if pid.isdigit() and not _running(int(pid)):
+                (tmp_dir / name).unlink(missing_ok=True)
+        return tmp_dir
 
     def _existing(self, commit: Commit | str) -> Path:
         path = self.path(commit)
@@ -102,9 +169,58 @@ class LocalStore(StoreReads):
         return path
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+
+class Staged:
+    """Files copied into the store and hashed, not yet named. ``with`` it: leaving the block
+    without :meth:`place` (an exception, a refusal) removes the temporaries. ``copied`` holds
+    ``(sha256 hex, size)`` per file, in the order given."""
+
+    def __init__(self, store: LocalStore, temps: list[str], copied: list[tuple[str, int]]):
+        self._store, self._temps, self.copied = store, temps, copied
+
+    @property
+    def commits(self) -> list[Commit]:
+        return [Commit(digest) for digest, _ in self.copied]
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size in self.copied)
+
+    def place(self) -> None:
+        """Name every object by its commit (an existing object is kept as it is), read-only,
+        with every folder that gained a name fsynced."""
+        objects = os.path.join(self._store.root, "sha256")
+        pairs = [
+            (tmp, f"{objects}/{digest[:2]}/{digest[2:]}")
+            for tmp, (digest, _) in zip(self._temps, self.copied)
+        ]
+        place_files(pairs, mode=OBJECT_MODE)
+        self._temps = []
+
+    def discard(self) -> None:
+        for tmp in self._temps:
+            _unlink(tmp)
+        self._temps = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _unlink(path: str) -> None:
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True

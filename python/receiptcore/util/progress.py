@@ -7,15 +7,30 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+Update = Callable[[int, int, int, int], None]
+"""``update(bytes_done, bytes_total, files_done, files_total)``: what ``publish``, ``verify``,
+``fetch`` and ``hash`` report as they go."""
+
 
 @contextmanager
-def byte_progress(total: int, description: str, enabled: bool | None = None) -> Iterator[Callable[[int], None]]:
-    """Yields ``update(bytes_done)`` that drives a bar with bytes/s on stderr.
+def progress_bar(description: str, enabled: bool | None = None) -> Iterator[Update]:
+    """Yields an :data:`Update` that drives a bar on stderr: bytes done of the total, bytes/s,
+    and files done of the total.
 
     ``enabled=None`` shows the bar only when stderr is a terminal.
     """
-    with _bar(total, description, enabled, unit="B", unit_scale=True, unit_divisor=1024) as bar:
-        yield (lambda done: None) if bar is None else (lambda done: bar.update(done - bar.n))
+    with _bar(0, description, enabled, unit="B", unit_scale=True, unit_divisor=1024) as bar:
+        if bar is None:
+            yield lambda done, total, files, count: None
+            return
+
+        def update(done: int, total: int, files: int, count: int) -> None:
+            if bar.total != total:
+                bar.total = total
+            bar.set_postfix_str(f"files {files}/{count}", refresh=False)
+            bar.update(done - bar.n)
+
+        yield update
 
 
 @contextmanager

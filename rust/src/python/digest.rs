@@ -1,10 +1,7 @@
 //! Bindings for the digest engine: `hash_file`, `hash_files`, `Hasher`.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -12,13 +9,10 @@ use pyo3::types::PyBytes;
 
 use super::convert::{Bytes, FsPath};
 use super::errors::digest_error;
-use crate::digest::{hash_paths, Algo, Digest, Progress};
+use super::progress::run_detached;
+use crate::digest::{hash_paths, Algo, Digest};
 
-/// How often the calling thread wakes while native threads hash: to run the progress callback
-/// and to notice Ctrl-C.
-const POLL: Duration = Duration::from_millis(100);
-
-fn parse_algo(algo: &str) -> PyResult<Algo> {
+pub(crate) fn parse_algo(algo: &str) -> PyResult<Algo> {
     Algo::parse(algo).ok_or_else(|| {
         PyValueError::new_err(format!(
             "unknown algo {algo:?}: use \"sha256\" or \"blake3\""
@@ -26,9 +20,7 @@ fn parse_algo(algo: &str) -> PyResult<Algo> {
     })
 }
 
-/// Hashes `paths` on native threads with the GIL released, while this thread calls
-/// `progress(bytes_done)` every 100 ms and checks for signals. A callback that raises (or a
-/// Ctrl-C) cancels the workers and the exception propagates.
+/// Hashes `paths` on native threads with the GIL released (see [`run_detached`]).
 fn run_hashing(
     py: Python<'_>,
     paths: Vec<PathBuf>,
@@ -36,64 +28,9 @@ fn run_hashing(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<String>> {
-    if threads == Some(0) {
-        return Err(PyValueError::new_err("threads must be at least 1"));
-    }
-    let pool = match threads {
-        Some(n) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let state = Progress::default();
-    let mut callback_error: Option<PyErr> = None;
-    let results = py.detach(|| {
-        std::thread::scope(|scope| {
-            let (done_tx, done_rx) = channel();
-            let state = &state;
-            let paths = &paths;
-            let pool = &pool;
-            scope.spawn(move || {
-                let work = || hash_paths(paths, algo, state);
-                let results = match pool {
-                    Some(pool) => pool.install(work),
-                    None => work(),
-                };
-                let _ = done_tx.send(results);
-            });
-            loop {
-                match done_rx.recv_timeout(POLL) {
-                    Ok(results) => return results,
-                    Err(RecvTimeoutError::Disconnected) => unreachable!("worker always sends"),
-                    Err(RecvTimeoutError::Timeout) => {
-                        if callback_error.is_some() {
-                            continue;
-                        }
-                        let outcome = Python::attach(|py| -> PyResult<()> {
-                            py.check_signals()?;
-                            if let Some(cb) = &progress {
-                                cb.call1(py, (state.bytes.load(Ordering::Relaxed),))?;
-                            }
-                            Ok(())
-                        });
-                        if let Err(e) = outcome {
-                            state.cancel.store(true, Ordering::Relaxed);
-                            callback_error = Some(e);
-                        }
-                    }
-                }
-            }
-        })
-    });
-    if let Some(err) = callback_error {
-        return Err(err);
-    }
-    if let Some(cb) = &progress {
-        cb.call1(py, (state.bytes.load(Ordering::Relaxed),))?;
-    }
+    let results = run_detached(py, threads, progress.as_ref(), |state| {
+        hash_paths(&paths, algo, state)
+    })?;
     results
         .into_iter()
         .map(|r| r.map_err(digest_error))

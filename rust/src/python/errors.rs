@@ -77,6 +77,11 @@ pub fn digest_error(err: DigestError) -> PyErr {
             "Not a regular file (device, pipe or socket)",
             &path,
         ),
+        DigestError::Symlink { path } => errno_error(
+            libc::EINVAL,
+            "Not a regular file but a symlink (not followed)",
+            &path,
+        ),
         err @ DigestError::Changed { .. } => FileChangedError::new_err(err.to_string()),
         DigestError::Cancelled => PyKeyboardInterrupt::new_err("hashing was cancelled"),
     }

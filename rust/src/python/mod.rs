@@ -13,8 +13,10 @@ use pyo3::prelude::*;
 
 mod canonical;
 mod convert;
+mod copy;
 mod digest;
 mod errors;
+mod progress;
 mod sniff;
 mod walk;
 
@@ -24,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     digest::register(m)?;
+    copy::register(m)?;
     canonical::register(m)?;
     sniff::register(m)?;
     walk::register(m)?;

@@ -111,21 +111,22 @@ fn entries(py: Python<'_>, entries: Vec<Entry>) -> PyResult<Bound<'_, PyList>> {
     PyList::new(py, entries.into_iter().map(PyEntry::from))
 }
 
-/// walk(root, mode="all", *, sniff=True) -> list[Entry]
+/// walk(root, mode="all", *, sniff=True, empty_dirs=False) -> list[Entry]
 #[pyfunction]
-#[pyo3(signature = (root, mode = "all", *, sniff = true))]
+#[pyo3(signature = (root, mode = "all", *, sniff = true, empty_dirs = false))]
 fn walk<'py>(
     py: Python<'py>,
     root: FsPath,
     mode: &str,
     sniff: bool,
+    empty_dirs: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let mode = Mode::parse(mode).ok_or_else(|| {
         PyValueError::new_err(format!(
             "unknown mode {mode:?}: use \"all\", \"tree\", \"gitignore\" or \"git\""
         ))
     })?;
-    let walk = Walk::new(mode).sniff(sniff);
+    let walk = Walk::new(mode).sniff(sniff).empty_dirs(empty_dirs);
     let found = py.detach(|| walk.run(&root.0)).map_err(walk_error)?;
     entries(py, found)
 }

@@ -21,6 +21,8 @@ examples:
   receiptcore ledger show              origin, key, size and latest signed checkpoint
   receiptcore ledger show 12 --json    one entry: its receipt and leaf hash
   receiptcore ledger proof 12          inclusion proof of entry 12 in the latest checkpoint
+  receiptcore ledger forget            forget the key and checkpoint this verifier pinned for
+                                       the ledger (after it was deleted and recreated on purpose)
 """
 
 
@@ -59,6 +61,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     proof.add_argument("--size", type=int, help="tree size (default: the latest checkpoint's)")
     proof.set_defaults(func=run_proof)
 
+    forget = options.command(
+        actions,
+        "forget",
+        help="forget the key and checkpoint this verifier pinned for the ledger",
+        description="Forget what this verifier remembers of the ledger (--ledger, else the "
+        "home's; its key and "
+        "the last checkpoint it trusted), so that the next verify trusts the ledger found there "
+        "as at first use. Only for a ledger deleted and recreated on purpose: a ledger replaced "
+        "by someone else is exactly what the pin exists to catch.",
+    )
+    options.add(forget, "home", "ledger", "state", "json")
+    forget.set_defaults(func=run_forget)
+
 
 def _open(args: argparse.Namespace):
     from receiptcore.ledger import open_ledger
@@ -70,6 +85,25 @@ def _open(args: argparse.Namespace):
     pins = TrustedCheckpoints(state_dir(args.state), ledger.location)
     args.pins = pins
     return ledger, ledger_key_for(ledger, args.ledger_key, pins)
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    from receiptcore.ledger import open_ledger
+    from receiptcore.ledger.pins import TrustedCheckpoints
+    from receiptcore.util.home import state_dir
+
+    with open_ledger(args.ledger, home=args.home) as ledger:
+        pins = TrustedCheckpoints(state_dir(args.state), ledger.location)
+    forgotten = pins.forget()
+    result = {"ledger": pins.location, "forgotten": forgotten}
+    emit(
+        args,
+        result,
+        f"forgot the pinned key and checkpoint of the ledger at {pins.location}"
+        if forgotten
+        else f"nothing to forget: this verifier has no pin for the ledger at {pins.location}",
+    )
+    return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:

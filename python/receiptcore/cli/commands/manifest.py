@@ -11,7 +11,7 @@ from receiptcore.cli import options
 from receiptcore.cli.output import emit
 from receiptcore.commit import Commit
 from receiptcore.errors import SchemaError
-from receiptcore.util.progress import byte_progress
+from receiptcore.util.progress import progress_bar
 
 if TYPE_CHECKING:
     from receiptcore.contracts import BuildManifest, DatasetManifest
@@ -69,8 +69,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--seed", action="append", default=[], metavar="NAME=INT", help="a random seed (repeatable)")
     build.add_argument("--library", action="append", default=[], metavar="NAME[==VERSION]",
                        help="a library that shaped the output; without a version, the installed one (repeatable)")
-    build.add_argument("--artifact", action="append", default=[], required=True, metavar="ID=FILE|ID=COMMIT",
-                       help="an output: its id and file (hashed) or commit (repeatable)")
+    build.add_argument("--artifact", action="append", default=[], required=True, metavar="ID=PATH|ID=COMMIT",
+                       help="an output: its id and file or folder (hashed: a folder is a tree) or "
+                       "commit (repeatable)")
     _add_output_flags(build)
     build.set_defaults(func=run_build)
 
@@ -90,11 +91,12 @@ def run_dataset(args: argparse.Namespace) -> int:
 
     files = list_corpus(args.directory)
     name = args.name or os.path.basename(os.path.abspath(args.directory))
-    total = sum(size for _, _, size in files)
-    with byte_progress(total, "hashing", enabled=False if args.no_progress else None) as update:
+    total, count = sum(size for _, _, size in files), len(files)
+    with progress_bar("hashing", enabled=False if args.no_progress else None) as update:
         manifest = dataset_manifest(
             args.directory, name=name, source=args.source, license=args.license,
-            owner=args.owner, threads=args.threads, progress=update, files=files,
+            owner=args.owner, threads=args.threads, files=files,
+            progress=lambda done, n: update(done, total, n, count),
         )
     return _emit(args, manifest, "dataset_manifest_commit")
 
@@ -143,7 +145,8 @@ def _dataset_commit(value: str) -> Commit:
 
 
 def _outputs(values: list[str]) -> dict[str, Commit]:
-    """``ID=FILE`` (hashed) or ``ID=COMMIT`` (either spelling) for each output."""
+    """``ID=PATH`` (a file's sha256, a folder's tree commit) or ``ID=COMMIT`` (either spelling)
+    for each output."""
     from receiptcore.commitments import artifact_commit
 
     outputs: dict[str, Commit] = {}
