@@ -40,6 +40,13 @@ fn codec(h: &[u8]) -> Option<Codec> {
 }
 
 pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
+    if p.head.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        return Ok(Some(Sniff::new(
+            "7z",
+            Family::Opaque,
+            "7z archive: its members are not read here, so they cannot be cleared",
+        )));
+    }
     let Some(codec) = codec(p.head) else {
         return Ok(None);
     };
