@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,16 @@ def test_weights_flagged_by_content_under_an_innocent_name(repo, capsys):
     assert renamed["evidence"] and renamed["size"] == len(safetensors_bytes())
 
 
-def test_raw_pickle_renamed_is_weights(repo, capsys):
-    repo.write("state.txt", pickle_bytes())
+def test_pickle_of_arrays_renamed_is_flagged_and_a_pickle_of_plain_data_is_not(repo, capsys):
+    import numpy as np
+
+    repo.write("state.txt", pickle.dumps({"w": np.ones(8, dtype=np.float32)}, protocol=4))
+    repo.write("config.pkl", pickle_bytes())
     repo.write("plain.txt", "\\x80\\x04 is how a pickle starts\n")
     repo.add(".")
-    assert flagged(repo.findings(capsys), "weights") == {"state.txt"}
+    findings = repo.findings(capsys)
+    assert flagged(findings, "tensor-data") == {"state.txt"}
+    assert flagged(findings, "weights") == set()
 
 
 def test_torch_checkpoint_renamed_is_weights(repo, capsys, tmp_path):

@@ -25,7 +25,7 @@ def find_all(root: Path, config: ScanConfig, selection: str = "git",
              base: str | None = None) -> tuple[list[Finding], int]:
     """Every finding of every enabled rule, and the number of files looked at."""
     records = select_files(root, selection, base)
-    findings = check_files(records, config) + check_imports(root, config)
+    findings = check_files(records, config, root) + check_imports(root, config)
     return findings, len(records)
 
 

@@ -14,6 +14,9 @@ from receiptcore.scan.catalogue import RULES, RULES_BY_ID
 from receiptcore.scan.rules import Finding, human_size
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# GitHub code scanning's security severity (0.0-10.0) for the rules that are about code that
+# runs or secrets that leak, not only bytes that do not belong: shown as critical / high.
+_SEVERITY = {"unsafe-pickle": "9.8", "private-key": "8.0"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def render_sarif(result: ScanResult, version: str) -> str:
         "fullDescription": {"text": rule.explain},
         "help": {"text": f"{rule.explain}\n\nDefault: {rule.default}\nKnob: {rule.knob}"},
         "defaultConfiguration": {"level": level},
+        **({"properties": {"tags": ["security"], "security-severity": _SEVERITY[rule.id]}}
+           if rule.id in _SEVERITY else {}),
     } for rule in RULES]
     index = {rule.id: i for i, rule in enumerate(RULES)}
     results = [_sarif_result(f, index, level, baselined=False) for f in _sorted(result.new)]

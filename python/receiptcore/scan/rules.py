@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from receiptcore._core import Entry, triage
+from receiptcore._core import Entry, sniff, triage
 from receiptcore.scan.catalogue import RULE_IDS
 from receiptcore.scan.config import ScanConfig
 
@@ -35,30 +36,56 @@ class Finding:
 
 
 _NO_LIMIT = (1 << 64) - 1  # large-file off: no size is over it
+# Content families that are not weights: a file named like weights whose content is one of
+# these is cleared of the name rule (an LFS pointer named model.safetensors, a text .pth).
+_NOT_WEIGHTS = {"pickle", "lfs_pointer", "private_key", "dataset", "text", "tensor_data",
+                "vector_index"}
+# File patterns that, routed to Git LFS by .gitattributes, bring data or weights in.
+_DATASET_EXTENSIONS = (".parquet", ".arrow", ".feather", ".orc", ".avro", ".tfrecord",
+                       ".tfrecords", ".mdb", ".npy", ".npz", ".csv", ".jsonl", ".tar")
+_FAMILY_RULES = {"dataset": "dataset", "lfs_pointer": "lfs-pointer",
+                 "private_key": "private-key"}
 
 
-def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
+def check_files(entries: list[Entry], config: ScanConfig,
+                root: Path | None = None) -> list[Finding]:
     """Every finding of the file rules (all but import-boundary) on the selected files.
 
     The native :func:`~receiptcore._core.triage` goes over every file once and hands back the
     few a rule could flag (recognised content, unreadable, over the limit, a watched extension)
-    and those below forbidden directories; only these reach the rules here.
+    and those below forbidden directories; only these reach the rules here. ``root`` is where
+    the entries' paths are relative to, for the few files re-read here (a name rule's
+    candidate whose content may clear it, a ``.gitattributes``).
     """
     on = set(RULE_IDS) - set(config.disable)
     vector_extensions = config.vector_extensions if "vector-index" in on else ()
-    extensions = sorted({*config.weight_extensions, ".onnx", *vector_extensions})
+    extensions = sorted({*config.weight_extensions, ".onnx", *vector_extensions,
+                         *((".gitattributes",) if "lfs-pointer" in on else ())})
     limit = min(config.max_file_size, _NO_LIMIT) if "large-file" in on else _NO_LIMIT
     forbidden = list(config.forbidden_dirs) if "forbidden-dir" in on else []
     candidates, dirs = triage(entries, extensions, limit, forbidden)
     findings: list[Finding] = []
     for entry in candidates:
-        if entry.error and "unreadable" in on:
-            findings.append(Finding("unreadable", entry.path, entry.error, size=entry.size))
+        family = getattr(entry.sniff, "family", None)
+        if (entry.error or family == "opaque") and "unreadable" in on:
+            findings.append(Finding("unreadable", entry.path, entry.error or (
+                f"{entry.sniff.format}: {entry.sniff.evidence}"), size=entry.size))
         if entry.kind == "symlink":
             continue
-        family = getattr(entry.sniff, "family", None)
+        if posixpath.basename(entry.path) == ".gitattributes" and root is not None:
+            findings += _lfs_routes(root, entry, config)
+            continue
+        unsafe = getattr(entry.sniff, "unsafe_globals", ())
+        if unsafe and "unsafe-pickle" in on:
+            findings.append(Finding(
+                "unsafe-pickle", entry.path, size=entry.size, format=entry.sniff.format,
+                family=family, evidence=f"imports {', '.join(unsafe)} (outside the "
+                f"allow-list); {entry.sniff.format}: {entry.sniff.evidence}"))
+        rule = _FAMILY_RULES.get(family or "")
+        if rule and rule in on:
+            findings.append(_from_sniff(rule, entry))
         if "weights" in on:
-            finding = _weights(entry, config)
+            finding = _weights(entry, config, root)
             if finding:
                 findings.append(finding)
         if family == "tensor_data" and "tensor-data" in on:
@@ -86,7 +113,7 @@ def check_files(entries: list[Entry], config: ScanConfig) -> list[Finding]:
     return findings
 
 
-def _weights(record: Entry, config: ScanConfig) -> Finding | None:
+def _weights(record: Entry, config: ScanConfig, root: Path | None) -> Finding | None:
     sniffed = record.sniff
     ext = posixpath.splitext(record.path)[1].lower()
     is_onnx = ext == ".onnx" or getattr(sniffed, "format", None) == "onnx"
@@ -95,6 +122,10 @@ def _weights(record: Entry, config: ScanConfig) -> Finding | None:
     if getattr(sniffed, "family", None) == "weights":
         return _from_sniff("weights", record)
     if ext in config.weight_extensions or ext == ".onnx":
+        if getattr(sniffed, "family", None) in _NOT_WEIGHTS:
+            return None  # the content says what the file is, and it is not weights
+        if sniffed is None and root is not None and _is_text(root / record.path):
+            return None  # a .pth path file, a .bin of text: no binary format is plain text
         detail = f"extension {ext}"
         if ext == ".onnx":
             detail += f" over onnx_size_threshold ({human_size(config.onnx_size_threshold)})"
@@ -104,6 +135,35 @@ def _weights(record: Entry, config: ScanConfig) -> Finding | None:
                        format=getattr(sniffed, "format", None),
                        family=getattr(sniffed, "family", None))
     return None
+
+
+def _is_text(path: Path) -> bool:
+    try:
+        return sniff(path, text=True) is not None
+    except OSError:
+        return False
+
+
+def _lfs_routes(root: Path, entry: Entry, config: ScanConfig) -> list[Finding]:
+    """The lines of a .gitattributes that send weight, dataset or vector patterns to LFS."""
+    watched = (*config.weight_extensions, ".onnx", *config.vector_extensions,
+               *_DATASET_EXTENSIONS)
+    try:
+        text = (root / entry.path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#") or "filter=lfs" not in fields[1:]:
+            continue
+        pattern = fields[0].lower()
+        if pattern.endswith(watched) or pattern in ("*", "**"):
+            found.append(Finding(
+                "lfs-pointer", entry.path, line=number, key=pattern,
+                evidence=f"line {number}: {line.strip()!r} routes {fields[0]} to Git LFS: "
+                         "weights or data would enter the repository as LFS pointers"))
+    return found
 
 
 def _large(record: Entry, config: ScanConfig) -> Finding | None:
