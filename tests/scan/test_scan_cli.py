@@ -27,9 +27,9 @@ def repo(tmp_path: Path) -> Repo:
 
 def test_default_selection_is_exactly_what_git_tracks(repo, capsys):
     repo.write(".gitignore", "*.bin\n")
-    repo.write("tracked.bin", "x")
-    repo.write("untracked.pt", "x")
-    repo.write("ignored.bin", "x")
+    repo.write("tracked.bin", b"\x00x")
+    repo.write("untracked.pt", b"\x00x")
+    repo.write("ignored.bin", b"\x00x")
     repo.add(".gitignore")
     repo.add("tracked.bin", force=True)
     assert flagged(repo.findings(capsys), "weights") == {"tracked.bin"}
@@ -37,18 +37,18 @@ def test_default_selection_is_exactly_what_git_tracks(repo, capsys):
 
 def test_all_walks_the_tree_honouring_gitignore(repo, capsys):
     repo.write(".gitignore", "*.bin\n")
-    repo.write("ignored.bin", "x")
-    repo.write("untracked.pt", "x")
+    repo.write("ignored.bin", b"\x00x")
+    repo.write("untracked.pt", b"\x00x")
     assert flagged(repo.findings(capsys, "--all"), "weights") == {"untracked.pt"}
 
 
 def test_staged_sees_only_what_is_about_to_be_committed(repo, capsys):
-    repo.write("old.pt", "x")
+    repo.write("old.pt", b"\x00x")
     repo.add("old.pt")
     repo.commit()
     repo.write("new.safetensors", safetensors_bytes())
     repo.write("renamed.txt", safetensors_bytes())
-    repo.write("not_staged.pt", "x")
+    repo.write("not_staged.pt", b"\x00x")
     repo.add("new.safetensors", "renamed.txt")
     findings = repo.findings(capsys, "--staged")
     assert flagged(findings, "weights") == {"new.safetensors", "renamed.txt"}
@@ -113,7 +113,7 @@ def test_staged_and_diff_leave_submodules_out_as_the_walk_does(repo, capsys):
     commit = repo.git("rev-parse", "HEAD").strip()
     # A gitlink staged without its folder checked out (as after a shallow clone).
     repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},vendor/lib")
-    repo.write("new.pt", "x")
+    repo.write("new.pt", b"\x00x")
     repo.add("new.pt")
     findings = repo.findings(capsys, "--staged")
     assert {f["path"] for f in findings} == {"new.pt"}
@@ -122,11 +122,11 @@ def test_staged_and_diff_leave_submodules_out_as_the_walk_does(repo, capsys):
 
 
 def test_diff_sees_only_what_the_branch_adds(repo, capsys):
-    repo.write("old.pt", "x")
+    repo.write("old.pt", b"\x00x")
     repo.add("old.pt")
     repo.commit()
     repo.git("checkout", "-q", "-b", "feature")
-    repo.write("new.ckpt", "x")
+    repo.write("new.ckpt", b"\x00x")
     repo.write("src/ok.py", "x = 1\n")
     repo.add(".")
     repo.commit()
@@ -155,7 +155,7 @@ def test_git_selection_outside_a_repository_is_a_usage_error(tmp_path, capsys):
 
 
 def test_baseline_then_only_new_findings_fail(repo, capsys):
-    repo.write("legacy/model.bin", "x")
+    repo.write("legacy/model.bin", b"\x00x")
     repo.write("datasets/a.csv", "1\n")
     repo.add(".")
     assert repo.scan(capsys)[0] == 1
@@ -166,7 +166,7 @@ def test_baseline_then_only_new_findings_fail(repo, capsys):
         ("weights", "legacy/model.bin"), ("forbidden-dir", "datasets/")}
     code, out, _ = repo.scan(capsys)
     assert code == 0 and "2 baselined" in out
-    repo.write("legacy/second.pt", "x")
+    repo.write("legacy/second.pt", b"\x00x")
     repo.add(".")
     code, out, _ = repo.scan(capsys, "--format", "json")
     report = json.loads(out)
@@ -178,7 +178,7 @@ def test_baseline_then_only_new_findings_fail(repo, capsys):
 def test_baseline_path_from_config_and_bad_baseline_file(repo, capsys):
     repo.config('baseline = "ci/scan-baseline.json"\n')
     (repo.root / "ci").mkdir()
-    repo.write("m.bin", "x")
+    repo.write("m.bin", b"\x00x")
     repo.add(".")
     assert repo.scan(capsys, "--write-baseline")[0] == 0
     assert (repo.root / "ci/scan-baseline.json").is_file()
@@ -189,7 +189,7 @@ def test_baseline_path_from_config_and_bad_baseline_file(repo, capsys):
 
 
 def test_warn_mode_reports_but_exits_zero(repo, capsys):
-    repo.write("m.bin", "x")
+    repo.write("m.bin", b"\x00x")
     repo.add(".")
     repo.config('mode = "warn"\n')
     code, out, _ = repo.scan(capsys)
@@ -263,7 +263,7 @@ def _mixed(repo: Repo) -> None:
     repo.write("agents/tool.py", "import os\nimport training\n")
     repo.write("training/__init__.py", "")
     repo.write("docs/notes.txt", safetensors_bytes())
-    repo.write("my file #1.bin", "x")
+    repo.write("my file #1.bin", b"\x00x")
     repo.write("datasets/a.csv", "1\n")
     repo.write("big.log", "x" * 2000)
     repo.add(".")
@@ -288,10 +288,10 @@ def test_sarif_validates_against_the_official_schema(repo, capsys, vectors):
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((vectors / "sarif-schema-2.1.0.json").read_text())
     _mixed(repo)
-    repo.write("old.pt", "x")
+    repo.write("old.pt", b"\x00x")
     repo.add(".")
     repo.scan(capsys, "--write-baseline")
-    repo.write("new.pt", "x")
+    repo.write("new.pt", b"\x00x")
     repo.add(".")
     code, out, _ = repo.scan(capsys, "--format", "sarif")
     log = json.loads(out)

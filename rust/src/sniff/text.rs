@@ -101,8 +101,9 @@ fn private_key(p: &Probe) -> Option<Sniff> {
             .iter()
             .position(|c| c.is_ascii_whitespace())
             .unwrap_or(rest.len());
-        let parts: Vec<&[u8]> = rest[..end].rsplitn(3, |&c| c == b'+').collect();
-        if let [b64, hash, name] = parts[..] {
+        // Names hold no '+'; the base64 may.
+        let mut parts = rest[..end].splitn(3, |&c| c == b'+');
+        if let (Some(name), Some(hash), Some(b64)) = (parts.next(), parts.next(), parts.next()) {
             if hash.len() == 8
                 && hash.iter().all(u8::is_ascii_hexdigit)
                 && !name.is_empty()
@@ -240,7 +241,7 @@ mod tests {
     use super::*;
     use crate::sniff::sniff_bytes;
 
-    const B64: &str = "MC4CAQAwBQYDK2VwBCIEIGx0c1fR2ci0M7h2pWwGq3v0mHq0p5nYz8qHqz0aB1cD";
+    const B64: &str = "MC4CAQAwBQYDK2VwBCIEIGx0c1+R2ci0M7h2pWwGq3v0mHq0p5nYz8qHqz0aB1cD";
 
     #[test]
     fn lfs_pointers_name_their_object() {
