@@ -7,6 +7,8 @@
 pub mod canonical;
 pub mod copy;
 pub mod digest;
+pub mod git;
+pub mod scan_cache;
 pub mod sniff;
 pub mod triage;
 pub mod walk;

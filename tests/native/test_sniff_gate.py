@@ -12,7 +12,6 @@ import os
 import pickle
 import tarfile
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,11 +218,11 @@ def test_plain_archives_are_nothing():
 
 def test_a_zip_bomb_and_deep_nesting_stop_at_the_budget(tmp_path):
     bomb = tmp_path / "bomb.zip"
-    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        with z.open("zeros.bin", "w", force_zip64=True) as f:
-            block = bytes(1 << 20)
-            for _ in range(300):  # 300 MiB of zeros, about 300 KiB compressed
-                f.write(block)
+    with (zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z,
+          z.open("zeros.bin", "w", force_zip64=True) as f):
+        block = bytes(1 << 20)
+        for _ in range(300):  # 300 MiB of zeros, about 300 KiB compressed
+            f.write(block)
     assert sniff(bomb) is None
     data = pickle.dumps(EVIL["eval"])
     for _ in range(10_000):
@@ -234,9 +233,8 @@ def test_a_zip_bomb_and_deep_nesting_stop_at_the_budget(tmp_path):
 
 def test_datasets_from_their_real_writers(tmp_path):
     pa = pytest.importorskip("pyarrow")
-    import pyarrow.feather as feather
-    import pyarrow.orc as orc
     import pyarrow.parquet as pq
+    from pyarrow import feather, orc
 
     table = pa.table({"x": list(range(100)), "s": ["a"] * 100})
     pq.write_table(table, tmp_path / "t.parquet")

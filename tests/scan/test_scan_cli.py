@@ -109,15 +109,20 @@ def test_staged_from_a_subfolder_reads_blobs_of_that_folder(repo, capsys):
     assert code == 1 and flagged(out["findings"], "weights") == {"model.txt"}
 
 
-def test_staged_and_diff_leave_submodules_out_as_the_walk_does(repo, capsys):
+def test_submodules_are_listed_with_the_commit_they_pin_in_every_git_selection(repo, capsys):
     commit = repo.git("rev-parse", "HEAD").strip()
     # A gitlink staged without its folder checked out (as after a shallow clone).
     repo.git("update-index", "--add", "--cacheinfo", f"160000,{commit},vendor/lib")
     repo.write("new.pt", b"\x00x")
     repo.add("new.pt")
-    findings = repo.findings(capsys, "--staged")
-    assert {f["path"] for f in findings} == {"new.pt"}
+    for args in (["--staged"], []):
+        found = {f["path"]: f for f in repo.findings(capsys, *args)}
+        assert set(found) == {"new.pt", "vendor/lib"}
+        assert found["vendor/lib"]["rule"] == "submodule"
+        assert found["vendor/lib"]["content"] == f"git:{commit}"
+        assert commit in found["vendor/lib"]["evidence"]
     repo.commit()
+    repo.config('disable = ["submodule"]\n')
     assert {f["path"] for f in repo.findings(capsys)} == {"new.pt"}
 
 
@@ -151,7 +156,7 @@ def test_git_selection_outside_a_repository_is_a_usage_error(tmp_path, capsys):
 
     assert main(["scan", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "not a git repository" in err and "use --all" in err
+    assert "not inside a git work tree" in err and "use --all" in err
 
 
 def test_baseline_then_only_new_findings_fail(repo, capsys):
@@ -162,8 +167,11 @@ def test_baseline_then_only_new_findings_fail(repo, capsys):
     code, _, err = repo.scan(capsys, "--write-baseline")
     assert code == 0 and "2 finding(s)" in err
     baseline = json.loads((repo.root / "receiptcore-scan-baseline.json").read_text())
-    assert {(e["rule"], e["path"]) for e in baseline["findings"]} == {
-        ("weights", "legacy/model.bin"), ("forbidden-dir", "datasets/")}
+    blob = repo.git("rev-parse", ":legacy/model.bin").strip()
+    entries = {e["path"]: e for e in baseline["findings"]}
+    assert entries["legacy/model.bin"] == {"path": "legacy/model.bin", "rules": ["weights"],
+                                           "content": f"git:{blob}"}
+    assert entries["datasets/"]["rules"] == ["forbidden-dir"]
     code, out, _ = repo.scan(capsys)
     assert code == 0 and "2 baselined" in out
     repo.write("legacy/second.pt", b"\x00x")
@@ -173,6 +181,34 @@ def test_baseline_then_only_new_findings_fail(repo, capsys):
     assert code == 1 and [f["path"] for f in report["findings"]] == ["legacy/second.pt"]
     assert len(report["baselined"]) == 2
     assert len(repo.findings(capsys, "--no-baseline")) == 3
+
+
+def test_a_baselined_path_with_other_content_is_a_new_finding(repo, capsys):
+    import numpy as np
+    from safetensors.numpy import save
+
+    small = save({"w": np.ones((64, 64), dtype=np.float32)})  # 16 KiB
+    repo.write("model.safetensors", small)
+    repo.write("datasets/a.csv", "1\n")
+    repo.add(".")
+    repo.commit()
+    assert repo.scan(capsys, "--write-baseline")[0] == 0
+    assert repo.scan(capsys)[0] == 0
+    repo.write("model.safetensors", save({"w": np.ones((300, 300), dtype=np.float32)}))
+    repo.write("datasets/b.csv", "2\n")
+    repo.add(".")
+    repo.commit()
+    base = repo.git("rev-parse", "HEAD~1").strip()
+    for args in ([], ["--diff", base]):
+        code, out, _ = repo.scan(capsys, "--format", "json", *args)
+        assert code == 1
+        assert {f["path"] for f in json.loads(out)["findings"]} >= {"model.safetensors"}
+    assert {f["path"] for f in repo.findings(capsys)} == {"model.safetensors", "datasets/"}
+    # Outside git the content is the file's sha256.
+    assert repo.scan(capsys, "--all", "--write-baseline")[0] == 0
+    assert repo.scan(capsys, "--all")[0] == 0
+    repo.write("model.safetensors", small)
+    assert {f["path"] for f in repo.findings(capsys, "--all")} == {"model.safetensors"}
 
 
 def test_baseline_path_from_config_and_bad_baseline_file(repo, capsys):
@@ -281,7 +317,8 @@ def test_text_report_groups_by_rule_with_evidence(repo, capsys):
 def test_json_fields_are_stable(repo, capsys):
     _mixed(repo)
     for f in repo.findings(capsys):
-        assert list(f) == ["rule", "path", "format", "family", "size", "evidence", "line"]
+        assert list(f) == ["rule", "rules", "path", "format", "family", "size", "evidence",
+                           "line", "content"]
 
 
 def test_sarif_validates_against_the_official_schema(repo, capsys, vectors):

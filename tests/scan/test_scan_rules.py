@@ -286,16 +286,14 @@ def test_benign_files_raise_nothing(repo, capsys, tmp_path):
     assert (code, out.startswith("clean: 4 file(s)")) == (0, True), out
 
 
-def test_tracked_file_missing_from_the_tree_fails_closed(repo, capsys):
-    repo.write("gone.txt", "x")
+def test_a_tracked_file_missing_from_the_tree_is_judged_by_its_blob(repo, capsys):
+    repo.write("gone.txt", safetensors_bytes())
     repo.write("here.txt", "x")
     repo.add(".")
     (repo.root / "gone.txt").unlink()
     findings = repo.findings(capsys)
-    assert [(f["rule"], f["path"]) for f in findings] == [("unreadable", "gone.txt")]
-    assert findings[0]["evidence"]
-    repo.config('disable = ["unreadable"]\n')
-    assert repo.findings(capsys) == []
+    assert [(f["rule"], f["path"], f["format"]) for f in findings] == [
+        ("weights", "gone.txt", "safetensors")]
 
 
 def test_symlinks_are_not_followed_nor_judged_by_name(repo, capsys, tmp_path):

@@ -50,7 +50,8 @@ class Repo:
 
 
 def flagged(findings: list[dict], rule: str) -> set[str]:
-    return {f["path"] for f in findings if f["rule"] == rule}
+    """The paths of the findings that ``rule`` flagged (first, or beside a more severe one)."""
+    return {f["path"] for f in findings if rule in f["rules"]}
 
 
 # Real writers. Each returns the bytes a real library wrote.

@@ -1,5 +1,5 @@
-"""``receiptcore scan``: the CI gate that keeps weights, datasets, vector snapshots, oversized
-files and forbidden imports out of a runtime repository.
+"""``receiptcore scan``: the CI gate that keeps weights, datasets, vector snapshots, unsafe
+pickles, keys, oversized files and forbidden imports out of a runtime repository.
 
 Policy lives here in Python; the hot loop (listing the tree, reading each file's header) is the
 native :func:`receiptcore.walk` and :func:`receiptcore.sniff`. See ``docs/scan.md``.
@@ -9,29 +9,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from receiptcore.scan.baseline import load_baseline, split_new, write_baseline
+from receiptcore.scan.baseline import load_baseline, pin_contents, split_new, write_baseline
 from receiptcore.scan.catalogue import RULES
 from receiptcore.scan.config import ScanConfig, load_config
 from receiptcore.scan.imports import check_imports
 from receiptcore.scan.report import ScanResult
-from receiptcore.scan.rules import Finding, check_files
+from receiptcore.scan.rules import Cleared, Finding, check_files
 from receiptcore.scan.select import select_files
 
-__all__ = ["RULES", "Finding", "ScanConfig", "ScanResult", "find_all", "load_config",
-           "run_scan", "write_baseline"]
+__all__ = ["RULES", "Cleared", "Finding", "ScanConfig", "ScanResult", "find_all",
+           "load_config", "run_scan", "write_findings"]
 
 
 def find_all(root: Path, config: ScanConfig, selection: str = "git",
-             base: str | None = None) -> tuple[list[Finding], int]:
-    """Every finding of every enabled rule, and the number of files looked at."""
-    records = select_files(root, selection, base)
-    findings = check_files(records, config, root) + check_imports(root, config)
-    return findings, len(records)
+             base: str | None = None) -> tuple[list[Finding], list[Cleared], int]:
+    """Every finding of every enabled rule, the files whose content cleared their name, and
+    the number of files looked at."""
+    records = select_files(root, selection, base, cache=config.cache)
+    findings, cleared = check_files(records, config, root)
+    return findings + check_imports(root, config), cleared, len(records)
 
 
 def run_scan(root: Path, config: ScanConfig, selection: str = "git", base: str | None = None,
              baseline: Path | None = None) -> ScanResult:
     """Scan ``root`` and split the findings into new ones and those in ``baseline``."""
-    findings, files = find_all(root, config, selection, base)
-    new, old = split_new(findings, load_baseline(baseline) if baseline else set())
-    return ScanResult(new, old, config.mode, selection, files)
+    findings, cleared, files = find_all(root, config, selection, base)
+    known = load_baseline(baseline) if baseline else {}
+    if known:
+        findings = pin_contents(root, findings)
+    new, old = split_new(findings, known)
+    return ScanResult(new, old, config.mode, selection, files, cleared)
+
+
+def write_findings(root: Path, config: ScanConfig, baseline: Path, selection: str = "git",
+                   base: str | None = None) -> int:
+    """Record every current finding, with the content judged, in ``baseline``."""
+    findings, _, _ = find_all(root, config, selection, base)
+    return write_baseline(baseline, pin_contents(root, findings))

@@ -121,6 +121,7 @@ fn py_is_allowed_global(name: &str) -> bool {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("HEAD_BYTES", crate::sniff::HEAD)?;
     m.add_function(wrap_pyfunction!(sniff, m)?)?;
     m.add_function(wrap_pyfunction!(allowed_globals, m)?)?;
     m.add_function(wrap_pyfunction!(py_is_allowed_global, m)?)?;

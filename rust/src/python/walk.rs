@@ -1,4 +1,5 @@
-//! Bindings for the parallel walk: `walk`, `inspect_files`, `git_changes`, `triage`, `Entry`.
+//! Bindings for the parallel walk: `walk`, `inspect_files`, `judge_changes`, `read_blobs`,
+//! `triage`, `Entry`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -6,17 +7,20 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 
 use super::convert::FsPath;
-use super::errors::walk_error;
+use super::errors::{walk_error, GitError};
 use super::sniff::PySniff;
+use crate::git::{Blobs, Oid};
+use crate::scan_cache::Cache;
 use crate::triage::Triage;
-use crate::walk::{git_changes as list_changes, Changes, Entry, Kind, Mode, Walk};
+use crate::walk::{Entry, Judged, Kind, Mode, Walk};
 
 /// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `kind`, `error`
-/// (None, or why the file could not be read or named). The rare fields are boxed, as in the
-/// walk's own entries: a million of these are a million Python objects.
+/// (None, or why the file could not be read or named), `oid` (the git object judged, in git's
+/// listings), `cached`. The rare fields are boxed, as in the walk's own entries: a million of
+/// these are a million Python objects.
 #[pyclass(frozen, eq, module = "receiptcore._core", name = "Entry")]
 #[derive(Clone, PartialEq)]
 pub struct PyEntry {
@@ -28,6 +32,10 @@ pub struct PyEntry {
     sniff: Option<Box<PySniff>>,
     kind: Kind,
     error: Option<Box<str>>,
+    oid: Option<Box<Oid>>,
+    /// Judged from the scan's verdict cache: nothing was read.
+    #[pyo3(get)]
+    cached: bool,
 }
 
 impl From<Entry> for PyEntry {
@@ -38,6 +46,8 @@ impl From<Entry> for PyEntry {
             sniff: e.sniff.map(|s| Box::new(PySniff::from(*s))),
             kind: e.kind,
             error: e.error,
+            oid: e.oid,
+            cached: e.cached,
         }
     }
 }
@@ -45,22 +55,29 @@ impl From<Entry> for PyEntry {
 fn parse_kind(kind: &str) -> PyResult<Kind> {
     Kind::parse(kind).ok_or_else(|| {
         PyValueError::new_err(format!(
-            "unknown kind {kind:?}: use \"file\", \"symlink\", \"special\" or \"directory\""
+            "unknown kind {kind:?}: use \"file\", \"symlink\", \"special\", \"directory\" or \
+             \"submodule\""
         ))
     })
 }
 
+fn parse_oid(hex: &str) -> PyResult<Oid> {
+    Oid::from_hex(hex.as_bytes())
+        .ok_or_else(|| PyValueError::new_err(format!("not a git object id: {hex:?}")))
+}
+
 #[pymethods]
 impl PyEntry {
-    /// For files chosen another way than `walk` (the scan's `--staged` and `--diff`).
+    /// For files chosen another way than `walk`.
     #[new]
-    #[pyo3(signature = (path, size, sniff = None, kind = "file", error = None))]
+    #[pyo3(signature = (path, size, sniff = None, kind = "file", error = None, oid = None))]
     fn new(
         path: FsPath,
         size: u64,
         sniff: Option<&Bound<'_, PySniff>>,
         kind: &str,
         error: Option<String>,
+        oid: Option<&str>,
     ) -> PyResult<Self> {
         Ok(PyEntry {
             path: path.0.into_os_string(),
@@ -68,6 +85,8 @@ impl PyEntry {
             sniff: sniff.map(|s| Box::new(s.get().clone())),
             kind: parse_kind(kind)?,
             error: error.map(String::into_boxed_str),
+            oid: oid.map(parse_oid).transpose()?.map(Box::new),
+            cached: false,
         })
     }
 
@@ -84,6 +103,11 @@ impl PyEntry {
     #[getter]
     fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    #[getter]
+    fn oid(&self) -> Option<String> {
+        self.oid.as_ref().map(|o| o.to_hex())
     }
 
     fn __repr__(&self) -> String {
@@ -111,15 +135,36 @@ fn entries(py: Python<'_>, entries: Vec<Entry>) -> PyResult<Bound<'_, PyList>> {
     PyList::new(py, entries.into_iter().map(PyEntry::from))
 }
 
-/// walk(root, mode="all", *, sniff=True, empty_dirs=False) -> list[Entry]
+/// Judges one of git's listings with the verdict cache in `cache` (a file path), if given.
+fn judged(
+    py: Python<'_>,
+    walk: Walk,
+    root: &std::path::Path,
+    which: Judged,
+    cache: Option<FsPath>,
+) -> PyResult<Vec<Entry>> {
+    py.detach(|| {
+        let mut cache = cache.map(|path| Cache::load(&path.0));
+        let entries = walk.judge(root, which, cache.as_mut())?;
+        // A cache that cannot be written is only a slower next scan.
+        if let Some(cache) = cache {
+            let _ = cache.save();
+        }
+        Ok(entries)
+    })
+    .map_err(walk_error)
+}
+
+/// walk(root, mode="all", *, sniff=True, empty_dirs=False, cache=None) -> list[Entry]
 #[pyfunction]
-#[pyo3(signature = (root, mode = "all", *, sniff = true, empty_dirs = false))]
+#[pyo3(signature = (root, mode = "all", *, sniff = true, empty_dirs = false, cache = None))]
 fn walk<'py>(
     py: Python<'py>,
     root: FsPath,
     mode: &str,
     sniff: bool,
     empty_dirs: bool,
+    cache: Option<FsPath>,
 ) -> PyResult<Bound<'py, PyList>> {
     let mode = Mode::parse(mode).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -127,8 +172,56 @@ fn walk<'py>(
         ))
     })?;
     let walk = Walk::new(mode).sniff(sniff).empty_dirs(empty_dirs);
-    let found = py.detach(|| walk.run(&root.0)).map_err(walk_error)?;
+    let found = match mode {
+        Mode::Git => judged(py, walk, &root.0, Judged::Index, cache)?,
+        _ => py.detach(|| walk.run(&root.0)).map_err(walk_error)?,
+    };
     entries(py, found)
+}
+
+/// judge_changes(root, base=None, *, cache=None) -> list[Entry]
+#[pyfunction]
+#[pyo3(signature = (root, base = None, *, cache = None))]
+fn judge_changes<'py>(
+    py: Python<'py>,
+    root: FsPath,
+    base: Option<&str>,
+    cache: Option<FsPath>,
+) -> PyResult<Bound<'py, PyList>> {
+    let which = base.map_or(Judged::Staged, Judged::Since);
+    let found = judged(py, Walk::new(Mode::Git), &root.0, which, cache)?;
+    entries(py, found)
+}
+
+/// read_blobs(root, oids, limit) -> list[bytes | None]
+#[pyfunction]
+#[pyo3(signature = (root, oids, limit, /))]
+fn read_blobs<'py>(
+    py: Python<'py>,
+    root: FsPath,
+    oids: Vec<String>,
+    limit: u64,
+) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {
+    let parsed = oids
+        .iter()
+        .map(|hex| parse_oid(hex))
+        .collect::<PyResult<Vec<Oid>>>()?;
+    let read = py.detach(|| -> Result<Vec<Option<Vec<u8>>>, String> {
+        let mut blobs = Blobs::open(&root.0)?;
+        parsed
+            .iter()
+            .map(|oid| {
+                blobs
+                    .read(oid, limit)
+                    .map_err(|e| format!("git cat-file: {e}"))
+            })
+            .collect()
+    });
+    let read = read.map_err(GitError::new_err)?;
+    Ok(read
+        .into_iter()
+        .map(|data| data.map(|d| PyBytes::new(py, &d)))
+        .collect())
 }
 
 /// inspect_files(root, paths) -> list[Entry]
@@ -142,24 +235,6 @@ fn inspect_files<'py>(
     let raw: Vec<&[u8]> = paths.iter().map(|p| p.0.as_os_str().as_bytes()).collect();
     let found = py.detach(|| Walk::new(Mode::Git).inspect(&root.0, &raw));
     entries(py, found)
-}
-
-/// git_changes(root, base=None) -> list[tuple[str, str]]
-#[pyfunction]
-#[pyo3(signature = (root, base = None))]
-fn git_changes(
-    py: Python<'_>,
-    root: FsPath,
-    base: Option<&str>,
-) -> PyResult<Vec<(OsString, &'static str)>> {
-    let which = base.map_or(Changes::Staged, Changes::Since);
-    let changed = py
-        .detach(|| list_changes(&root.0, which))
-        .map_err(walk_error)?;
-    Ok(changed
-        .into_iter()
-        .map(|(path, kind)| (path.into_os_string(), kind.as_str()))
-        .collect())
 }
 
 /// The entries a file rule could flag, and the entries below each forbidden directory.
@@ -198,7 +273,7 @@ fn triage(
         if triage.needs_rules(
             path,
             entry.size,
-            entry.sniff.is_some(),
+            entry.sniff.is_some() || entry.kind == Kind::Submodule,
             entry.error.is_some(),
         ) {
             candidates.push(bound.unbind());
@@ -210,7 +285,8 @@ fn triage(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_files, m)?)?;
-    m.add_function(wrap_pyfunction!(git_changes, m)?)?;
+    m.add_function(wrap_pyfunction!(judge_changes, m)?)?;
+    m.add_function(wrap_pyfunction!(read_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
     Ok(())

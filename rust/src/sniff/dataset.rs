@@ -76,7 +76,7 @@ fn arrow_file(p: &Probe) -> Option<Sniff> {
 fn feather_v1(p: &Probe) -> Option<Sniff> {
     let t = ending(p)?;
     (t.len() >= 8 && t.ends_with(b"FEA1") && p.size >= 12)
-        .then(|| ())
+        .then_some(())
         .and_then(|_| {
             found(
                 "feather",
@@ -125,7 +125,7 @@ fn orc(p: &Probe) -> Option<Sniff> {
 fn avro(p: &Probe) -> Option<Sniff> {
     let head = &p.head[4..];
     let has = |key: &[u8]| head.windows(key.len()).any(|w| w == key);
-    has(b"avro.schema").then(|| ())?;
+    has(b"avro.schema").then_some(())?;
     found(
         "avro",
         "Avro object container: Obj\\x01 at offset 0 and an avro.schema in its header".into(),

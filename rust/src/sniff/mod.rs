@@ -88,6 +88,23 @@ pub enum Family {
 }
 
 impl Family {
+    const ALL: [Family; 9] = [
+        Family::Weights,
+        Family::TensorData,
+        Family::VectorIndex,
+        Family::Dataset,
+        Family::Pickle,
+        Family::LfsPointer,
+        Family::PrivateKey,
+        Family::Text,
+        Family::Opaque,
+    ];
+
+    /// The family whose `as u8` is `index` (for verdicts stored by the scan cache).
+    pub fn from_index(index: u8) -> Option<Family> {
+        Family::ALL.into_iter().find(|&f| f as u8 == index)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Weights => "weights",

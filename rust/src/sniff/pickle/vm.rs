@@ -25,14 +25,16 @@ const MAX_TRACKED: usize = 64;
 const MAX_STRING: u64 = 256;
 const WINDOW: usize = 16 << 10;
 
+/// A dict's items, shared by every reference to it; `None` once it grew past [`MAX_TRACKED`].
+type Items = Rc<RefCell<Option<Vec<(V, V)>>>>;
+
 #[derive(Clone, Debug)]
 pub(crate) enum V {
     Mark,
     Int(i64),
     Str(Rc<str>),
     Tuple(Rc<[V]>),
-    /// `None` once the dict grew past [`MAX_TRACKED`].
-    Dict(Rc<RefCell<Option<Vec<(V, V)>>>>),
+    Dict(Items),
     /// A global itself (the class or function, not a call of it): index into the names.
     Global(usize),
     /// The result of calling something: which global (if known), its arguments, its state.
