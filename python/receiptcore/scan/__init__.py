@@ -7,6 +7,7 @@ native :func:`receiptcore.walk` and :func:`receiptcore.sniff`. See ``docs/scan.m
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from receiptcore.scan.baseline import load_baseline, pin_contents, split_new, write_baseline
@@ -22,27 +23,27 @@ __all__ = ["RULES", "Cleared", "Finding", "ScanConfig", "ScanResult", "find_all"
 
 
 def find_all(root: Path, config: ScanConfig, selection: str = "git",
-             base: str | None = None) -> tuple[list[Finding], list[Cleared], int]:
-    """Every finding of every enabled rule, the files whose content cleared their name, and
-    the number of files looked at."""
+             base: str | None = None) -> ScanResult:
+    """Every finding of every enabled rule (all new: no baseline applied), the files whose
+    content cleared their name, and how many files were looked at."""
     records = select_files(root, selection, base, cache=config.cache)
     findings, cleared = check_files(records, config, root)
-    return findings + check_imports(root, config), cleared, len(records)
+    return ScanResult(findings + check_imports(root, config), [], config.mode, selection,
+                      len(records), cleared, sum(1 for r in records if r.cached))
 
 
 def run_scan(root: Path, config: ScanConfig, selection: str = "git", base: str | None = None,
              baseline: Path | None = None) -> ScanResult:
     """Scan ``root`` and split the findings into new ones and those in ``baseline``."""
-    findings, cleared, files = find_all(root, config, selection, base)
+    found = find_all(root, config, selection, base)
     known = load_baseline(baseline) if baseline else {}
-    if known:
-        findings = pin_contents(root, findings)
+    findings = pin_contents(root, found.new) if known else found.new
     new, old = split_new(findings, known)
-    return ScanResult(new, old, config.mode, selection, files, cleared)
+    return replace(found, new=new, baselined=old)
 
 
 def write_findings(root: Path, config: ScanConfig, baseline: Path, selection: str = "git",
                    base: str | None = None) -> int:
     """Record every current finding, with the content judged, in ``baseline``."""
-    findings, _, _ = find_all(root, config, selection, base)
-    return write_baseline(baseline, pin_contents(root, findings))
+    found = find_all(root, config, selection, base)
+    return write_baseline(baseline, pin_contents(root, found.new))

@@ -23,6 +23,8 @@ class ScanResult:
     selection: str
     files: int
     cleared: list[Cleared] = field(default_factory=list)
+    # Files judged from the verdict cache, nothing read.
+    cached: int = 0
 
     @property
     def failed(self) -> bool:
@@ -42,11 +44,12 @@ def render_text(result: ScanResult) -> str:
             also = f"  (also {', '.join(f.also)})" if f.also else ""
             lines.append(f"  {where}{size}{also}\n      {f.evidence}")
         lines.append("")
-    summary = f"{len(result.new)} finding(s) in {result.files} file(s) ({result.selection})"
+    scanned = result.selection + (f", {result.cached} from the cache" if result.cached else "")
+    summary = f"{len(result.new)} finding(s) in {result.files} file(s) ({scanned})"
     if result.baselined:
         summary += f", {len(result.baselined)} more in the baseline"
     if not result.new:
-        summary = f"clean: {result.files} file(s) scanned ({result.selection})" + (
+        summary = f"clean: {result.files} file(s) scanned ({scanned})" + (
             f", {len(result.baselined)} baselined finding(s)" if result.baselined else "")
     elif result.mode == "warn":
         summary += "; mode = warn: not failing"
@@ -64,6 +67,7 @@ def render_json(result: ScanResult) -> str:
         "mode": result.mode,
         "selection": result.selection,
         "files": result.files,
+        "cached": result.cached,
         "failed": result.failed,
         "findings": [f.to_json() for f in ordered(result.new)],
         "baselined": [f.to_json() for f in ordered(result.baselined)],
