@@ -44,21 +44,23 @@ def render_sarif(result: ScanResult, version: str, root: Path) -> tuple[str, str
     findings = [(f, False) for f in ordered(result.new)]
     findings += [(f, True) for f in ordered(result.baselined)]
     results = [_result(f, root, index, level, baselined) for f, baselined in findings]
-    log = _log(results, version, root, level, None)
-    note = None
     kept = min(len(results), MAX_RESULTS)
     text = _dump(_log(results[:kept], version, root, level, None))
-    while kept and _gzipped(text) > MAX_GZIP_BYTES:
-        kept = kept * 9 // 10
-        text = _dump(_log(results[:kept], version, root, level, None))
-    if kept < len(results):
+    if len(text) > MAX_GZIP_BYTES and _gzipped(text) > MAX_GZIP_BYTES:
+        kept = _fitting(results[:kept], MAX_GZIP_BYTES - _gzipped(_dump(
+            _log([], version, root, level, "x" * 400))))
+    if kept == len(results):
+        return text, None
+    while True:
         note = (f"{len(results) - kept} of {len(results)} results left out of the SARIF log: "
                 f"GitHub code scanning accepts at most {MAX_RESULTS:,} results per run and "
                 f"{MAX_GZIP_BYTES // 1_000_000} MB of gzip-compressed SARIF; the most severe "
                 "are kept ('--format json' lists them all)")
-        log = _log(results[:kept], version, root, level, note)
-        text = _dump(log)
-    return text, note
+        text = _dump(_log(results[:kept], version, root, level, note))
+        # The estimate bounds the size from above; this only guards it.
+        if len(text) <= MAX_GZIP_BYTES or _gzipped(text) <= MAX_GZIP_BYTES or not kept:
+            return text, note
+        kept = kept * 19 // 20
 
 
 def _dump(log: dict[str, Any]) -> str:
@@ -69,6 +71,23 @@ def _gzipped(text: str) -> int:
     import gzip
 
     return len(gzip.compress(text.encode("utf-8", "surrogateescape"), compresslevel=6))
+
+
+def _fitting(results: list[dict], budget: int) -> int:
+    """How many of ``results`` (in order) fit in ``budget`` gzip-compressed bytes: one pass
+    through a compressor, flushed as it goes so its output bounds the size from above."""
+    import zlib
+
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    size = 0
+    for count, result in enumerate(results):
+        size += len(packer.compress(json.dumps(result, indent=2).encode(
+            "utf-8", "surrogateescape")))
+        if count % 64 == 63:
+            size += len(packer.flush(zlib.Z_SYNC_FLUSH))
+            if size > budget:
+                return max(0, count - 64)
+    return len(results)
 
 
 def _log(results: list[dict], version: str, root: Path, level: str,
