@@ -232,6 +232,29 @@ def test_import_boundary_external_package_and_clean_code(repo, capsys):
     assert repo.findings(capsys) == []
 
 
+def test_import_boundary_counts_dynamic_imports_of_literal_names(repo, capsys):
+    repo.config(CONTRACT)
+    _package(repo, "agents", {
+        "loader": "import importlib\n\nmod = importlib.import_module('torch')\n",
+        "lazy": "def get():\n    return __import__('training.fit')\n",
+        "relative": "import shared.util\n",
+        # Not imports: a name computed at run time, and the words in a comment or a string.
+        "computed": "import importlib\nname = 'torch'\nimportlib.import_module(name)\n",
+        "mentions": "# importlib.import_module('torch')\nDOC = \"__import__('torch')\"\n"})
+    _package(repo, "shared", {"util": "from importlib import import_module\n"
+                                      "bridge = import_module('.bridge', __package__)\n",
+                              "bridge": "from training import fit\n"})
+    _package(repo, "training", {"fit": "x = 1\n"})
+    repo.add(".")
+    chains = {(f["path"], f["line"]): f["evidence"] for f in repo.findings(capsys)}
+    assert set(chains) == {("agents/loader.py", 3), ("agents/lazy.py", 2),
+                           ("agents/relative.py", 1)}
+    assert "agents.loader -> torch; first import: `mod = importlib.import_module('torch')`" in (
+        chains[("agents/loader.py", 3)])
+    assert "agents.relative -> shared.util -> shared.bridge -> training" in (
+        chains[("agents/relative.py", 1)])
+
+
 def test_import_boundary_type_checking_imports_count_unless_ignored(repo, capsys):
     repo.config(CONTRACT)
     _package(repo, "agents", {"hints": "from typing import TYPE_CHECKING\n"

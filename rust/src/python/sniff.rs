@@ -107,6 +107,13 @@ fn sniff(
     Ok(found.map(PySniff::from))
 }
 
+/// files_containing(paths, needles) -> list[bool]
+#[pyfunction]
+fn files_containing(py: Python<'_>, paths: Vec<PathBuf>, needles: Vec<Vec<u8>>) -> Vec<bool> {
+    let needles: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+    py.detach(|| crate::grep::files_containing(&paths, &needles))
+}
+
 /// allowed_globals() -> tuple[str, ...]: the pickle imports judged safe (`*` matches part of
 /// one name).
 #[pyfunction]
@@ -124,6 +131,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HEAD_BYTES", crate::sniff::HEAD)?;
     m.add_function(wrap_pyfunction!(sniff, m)?)?;
     m.add_function(wrap_pyfunction!(allowed_globals, m)?)?;
+    m.add_function(wrap_pyfunction!(files_containing, m)?)?;
     m.add_function(wrap_pyfunction!(py_is_allowed_global, m)?)?;
     m.add_class::<PySniff>()?;
     Ok(())
