@@ -14,18 +14,18 @@ use std::sync::Mutex;
 use crate::git::Oid;
 use crate::sniff::{Family, Sniff};
 
-/// Bumped whenever a detector changes what it says about some bytes, so no verdict of an older
-/// sniffer is reused. The crate version is part of the key too.
-const SNIFF_REVISION: u32 = 1;
-
 /// Entries kept from earlier scans beyond those this scan saw (other branches), at most this
 /// many times the entries seen, so the file follows the repository's size.
 const KEEP_UNSEEN: usize = 2;
 
+/// The first line of the file: the format, and the sniffer that made the verdicts (its version
+/// and a fingerprint of its sources, stamped by `build.rs`), so no verdict of another sniffer
+/// is ever reused.
 fn magic() -> String {
     format!(
-        "receiptcore scan cache 1; sniff {} r{SNIFF_REVISION}\n",
-        env!("CARGO_PKG_VERSION")
+        "receiptcore scan cache 1; sniff {} {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("SNIFF_SOURCE_HASH")
     )
 }
 

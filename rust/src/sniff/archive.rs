@@ -9,7 +9,7 @@ use super::region::with_region;
 use super::{run, Family, Probe, Sniff, MAX_DEPTH};
 
 /// Members sniffed per archive (their names are all read for the archive's own verdict).
-pub const MAX_MEMBERS: usize = 128;
+pub const MAX_MEMBERS: usize = 1024;
 
 /// What the members of one archive showed.
 #[derive(Default)]
@@ -18,6 +18,8 @@ pub(crate) struct Members {
     globals: Vec<String>,
     unsafe_globals: Vec<String>,
     pub sniffed: usize,
+    /// Members not looked at: past [`MAX_MEMBERS`], or after the budget ran out.
+    pub skipped: usize,
 }
 
 /// How telling a family is, for choosing which member speaks for the archive.
@@ -67,9 +69,27 @@ impl Members {
 
     /// The archive's finding: `own` (from its member names) if any, else its most telling
     /// member; with the imports of every member either way.
-    pub fn finish(self, kind: &str, own: Option<Sniff>) -> Option<Sniff> {
+    pub fn finish(mut self, kind: &str, own: Option<Sniff>) -> Option<Sniff> {
+        if self.skipped > 0 {
+            // What was not looked at cannot be cleared: the gate fails closed on it.
+            let s = Sniff::new(
+                "archive_members",
+                Family::Opaque,
+                format!(
+                    "{} of {} members not read (at most {MAX_MEMBERS} per archive, within the \
+                     byte budget): not cleared",
+                    self.skipped,
+                    self.skipped + self.sniffed
+                ),
+            );
+            self.add("", Some(s));
+        }
         let mut out = match (own, self.best) {
             (Some(own), _) => own,
+            (None, Some((name, s))) if name.is_empty() => Sniff {
+                evidence: format!("{kind}: {}", s.evidence),
+                ..s
+            },
             (None, Some((name, s))) => Sniff {
                 evidence: format!("{kind} member {name:?} is a {}: {}", s.format, s.evidence),
                 ..s
@@ -184,18 +204,23 @@ pub fn detect_tar(p: &Probe) -> io::Result<Option<Sniff>> {
     if p.depth >= MAX_DEPTH {
         return Ok(Some(too_deep("tar")));
     }
-    let entries = tar_entries(p, MAX_MEMBERS * 8)?;
+    const LISTED: usize = MAX_MEMBERS * 4;
+    let entries = tar_entries(p, LISTED)?;
     let own = webdataset(&entries);
     let mut members = Members::default();
-    for e in entries
+    for (i, e) in entries
         .iter()
         .filter(|e| e.regular && e.size > 0)
-        .take(MAX_MEMBERS)
+        .enumerate()
     {
-        if !p.budget_left() {
-            break;
+        if i >= MAX_MEMBERS || !p.budget_left() {
+            members.skipped += 1;
+            continue;
         }
         members.sniff_region(p, &e.name, e.data, e.size)?;
+    }
+    if entries.len() >= LISTED {
+        members.skipped += 1; // and more entries after the listing stopped
     }
     Ok(members.finish("tar", own))
 }

@@ -1,6 +1,7 @@
-//! Compressed streams: gzip, bz2, xz and zstd by their magic, and zlib (joblib's default
-//! `compress=`) when what it inflates to starts like a pickle. What is inside is sniffed like a
-//! file of its own, one level deeper, decompressed only as far as that sniff reads (see
+//! Compressed streams: gzip, bz2, xz and zstd by their magic, `.lzma` by its header, and zlib
+//! (joblib's default `compress=`) when what it inflates to starts like a pickle. What is inside
+//! is sniffed like a file of its own, one level deeper, decompressed only as far as that sniff
+//! reads (see
 //! [`region`](super::region)). A compressed file of anything else (text, a plain archive of
 //! documents) gives `None`.
 
@@ -27,6 +28,17 @@ fn codec(h: &[u8]) -> Option<Codec> {
     }
     if h.starts_with(b"\x28\xb5\x2f\xfd") {
         return Some(Codec::Zstd);
+    }
+    // `.lzma` (LZMA alone) has no magic: properties lc/lp/pb as one byte below 225 (0x5d for
+    // every preset), a dictionary of 2^n or 2^n + 2^(n-1) bytes, and a length that is unknown
+    // (all ones) or plausible. Only what decodes from it is reported, never the stream itself.
+    if h.len() >= 13 && h[0] == 0x5d {
+        let dict = u32::from_le_bytes([h[1], h[2], h[3], h[4]]);
+        let length = u64::from_le_bytes(h[5..13].try_into().unwrap_or([0; 8]));
+        let power = dict.is_power_of_two() || (dict & (dict >> 1)).is_power_of_two();
+        if power && dict >= 4096 && (length == u64::MAX || length < 1 << 48) {
+            return Some(Codec::Lzma);
+        }
     }
     // A zlib header (RFC 1950): deflate, a window of at most 32 KiB, a check that divides by
     // 31, and no preset dictionary. Text such as `x = 1` passes the first three and fails the
@@ -101,11 +113,16 @@ mod tests {
         b.write_all(data).unwrap();
         let mut x = liblzma::write::XzEncoder::new(Vec::new(), 6);
         x.write_all(data).unwrap();
+        let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+        let alone = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+        let mut l = liblzma::write::XzEncoder::new_stream(Vec::new(), alone);
+        l.write_all(data).unwrap();
         vec![
             z.finish().unwrap(),
             g.finish().unwrap(),
             b.finish().unwrap(),
             x.finish().unwrap(),
+            l.finish().unwrap(),
         ]
     }
 

@@ -84,6 +84,14 @@ pub(crate) enum Codec {
     Deflate,
     Bzip2,
     Xz,
+    /// The legacy `.lzma` format (LZMA1 "alone": properties, dictionary size, length).
+    Lzma,
+    /// A zip member's LZMA (method 14): a 4-byte version and length, the 5 property bytes,
+    /// then raw LZMA1, ended by a marker (`eos`) or by the member's `size`.
+    ZipLzma {
+        eos: bool,
+        size: u64,
+    },
     Zstd,
 }
 
@@ -95,6 +103,7 @@ impl Codec {
             Codec::Deflate => "deflate",
             Codec::Bzip2 => "bz2",
             Codec::Xz => "xz",
+            Codec::Lzma | Codec::ZipLzma { .. } => "lzma",
             Codec::Zstd => "zstd",
         }
     }
@@ -117,6 +126,29 @@ fn decoder<'a>(codec: Codec, input: RegionReader<'a>) -> io::Result<Box<dyn Read
             .map_err(io::Error::other)?;
             Box::new(liblzma::read::XzDecoder::new_stream(
                 io::BufReader::new(input),
+                stream,
+            ))
+        }
+        Codec::Lzma => {
+            let stream =
+                liblzma::stream::Stream::new_lzma_decoder(XZ_MEMLIMIT).map_err(io::Error::other)?;
+            Box::new(liblzma::read::XzDecoder::new_stream(
+                io::BufReader::new(input),
+                stream,
+            ))
+        }
+        Codec::ZipLzma { eos, size } => {
+            // Rewritten as a `.lzma` stream: the properties and dictionary size as given, then
+            // the length (unknown when an end marker closes the data).
+            let mut input = input;
+            let mut header = [0u8; 9];
+            input.read_exact(&mut header)?;
+            let mut alone = header[4..9].to_vec();
+            alone.extend_from_slice(&(if eos { u64::MAX } else { size }).to_le_bytes());
+            let stream =
+                liblzma::stream::Stream::new_lzma_decoder(XZ_MEMLIMIT).map_err(io::Error::other)?;
+            Box::new(liblzma::read::XzDecoder::new_stream(
+                io::BufReader::new(io::Cursor::new(alone).chain(input)),
                 stream,
             ))
         }

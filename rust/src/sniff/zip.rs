@@ -13,7 +13,7 @@ use std::io;
 
 use super::archive::{Members, MAX_MEMBERS};
 use super::compressed::too_deep;
-use super::region::{with_stream, Codec};
+use super::region::{with_region, with_stream, Codec};
 use super::{run, u16_at, u32_at, u64_at, Family, Probe, Sniff, MAX_DEPTH};
 
 /// Most central-directory bytes read (about 10,000 entries); the rest is ignored.
@@ -25,6 +25,8 @@ const EOCD_SEARCH: u64 = 22 + 0xFFFF;
 pub(crate) struct Member {
     pub name: String,
     method: u16,
+    /// General purpose flags: bit 0 encrypted, bit 1 (LZMA) an end marker closes the data.
+    flags: u16,
     compressed: u64,
     size: u64,
     local: u64,
@@ -52,24 +54,58 @@ pub fn detect(p: &Probe) -> io::Result<Option<Sniff>> {
         _ => !m.name.ends_with('/'),
     };
     let mut found = Members::default();
-    for m in members.iter().filter(look).take(MAX_MEMBERS) {
-        if !p.budget_left() || p.ctx.inflate_left() == 0 {
-            break;
+    for (i, m) in members.iter().filter(look).enumerate() {
+        if i >= MAX_MEMBERS || !p.budget_left() || p.ctx.inflate_left() == 0 {
+            found.skipped += 1;
+            continue;
         }
         let Some(data) = data_offset(p, m)? else {
             continue;
         };
-        match m.method {
-            0 => found.sniff_region(p, &m.name, data, m.compressed)?,
-            8 => {
-                let s = with_stream(p, Codec::Deflate, data, m.compressed, Some(m.size), run)?;
+        // The encryption flag is no reason to look away: readers that ignore it (PyTorch's)
+        // load such a member, so it is read like any other; what stays unread fails closed.
+        let codec = match m.method {
+            0 => None,
+            8 => Some(Codec::Deflate),
+            12 => Some(Codec::Bzip2),
+            14 => Some(Codec::ZipLzma {
+                eos: m.flags & 2 != 0,
+                size: m.size,
+            }),
+            93 => Some(Codec::Zstd),
+            _ => {
                 found.sniffed += 1;
-                found.add(&m.name, s);
+                found.add(
+                    &m.name,
+                    Some(unread(m, "a compression method not read here")),
+                );
+                continue;
             }
-            _ => {} // bzip2, lzma, zstd or encrypted members: not read
-        }
+        };
+        let s = match codec {
+            None => with_region(p, data, m.compressed, run)?,
+            Some(codec) => with_stream(p, codec, data, m.compressed, Some(m.size), run)?,
+        };
+        let s = match s {
+            None if m.flags & 1 != 0 => Some(unread(m, "encrypted: its bytes say nothing")),
+            other => other,
+        };
+        found.sniffed += 1;
+        found.add(&m.name, s);
     }
     Ok(found.finish("zip", own))
+}
+
+/// A member that could not be judged: not cleared, so the gate fails closed on the archive.
+fn unread(m: &Member, why: &str) -> Sniff {
+    Sniff::new(
+        "zip_member",
+        Family::Opaque,
+        format!(
+            "{:?} (compression method {}) is {why}: not cleared",
+            m.name, m.method
+        ),
+    )
 }
 
 fn classify(names: &[String]) -> Option<Sniff> {
@@ -115,6 +151,7 @@ fn first_local(head: &[u8]) -> Option<Member> {
     Some(Member {
         name: String::from_utf8_lossy(name).into_owned(),
         method: u16_at(head, 8)?,
+        flags: u16_at(head, 6)?,
         compressed: u64::from(u32_at(head, 18)?),
         size: u64::from(u32_at(head, 22)?),
         local: 0,
@@ -170,8 +207,8 @@ fn central_directory(p: &Probe) -> io::Result<Option<Vec<Member>>> {
     let mut at = 0usize;
     while cd.get(at..at + 4) == Some(b"PK\x01\x02") {
         let field = |off: usize| u16_at(&cd, at + off);
-        let (Some(method), Some(n), Some(x), Some(c)) =
-            (field(10), field(28), field(30), field(32))
+        let (Some(flags), Some(method), Some(n), Some(x), Some(c)) =
+            (field(8), field(10), field(28), field(30), field(32))
         else {
             break;
         };
@@ -187,6 +224,7 @@ fn central_directory(p: &Probe) -> io::Result<Option<Vec<Member>>> {
         members.push(Member {
             name: String::from_utf8_lossy(name).into_owned(),
             method,
+            flags,
             compressed,
             size,
             local,
@@ -330,6 +368,37 @@ mod tests {
             assert_eq!(s.unsafe_globals, ["builtins.eval"], "flags {flags:#x}");
         }
         assert_eq!(sniff_bytes(&stored_zip(&[("a.txt", b"x")], 0)), None);
+    }
+
+    #[test]
+    fn members_that_cannot_be_judged_fail_closed() {
+        // Encrypted (flag bit 0) and saying nothing readable: not cleared.
+        let secret = sniff_bytes(&stored_zip(&[("a.bin", b"\x93\x11\xfe")], 1)).unwrap();
+        assert_eq!(secret.family, Family::Opaque, "{}", secret.evidence);
+        assert!(secret.evidence.contains("encrypted"));
+        // A method this reader does not know (here 99, AES): not cleared.
+        let mut z = stored_zip(&[("a.bin", b"data")], 0);
+        let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        z[cd + 10] = 99;
+        let unknown = sniff_bytes(&z).unwrap();
+        assert!(
+            unknown.evidence.contains("compression method 99"),
+            "{}",
+            unknown.evidence
+        );
+    }
+
+    #[test]
+    fn members_past_the_limit_are_not_cleared() {
+        let names: Vec<String> = (0..MAX_MEMBERS + 1).map(|i| format!("m{i}.txt")).collect();
+        let members: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        let found = sniff_bytes(&stored_zip(&members, 0)).expect("fails closed");
+        assert_eq!(found.family, Family::Opaque);
+        assert!(
+            found.evidence.contains("1 of 1025 members not read"),
+            "{}",
+            found.evidence
+        );
     }
 
     #[test]
