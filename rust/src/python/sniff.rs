@@ -1,5 +1,7 @@
 //! Bindings for signature detection: `sniff(path_or_bytes) -> Sniff | None` and `Sniff`.
 
+use std::path::PathBuf;
+
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -109,7 +111,8 @@ fn sniff(
 
 /// files_containing(paths, needles) -> list[bool]
 #[pyfunction]
-fn files_containing(py: Python<'_>, paths: Vec<PathBuf>, needles: Vec<Vec<u8>>) -> Vec<bool> {
+fn files_containing(py: Python<'_>, paths: Vec<FsPath>, needles: Vec<Vec<u8>>) -> Vec<bool> {
+    let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.0).collect();
     let needles: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
     py.detach(|| crate::grep::files_containing(&paths, &needles))
 }
