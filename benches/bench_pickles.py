@@ -1,21 +1,28 @@
 """Pickle verdicts side by side: receiptcore's `sniff` against picklescan and modelscan on the
-same samples, made here (never loaded): the classes of their own test suites, malicious and
-benign, in every protocol and in the wrappers they are found in. Prints, per tool, how many
-samples it called right and its time.
+same samples, made here (never loaded): the classes of their own test suites (picklescan's
+`tests/data` and modelscan's notebooks: payloads through os, subprocess, socket, runpy, eval and
+exec, in every protocol, in zips, compressed streams, NumPy and PyTorch files) and the evasions
+of issue #16 (a stream ending with items left on the stack, a payload before a memo error, a
+BUILD over a module, names from the memo, several pickles, wrappers the others do not open),
+each with benign samples. Prints, per tool, how many it called right, what it missed or
+falsely flagged, and its time; a verdict is "unsafe" when the tool reports the file.
 
     python benches/bench_pickles.py
 """
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
+import lzma
 import os
 import pickle
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -62,6 +69,26 @@ def samples(d: Path) -> dict[str, bool]:
     put("nested_loads.pkl", P.PROTO + b"\x05" + P.GLOBAL + b"pickle\nloads\n" + P.BINBYTES
         + len(b := pickle.dumps(evil["system"])).to_bytes(4, "little") + b + P.TUPLE1
         + P.REDUCE + P.STOP, True)
+    # Issue #16's protocol-4 evasions.
+    put("three_on_stack.pkl", P.PROTO + b"\x04" + P.BININT1 + b"\x01" + P.BININT1 + b"\x02"
+        + P.GLOBAL + b"os\nsystem\n" + P.SHORT_BINUNICODE + b"\x02id" + P.TUPLE1 + P.REDUCE
+        + P.STOP, True)
+    put("build_over_module.pkl", P.PROTO + b"\x04" + P.SHORT_BINUNICODE + b"\x05torch"
+        + P.SHORT_BINUNICODE + b"\x06_utils" + P.STACK_GLOBAL + P.MEMOIZE + P.EMPTY_DICT
+        + P.SHORT_BINUNICODE + b"\x0f_rebuild_tensor" + P.SHORT_BINUNICODE + b"\x08builtins"
+        + P.SETITEM + P.BUILD + P.POP + P.BINGET + b"\x00" + P.BINGET + b"\x00"
+        + P.STACK_GLOBAL + P.STOP, True)
+    put("ordered_dict.pkl", pickle.dumps(__import__("collections").OrderedDict(a=1), 4), False)
+    # Wrappers: the same payload in each, and a plain pickle in each.
+    payload, plain = pickle.dumps(evil["system"], 4), pickle.dumps({"lr": 0.1}, 4)
+    wrappers = {"bz2": bz2.compress, "xz": lzma.compress,
+                "lzma": lambda b: lzma.compress(b, format=lzma.FORMAT_ALONE),
+                "tar": _tar, "zipdeflate": lambda b: _zip(b, zipfile.ZIP_DEFLATED),
+                "zipbz2": lambda b: _zip(b, zipfile.ZIP_BZIP2),
+                "ziplzma": lambda b: _zip(b, zipfile.ZIP_LZMA)}
+    for name, wrap in wrappers.items():
+        put(f"wrapped_evil.{name}", wrap(payload), True)
+        put(f"wrapped_plain.{name}", wrap(plain), False)
     buf = io.BytesIO()
     np.save(buf, np.array([evil["exec"]], dtype=object), allow_pickle=True)
     put("object_exec.npy", buf.getvalue(), True)
@@ -75,15 +102,59 @@ def samples(d: Path) -> dict[str, bool]:
         put(name, z.getvalue(), bad)
     put("gz_evil.pkl.gz", gzip.compress(pickle.dumps(evil["system"])), True)
     try:
+        import dill
+
+        put("dill_v0.pkl", dill.dumps(evil["eval"], protocol=0), True)
+        put("dill_plain_v0.pkl", dill.dumps(["a", "b"], protocol=0), False)
+    except ImportError:
+        pass
+    try:
+        import joblib
+
+        joblib.dump({"w": np.ones(8), "x": np.array([evil["eval"]], dtype=object)},
+                    d / "evil.joblib")
+        out["evil.joblib"] = True
+        joblib.dump({"w": np.ones(8)}, d / "plain.joblib")
+        out["plain.joblib"] = False
+    except ImportError:
+        pass
+    try:
         import torch
 
         torch.save({"w": torch.ones(3)}, d / "state.pt")
         out["state.pt"] = False
         torch.save({"w": torch.ones(3)}, d / "legacy.pt", _use_new_zipfile_serialization=False)
         out["legacy.pt"] = False
+
+        class Injected:  # modelscan's PickleInject: a call beside the state
+            Pickler = pickle.Pickler
+
+            @staticmethod
+            def dump(obj, f, protocol=2):
+                f.write(pickle.dumps((evil["system"], obj), protocol=protocol))
+
+        torch.save({"w": torch.ones(3)}, d / "injected.pt", pickle_module=Injected,
+                   _use_new_zipfile_serialization=False)
+        out["injected.pt"] = True
     except ImportError:
         pass
     return out
+
+
+def _zip(data: bytes, method: int = zipfile.ZIP_STORED) -> bytes:
+    z = io.BytesIO()
+    with zipfile.ZipFile(z, "w", compression=method) as f:
+        f.writestr("data.pkl", data)
+    return z.getvalue()
+
+
+def _tar(data: bytes) -> bytes:
+    t = io.BytesIO()
+    with tarfile.open(fileobj=t, mode="w") as f:
+        info = tarfile.TarInfo("data.pkl")
+        info.size = len(data)
+        f.addfile(info, io.BytesIO(data))
+    return t.getvalue()
 
 
 def ours(d: Path, names: list[str]) -> dict[str, bool]:
@@ -105,24 +176,23 @@ def picklescan(d: Path, names: list[str]) -> dict[str, bool] | None:
 
 
 def modelscan(d: Path, names: list[str]) -> dict[str, bool] | None:
+    """One run over the folder, as users run it; a file is reported when an issue's source is
+    the file or a member of it (``archive.zip:data.pkl``)."""
     exe = shutil.which("modelscan") or str(Path(sys.executable).with_name("modelscan"))
     if not Path(exe).exists():
         return None
-    verdicts = {}
-    for n in names:
-        done = subprocess.run([exe, "-p", str(d / n), "-r", "json"], capture_output=True,
-                              text=True, check=False)
-        try:
-            report = json.loads(done.stdout[done.stdout.index("{"):])
-            verdicts[n] = bool(report.get("issues"))
-        except ValueError:
-            verdicts[n] = done.returncode == 1
-    return verdicts
+    report = d.parent / "modelscan.json"
+    subprocess.run([exe, "-p", str(d), "-r", "json", "-o", str(report)], capture_output=True,
+                   check=False)
+    issues = json.loads(report.read_text())["issues"]
+    flagged = {Path(i["source"].split(":")[0]).name for i in issues}
+    return {n: n in flagged for n in names}
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
+        d = Path(tmp) / "samples"
+        d.mkdir()
         truth = samples(d)
         names = sorted(truth)
         print(f"\n## Pickle verdicts on {len(names)} samples "
@@ -130,7 +200,7 @@ def main() -> None:
         print("| tool | right | missed | false alarms | seconds |")
         print("|---|---:|---:|---:|---:|")
         for tool, fn in (("receiptcore sniff", ours), ("picklescan", picklescan),
-                         ("modelscan (one process per file)", modelscan)):
+                         ("modelscan", modelscan)):
             start = time.perf_counter()
             got = fn(d, names)
             seconds = time.perf_counter() - start
