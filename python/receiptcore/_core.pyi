@@ -18,6 +18,7 @@ __all__ = [
     "GitError",
     "HEAD_BYTES",
     "Hasher",
+    "Listing",
     "ReceiptcoreError",
     "Sniff",
     "__version__",
@@ -31,7 +32,7 @@ __all__ = [
     "hash_files",
     "inspect_files",
     "is_allowed_global",
-    "judge_changes",
+    "list_files",
     "place_files",
     "read_blobs",
     "sniff",
@@ -193,6 +194,7 @@ _Family: TypeAlias = Literal[
 ]
 _Mode: TypeAlias = Literal["all", "tree", "gitignore", "git"]
 _Kind: TypeAlias = Literal["file", "symlink", "special", "directory", "submodule"]
+_Selection: TypeAlias = Literal["git", "staged", "diff", "all"]
 
 HEAD_BYTES: int
 """Bytes :func:`sniff` and :func:`walk` read from the start of every file (4096)."""
@@ -227,7 +229,7 @@ class Sniff:
 
 @final
 class Entry:
-    """One file listed by :func:`walk` or :func:`judge_changes`. Frozen.
+    """One file listed by :func:`walk` or :func:`list_files`. Frozen.
 
     ``path`` is relative to the root (decoded like :func:`os.fsdecode`, so a non-UTF-8 name
     round-trips through :func:`os.fsencode`); ``size`` in bytes (of the link itself for a
@@ -279,12 +281,14 @@ def inspect_files(root: _Path, paths: Sequence[_Path], /) -> list[Entry]:
     UTF-8 sets ``error``."""
 
 def triage(
-    entries: list[Entry], extensions: list[str], max_size: int, forbidden_dirs: list[str], /
-) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:
+    listing: Listing, extensions: list[str], max_size: int, forbidden_dirs: list[str], /
+) -> tuple[list[Entry], list[tuple[str, int, int, str, str]]]:
     """The scan's first pass over every file, in native code: the entries a file rule could
-    flag (recognised by ``sniff``, a submodule, unreadable, over ``max_size``, or whose name ends with one
-    of ``extensions``, ASCII case ignored), and, for each topmost folder named in
-    ``forbidden_dirs`` (as ``"a/datasets/"``, in first-seen order), the entries below it."""
+    flag (recognised by ``sniff``, a submodule, unreadable, over ``max_size``, or whose name
+    ends with one of ``extensions``, ASCII case ignored), and, for each topmost folder named in
+    ``forbidden_dirs`` (ASCII case ignored; as ``"a/datasets/"``, in first-seen order), what
+    lies below it: ``(dir, files, bytes, first path, "sha256:<digest of the listing>")``, the
+    listing being each file's path and object id (or size outside git)."""
 
 def sniff(path_or_bytes: str | PathLike[str] | PathLike[bytes] | Buffer, /, *,
           text: bool = False) -> Sniff | None:
@@ -323,8 +327,7 @@ def files_containing(paths: Sequence[_Path], needles: Sequence[bytes]) -> list[b
     the GIL released. A file that cannot be read contains nothing."""
 
 def walk(
-    root: _Path, mode: _Mode = "all", *, sniff: bool = True, empty_dirs: bool = False,
-    cache: _Path | None = None,
+    root: _Path, mode: _Mode = "all", *, sniff: bool = True, empty_dirs: bool = False
 ) -> list[Entry]:
     """Lists every file under ``root`` on all cores and sniffs each, sorted by path bytes.
 
@@ -343,8 +346,6 @@ def walk(
     read from the working tree where that holds the same bytes and from git's object store
     where it may not (changed since staged, missing, converted on checkout by ``.gitattributes``
     or ``core.autocrlf``); submodules are entries of kind ``"submodule"`` with their commit.
-    ``cache``: a file of verdicts by object id (read, then written back when something new was
-    learnt); entries found there are not read at all (``cached``).
 
     Raises:
         FileNotFoundError, NotADirectoryError: ``root`` is missing or not a directory.
@@ -352,14 +353,31 @@ def walk(
         ValueError: unknown ``mode``.
     """
 
-def judge_changes(root: _Path, base: str | None = None, *,
-                  cache: _Path | None = None) -> list[Entry]:
-    """The files a change adds, copies, modifies or retypes, judged as :func:`walk` judges git's
-    index: those staged (``base`` None, blobs of the index) or those of ``base...HEAD`` (blobs of
-    HEAD), submodules included, sorted by path.
+@final
+class Listing:
+    """The files a scan selected, kept native: ``listing[i]`` makes an :class:`Entry` only when
+    asked, and :func:`triage` hands back only the few a rule could flag. Frozen."""
+
+    def __new__(cls, entries: Sequence[Entry], /) -> Self:
+        """A listing of entries made elsewhere."""
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int, /) -> Entry: ...
+    @property
+    def cached(self) -> int:
+        """How many entries were judged from the verdict cache, nothing read."""
+
+def list_files(root: _Path, selection: _Selection, base: str | None = None, *,
+               cache: _Path | None = None) -> Listing:
+    """The scan's files: ``"git"`` the index, ``"staged"`` what the index adds or changes,
+    ``"diff"`` what ``base...HEAD`` adds or changes (judged as HEAD's blobs), all three judged
+    as :func:`walk` judges mode ``"git"``; ``"all"`` the working tree minus ``.gitignore``.
+    ``cache``: a file of verdicts by git object id (read, then written back when something new
+    was learnt); entries found there are not read at all (``Entry.cached``). The GIL is
+    released.
 
     Raises:
         GitError: not a git work tree, git missing, or an unknown ``base``.
+        ValueError: unknown ``selection``, or ``"diff"`` without ``base``.
     """
 
 def read_blobs(root: _Path, oids: list[str], limit: int, /) -> list[bytes | None]:

@@ -5,6 +5,8 @@
 //! file; here it is a few byte comparisons. What to look for (extensions, the size limit, the
 //! directory names) is the scan's policy and comes from its configuration.
 
+use sha2::{Digest, Sha256};
+
 pub struct Triage {
     /// Lowercased suffixes, e.g. `.safetensors`.
     extensions: Vec<Vec<u8>>,
@@ -68,6 +70,50 @@ impl Triage {
     }
 }
 
+/// What lies below one forbidden directory, summed without holding its files: how many, their
+/// bytes, the first path, and a digest of the listing (each file's path and object id, or size
+/// outside git), so that a directory that gains or changes a file reads as new content.
+pub struct DirSummary {
+    pub dir: Vec<u8>,
+    pub files: usize,
+    pub bytes: u64,
+    pub first: Vec<u8>,
+    listing: Sha256,
+}
+
+impl DirSummary {
+    pub fn new(dir: &[u8]) -> DirSummary {
+        DirSummary {
+            dir: dir.to_vec(),
+            files: 0,
+            bytes: 0,
+            first: Vec::new(),
+            listing: Sha256::new(),
+        }
+    }
+
+    /// Adds a file below the directory; files come in path order.
+    pub fn add(&mut self, path: &[u8], size: u64, oid: Option<&str>) {
+        if self.files == 0 {
+            self.first = path.to_vec();
+        }
+        self.files += 1;
+        self.bytes = self.bytes.saturating_add(size);
+        self.listing.update(path);
+        self.listing.update(b"\0");
+        match oid {
+            Some(oid) => self.listing.update(oid.as_bytes()),
+            None => self.listing.update(size.to_string().as_bytes()),
+        }
+        self.listing.update(b"\n");
+    }
+
+    /// `sha256:<hex>` of the listing.
+    pub fn digest(self) -> String {
+        format!("sha256:{}", hex::encode(self.listing.finalize()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +154,29 @@ mod tests {
         assert_eq!(t.forbidden_dir(b"x/DataSets/f"), Some(&b"x/DataSets/"[..]));
         assert_eq!(t.forbidden_dir(b""), None);
         assert_eq!(Triage::new(&[], 0, &[]).forbidden_dir(b"datasets/f"), None);
+    }
+
+    #[test]
+    fn a_directory_summary_changes_with_any_file_below_it() {
+        let summary = |files: &[(&[u8], u64, Option<&str>)]| {
+            let mut s = DirSummary::new(b"datasets/");
+            for (path, size, oid) in files {
+                s.add(path, *size, *oid);
+            }
+            (s.files, s.bytes, s.first.clone(), s.digest())
+        };
+        let one = summary(&[
+            (b"datasets/a", 3, Some("aa")),
+            (b"datasets/b", 4, Some("bb")),
+        ]);
+        assert_eq!((one.0, one.1, one.2.as_slice()), (2, 7, &b"datasets/a"[..]));
+        assert!(one.3.starts_with("sha256:"));
+        let changed = summary(&[
+            (b"datasets/a", 3, Some("aa")),
+            (b"datasets/b", 4, Some("cc")),
+        ]);
+        let grown = summary(&[(b"datasets/a", 3, None), (b"datasets/b", 5, None)]);
+        assert_ne!(one.3, changed.3);
+        assert_ne!(one.3, grown.3);
     }
 }

@@ -122,12 +122,9 @@ PATH_CALLS: dict[tuple[str, str], Callable[[Callable[[pathlib.Path], Any], pathl
     == len(NPY),
     ("inspect_files", "paths"): lambda form, t: _core.inspect_files(t, [form(pathlib.Path("a.npy"))])[0]
     .sniff.format == "npy",
-    ("judge_changes", "root"): lambda form, t: [e.path for e in _core.judge_changes(form(t))]
-    == ["a.npy"],
-    ("judge_changes", "cache"): lambda form, t: _core.judge_changes(t, cache=form(t / "c"))[0].oid
-    is not None,
-    ("walk", "cache"): lambda form, t: _core.walk(t, "git", cache=form(t / "c"))[0].sniff.format
-    == "npy",
+    ("list_files", "root"): lambda form, t: _core.list_files(form(t), "staged")[0].path == "a.npy",
+    ("list_files", "cache"): lambda form, t: _core.list_files(t, "git", cache=form(t / "c"))[0]
+    .sniff.format == "npy",
     ("read_blobs", "root"): lambda form, t: _core.read_blobs(form(t), [_blob(t)], 6) == [NPY[:6]],
     ("files_containing", "paths"): lambda form, t: _core.files_containing(
         [form(t / "a.npy")], [b"NUMPY"]) == [True],

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receiptcore import Entry, sniff
+from receiptcore._core import Listing
 from receiptcore.errors import ConfigError
 from receiptcore.scan.baseline import load_baseline, split_new, write_baseline
 from receiptcore.scan.config import ScanConfig, parse_config, parse_size
@@ -27,7 +28,7 @@ FORBIDDEN = {"datasets", "corpus", "prompts_dump", "embeddings_dump"}
 
 
 def check(records, config: ScanConfig | None = None) -> list[Finding]:
-    return check_files(records, config or ScanConfig())[0]
+    return check_files(Listing(records), config or ScanConfig())[0]
 
 
 @settings(max_examples=200)

@@ -29,7 +29,7 @@ def find_all(root: Path, config: ScanConfig, selection: str = "git",
     records = select_files(root, selection, base, cache=config.cache)
     findings, cleared = check_files(records, config, root)
     return ScanResult(findings + check_imports(root, config), [], config.mode, selection,
-                      len(records), cleared, sum(1 for r in records if r.cached))
+                      len(records), cleared, records.cached)
 
 
 def run_scan(root: Path, config: ScanConfig, selection: str = "git", base: str | None = None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from receiptcore._core import HEAD_BYTES, Entry, read_blobs, sniff, triage
+from receiptcore._core import HEAD_BYTES, Entry, Listing, read_blobs, sniff, triage
 from receiptcore.scan.catalogue import RULE_IDS
 from receiptcore.scan.config import ScanConfig
 
@@ -77,14 +77,16 @@ _DATASET_EXTENSIONS = (".parquet", ".arrow", ".feather", ".orc", ".avro", ".tfre
                        ".tfrecords", ".mdb", ".npy", ".npz", ".csv", ".jsonl", ".tar")
 
 
-def check_files(entries: list[Entry], config: ScanConfig,
+def check_files(entries: Listing, config: ScanConfig,
                 root: Path | None = None) -> tuple[list[Finding], list[Cleared]]:
     """Every finding of the file rules (all but import-boundary) on the selected files, and
     the files whose content cleared their name.
 
     The native :func:`~receiptcore._core.triage` goes over every file once and hands back the
     few a rule could flag (recognised content, a submodule, unreadable, over the limit, a
-    watched extension) and those below forbidden directories; only these reach the rules here.
+    watched extension), and sums up what lies below each forbidden directory (its content is
+    a digest of that listing, each file's object id or size, so a baselined directory that
+    gains a file is new); only these reach the rules here.
     ``root`` is where the entries' paths are relative to, for the few contents read again here
     (a weight name's candidate that may be plain text, a ``.gitattributes``): from git's object
     store when the entry names a blob, so the commit is judged, not the checkout.
@@ -114,8 +116,11 @@ def check_files(entries: list[Entry], config: ScanConfig,
             findings.append(found)
         elif note:
             cleared.append(Cleared(entry.path, note))
-    for directory, inside in dirs:
-        findings.append(_forbidden_dir(directory, inside))
+    for directory, files, total, first, listing in dirs:
+        findings.append(Finding(
+            "forbidden-dir", directory, size=total, place=first, content=listing,
+            evidence=f"{files} file(s), {human_size(total)} below a forbidden directory "
+                     f"name, e.g. {first}"))
     return findings, cleared
 
 
@@ -268,23 +273,6 @@ def _lfs_routes(entry: Entry, data: bytes | None, config: ScanConfig) -> list[Fi
                 evidence=f"line {number}: {line.strip()!r} routes {fields[0]} to Git LFS: "
                          "weights or data would enter the repository as LFS pointers"))
     return found
-
-
-def _forbidden_dir(directory: str, inside: list[Entry]) -> Finding:
-    """One finding per directory; its content is what lies below it (each file's object id in
-    git's listings, else its size), so a baselined directory that gains a file is new."""
-    import hashlib  # here, not at the top: OpenSSL's start-up is 20 ms of every scan
-
-    total = sum(e.size for e in inside)
-    first = min(e.path for e in inside)
-    listing = hashlib.sha256()
-    for e in sorted(inside, key=lambda e: e.path):
-        listing.update(f"{e.path}\0{e.oid or e.size}\n".encode(errors="surrogateescape"))
-    return Finding(
-        "forbidden-dir", directory, size=total, place=first,
-        content=f"sha256:{listing.hexdigest()}",
-        evidence=f"{len(inside)} file(s), {human_size(total)} below a forbidden directory "
-                 f"name, e.g. {first}")
 
 
 def human_size(size: int) -> str:

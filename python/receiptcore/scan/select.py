@@ -16,7 +16,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from receiptcore._core import Entry, judge_changes, walk
+from receiptcore._core import Listing, list_files
 from receiptcore.errors import ConfigError, GitError
 
 SELECTIONS = ("git", "all", "staged", "diff")
@@ -26,13 +26,14 @@ CACHE_FILE = Path("receiptcore", "scan-cache")
 
 
 def select_files(root: Path, selection: str, base: str | None = None,
-                 cache: bool = True) -> list[Entry]:
+                 cache: bool = True) -> Listing:
+    """The files of ``selection``, as a native listing (entries become Python objects only
+    when a rule asks for them)."""
     if selection == "all":
-        return walk(str(root), mode="gitignore")
+        return list_files(str(root), "all")
     if selection not in ("git", "staged", "diff"):
         raise ConfigError(f"unknown file selection {selection!r}")
     git_dir = _git_dir(root)
-    cache_file = str(git_dir / CACHE_FILE) if cache else None
     if selection == "diff":
         if not base:
             raise ConfigError("--diff needs a base revision, e.g. --diff origin/main")
@@ -40,9 +41,8 @@ def select_files(root: Path, selection: str, base: str | None = None,
              error=f"--diff: unknown revision {base!r} (fetch it first, e.g. "
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
     try:
-        if selection == "git":
-            return walk(str(root), mode="git", cache=cache_file)
-        return judge_changes(str(root), base if selection == "diff" else None, cache=cache_file)
+        return list_files(str(root), selection, base,
+                          cache=str(git_dir / CACHE_FILE) if cache else None)
     except GitError as error:
         raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
 

@@ -1,11 +1,11 @@
-//! Bindings for the parallel walk: `walk`, `inspect_files`, `judge_changes`, `read_blobs`,
-//! `triage`, `Entry`.
+//! Bindings for the parallel walk: `walk`, `inspect_files`, `Entry`; and the scan's native
+//! listing: `list_files` (a `Listing` whose entries stay native), `triage`, `read_blobs`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -14,7 +14,7 @@ use super::errors::{walk_error, GitError};
 use super::sniff::PySniff;
 use crate::git::{Blobs, Oid};
 use crate::scan_cache::Cache;
-use crate::triage::Triage;
+use crate::triage::{DirSummary, Triage};
 use crate::walk::{Entry, Judged, Kind, Mode, Walk};
 
 /// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `kind`, `error`
@@ -135,36 +135,15 @@ fn entries(py: Python<'_>, entries: Vec<Entry>) -> PyResult<Bound<'_, PyList>> {
     PyList::new(py, entries.into_iter().map(PyEntry::from))
 }
 
-/// Judges one of git's listings with the verdict cache in `cache` (a file path), if given.
-fn judged(
-    py: Python<'_>,
-    walk: Walk,
-    root: &std::path::Path,
-    which: Judged,
-    cache: Option<FsPath>,
-) -> PyResult<Vec<Entry>> {
-    py.detach(|| {
-        let mut cache = cache.map(|path| Cache::load(&path.0));
-        let entries = walk.judge(root, which, cache.as_mut())?;
-        // A cache that cannot be written is only a slower next scan.
-        if let Some(cache) = cache {
-            let _ = cache.save();
-        }
-        Ok(entries)
-    })
-    .map_err(walk_error)
-}
-
-/// walk(root, mode="all", *, sniff=True, empty_dirs=False, cache=None) -> list[Entry]
+/// walk(root, mode="all", *, sniff=True, empty_dirs=False) -> list[Entry]
 #[pyfunction]
-#[pyo3(signature = (root, mode = "all", *, sniff = true, empty_dirs = false, cache = None))]
+#[pyo3(signature = (root, mode = "all", *, sniff = true, empty_dirs = false))]
 fn walk<'py>(
     py: Python<'py>,
     root: FsPath,
     mode: &str,
     sniff: bool,
     empty_dirs: bool,
-    cache: Option<FsPath>,
 ) -> PyResult<Bound<'py, PyList>> {
     let mode = Mode::parse(mode).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -172,25 +151,97 @@ fn walk<'py>(
         ))
     })?;
     let walk = Walk::new(mode).sniff(sniff).empty_dirs(empty_dirs);
-    let found = match mode {
-        Mode::Git => judged(py, walk, &root.0, Judged::Index, cache)?,
-        _ => py.detach(|| walk.run(&root.0)).map_err(walk_error)?,
-    };
+    let found = py.detach(|| walk.run(&root.0)).map_err(walk_error)?;
     entries(py, found)
 }
 
-/// judge_changes(root, base=None, *, cache=None) -> list[Entry]
+/// The files a scan selected, kept native: a Python object is made for an entry only when it
+/// is asked for (`listing[i]`, or the few that `triage` hands back), so a scan of 100,000 files
+/// that flags ten makes ten.
+#[pyclass(frozen, sequence, module = "receiptcore._core", name = "Listing")]
+pub struct PyListing {
+    entries: Vec<PyEntry>,
+}
+
+#[pymethods]
+impl PyListing {
+    /// A listing of entries made elsewhere.
+    #[new]
+    #[pyo3(signature = (entries, /))]
+    fn new(entries: Vec<PyRef<'_, PyEntry>>) -> Self {
+        PyListing {
+            entries: entries.iter().map(|e| (**e).clone()).collect(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn __getitem__(&self, index: isize) -> PyResult<PyEntry> {
+        let len = self.entries.len() as isize;
+        let at = if index < 0 { index + len } else { index };
+        if !(0..len).contains(&at) {
+            return Err(PyIndexError::new_err("listing index out of range"));
+        }
+        Ok(self.entries[at as usize].clone())
+    }
+
+    /// How many entries were judged from the verdict cache, nothing read.
+    #[getter]
+    fn cached(&self) -> usize {
+        self.entries.iter().filter(|e| e.cached).count()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Listing({} entries)", self.entries.len())
+    }
+}
+
+/// list_files(root, selection, base=None, *, cache=None) -> Listing
 #[pyfunction]
-#[pyo3(signature = (root, base = None, *, cache = None))]
-fn judge_changes<'py>(
-    py: Python<'py>,
+#[pyo3(signature = (root, selection, base = None, *, cache = None))]
+fn list_files(
+    py: Python<'_>,
     root: FsPath,
+    selection: &str,
     base: Option<&str>,
     cache: Option<FsPath>,
-) -> PyResult<Bound<'py, PyList>> {
-    let which = base.map_or(Judged::Staged, Judged::Since);
-    let found = judged(py, Walk::new(Mode::Git), &root.0, which, cache)?;
-    entries(py, found)
+) -> PyResult<PyListing> {
+    let which = match (selection, base) {
+        ("git", _) => Some(Judged::Index),
+        ("staged", _) => Some(Judged::Staged),
+        ("diff", Some(base)) => Some(Judged::Since(base)),
+        ("diff", None) => {
+            return Err(PyValueError::new_err(
+                "selection \"diff\" needs a base revision",
+            ))
+        }
+        ("all", _) => None,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "unknown selection {selection:?}: use \"git\", \"staged\", \"diff\" or \"all\""
+            )))
+        }
+    };
+    let root = root.0;
+    let found = py
+        .detach(|| match which {
+            None => Walk::new(Mode::Gitignore).run(&root),
+            Some(which) => {
+                let mut cache = cache.map(|path| Cache::load(&path.0));
+                let found = Walk::new(Mode::Git).judge(&root, which, cache.as_mut())?;
+                // A cache that cannot be written is only a slower next scan.
+                if let Some(cache) = cache {
+                    let _ = cache.save();
+                }
+                Ok(found)
+            }
+        })
+        .map_err(walk_error)?;
+    Ok(PyListing {
+        entries: found.into_iter().map(PyEntry::from).collect(),
+    })
 }
 
 /// read_blobs(root, oids, limit) -> list[bytes | None]
@@ -237,38 +288,38 @@ fn inspect_files<'py>(
     entries(py, found)
 }
 
-/// The entries a file rule could flag, and the entries below each forbidden directory.
-type Triaged = (Vec<Py<PyEntry>>, Vec<(OsString, Vec<Py<PyEntry>>)>);
+/// One forbidden directory: its path, how many files and bytes lie below it, the first of
+/// them, and a digest of their listing.
+type Dir = (OsString, usize, u64, OsString, String);
 
-/// triage(entries, extensions, max_size, forbidden_dirs) -> (candidates, [(dir, entries)])
+/// triage(listing, extensions, max_size, forbidden_dirs) -> (candidates, dirs)
 #[pyfunction]
-#[pyo3(signature = (entries, extensions, max_size, forbidden_dirs, /))]
+#[pyo3(signature = (listing, extensions, max_size, forbidden_dirs, /))]
 fn triage(
-    entries: &Bound<'_, PyList>,
+    listing: &PyListing,
     extensions: Vec<String>,
     max_size: u64,
     forbidden_dirs: Vec<String>,
-) -> PyResult<Triaged> {
+) -> (Vec<PyEntry>, Vec<Dir>) {
     let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
     let forbidden: Vec<&str> = forbidden_dirs.iter().map(String::as_str).collect();
     let triage = Triage::new(&extensions, max_size, &forbidden);
     let mut candidates = Vec::new();
-    let mut dirs: Vec<(OsString, Vec<Py<PyEntry>>)> = Vec::new();
+    let mut dirs: Vec<DirSummary> = Vec::new();
     let mut dir_index: HashMap<Vec<u8>, usize> = HashMap::new();
-    for item in entries.iter() {
-        let bound = item.cast_into::<PyEntry>()?;
-        let entry = bound.get();
+    for entry in &listing.entries {
         let path = entry.path.as_bytes();
         if let Some(dir) = triage.forbidden_dir(path) {
             let at = match dir_index.get(dir) {
                 Some(&at) => at,
                 None => {
-                    dirs.push((OsString::from_vec(dir.to_vec()), Vec::new()));
+                    dirs.push(DirSummary::new(dir));
                     dir_index.insert(dir.to_vec(), dirs.len() - 1);
                     dirs.len() - 1
                 }
             };
-            dirs[at].1.push(bound.clone().unbind());
+            let oid = entry.oid.as_ref().map(|o| o.to_hex());
+            dirs[at].add(path, entry.size, oid.as_deref());
         }
         if triage.needs_rules(
             path,
@@ -276,18 +327,27 @@ fn triage(
             entry.sniff.is_some() || entry.kind == Kind::Submodule,
             entry.error.is_some(),
         ) {
-            candidates.push(bound.unbind());
+            candidates.push(entry.clone());
         }
     }
-    Ok((candidates, dirs))
+    let dirs = dirs
+        .into_iter()
+        .map(|d| {
+            let dir = OsString::from_vec(d.dir.clone());
+            let first = OsString::from_vec(d.first.clone());
+            (dir, d.files, d.bytes, first, d.digest())
+        })
+        .collect();
+    (candidates, dirs)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_files, m)?)?;
-    m.add_function(wrap_pyfunction!(judge_changes, m)?)?;
+    m.add_function(wrap_pyfunction!(list_files, m)?)?;
     m.add_function(wrap_pyfunction!(read_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
+    m.add_class::<PyListing>()?;
     Ok(())
 }
