@@ -12,11 +12,11 @@ __version__: str
 # Every path argument takes what open() takes; bytes are used as they are (names need not be
 # UTF-8). Every buffer argument is read in place, never copied.
 __all__ = [
+    "HEAD_BYTES",
     "CanonicalizationError",
     "Entry",
     "FileChangedError",
     "GitError",
-    "HEAD_BYTES",
     "Hasher",
     "Listing",
     "ReceiptcoreError",

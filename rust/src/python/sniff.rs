@@ -126,6 +126,7 @@ fn allowed_globals<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
 
 /// is_allowed_global(name) -> bool
 #[pyfunction(name = "is_allowed_global")]
+#[pyo3(signature = (name, /))]
 fn py_is_allowed_global(name: &str) -> bool {
     is_allowed_global(name)
 }
