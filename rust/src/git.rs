@@ -79,9 +79,22 @@ impl std::fmt::Debug for Oid {
 /// Runs `git -C root <args>` and returns its output; a failure names the subcommand, the
 /// folder and git's last word.
 pub fn run<S: AsRef<OsStr>>(root: &Path, args: &[S]) -> Result<Vec<u8>, String> {
+    run_git(root, args, false)
+}
+
+/// `run` with pathspecs taken literally (`*` and `:` in a file name are not patterns).
+fn run_literal(root: &Path, args: &[&OsStr]) -> Result<Vec<u8>, String> {
+    run_git(root, args, true)
+}
+
+fn run_git<S: AsRef<OsStr>>(root: &Path, args: &[S], literal: bool) -> Result<Vec<u8>, String> {
     let command = args.first().map_or(OsStr::new(""), AsRef::as_ref);
     let command = command.to_string_lossy();
-    let output = Command::new("git")
+    let mut git = Command::new("git");
+    if literal {
+        git.env("GIT_LITERAL_PATHSPECS", "1");
+    }
+    let output = git
         .arg("-C")
         .arg(root)
         .args(args)
@@ -240,28 +253,6 @@ fn changed(root: &Path, paths: &[&[u8]], against: Against) -> Result<HashSet<Vec
         .filter(|p| !p.is_empty() && (named || wanted.contains(p)))
         .map(<[u8]>::to_vec)
         .collect())
-}
-
-/// `run` with pathspecs taken literally (`*` and `:` in a file name are not patterns).
-fn run_literal(root: &Path, args: &[&OsStr]) -> Result<Vec<u8>, String> {
-    let output = Command::new("git")
-        .env("GIT_LITERAL_PATHSPECS", "1")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run git in {}: {e}", root.display()))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.trim().lines().last().unwrap_or("").to_string();
-        return Err(format!(
-            "git {} failed in {}: {last}",
-            args[0].to_string_lossy(),
-            root.display()
-        ));
-    }
-    Ok(output.stdout)
 }
 
 /// Whether an attributes file outside the tree may apply: the repository's
