@@ -12,23 +12,29 @@ __version__: str
 # Every path argument takes what open() takes; bytes are used as they are (names need not be
 # UTF-8). Every buffer argument is read in place, never copied.
 __all__ = [
+    "HEAD_BYTES",
     "CanonicalizationError",
     "Entry",
     "FileChangedError",
     "GitError",
     "Hasher",
+    "Listing",
     "ReceiptcoreError",
     "Sniff",
     "__version__",
+    "allowed_globals",
     "canonical_sha256",
     "canonicalize",
     "canonicalize_json",
     "copy_files",
-    "git_changes",
+    "files_containing",
     "hash_file",
     "hash_files",
     "inspect_files",
+    "is_allowed_global",
+    "list_files",
     "place_files",
+    "read_blobs",
     "sniff",
     "triage",
     "walk",
@@ -182,17 +188,27 @@ def canonical_sha256(obj: _Json) -> str:
 class GitError(ReceiptcoreError):
     """git could not list files (not a repository, git missing, an unknown revision)."""
 
-_Family: TypeAlias = Literal["weights", "tensor_data", "vector_index"]
+_Family: TypeAlias = Literal[
+    "weights", "tensor_data", "vector_index", "dataset", "pickle", "lfs_pointer", "private_key",
+    "text", "opaque",
+]
 _Mode: TypeAlias = Literal["all", "tree", "gitignore", "git"]
-_Kind: TypeAlias = Literal["file", "symlink", "special", "directory"]
+_Kind: TypeAlias = Literal["file", "symlink", "special", "directory", "submodule"]
+_Selection: TypeAlias = Literal["git", "staged", "diff", "all"]
+
+HEAD_BYTES: int
+"""Bytes :func:`sniff` and :func:`walk` read from the start of every file (4096)."""
 
 @final
 class Sniff:
-    """What :func:`sniff` recognised. Frozen; equal when all three fields are equal.
+    """What :func:`sniff` recognised. Frozen; equal when every field is equal.
 
-    ``format`` is a stable lowercase name (``"safetensors"``, ``"torch_zip"``, ``"faiss"``...,
-    listed in ``docs/sniff.md``); ``family`` one of ``"weights"``, ``"tensor_data"``,
-    ``"vector_index"``; ``evidence`` a short human string saying what was seen at which offset.
+    ``format`` is a stable lowercase name (``"safetensors"``, ``"torch_zip"``, ``"pickle"``,
+    ``"parquet"``..., listed in ``docs/sniff.md``); ``family`` one of ``"weights"``,
+    ``"tensor_data"``, ``"vector_index"``, ``"dataset"``, ``"pickle"`` (plain data),
+    ``"lfs_pointer"``, ``"private_key"``, ``"text"`` (only with ``sniff(..., text=True)``) or
+    ``"opaque"`` (a container that could not be opened, so not cleared); ``evidence`` a short
+    human string saying what was seen at which offset.
     """
 
     @property
@@ -201,19 +217,31 @@ class Sniff:
     def family(self) -> _Family: ...
     @property
     def evidence(self) -> str: ...
+    @property
+    def globals(self) -> tuple[str, ...]:
+        """Every ``module.name`` a pickle in the file imports (GLOBAL, INST, STACK_GLOBAL),
+        in the order first seen; empty when there is no pickle."""
+    @property
+    def unsafe_globals(self) -> tuple[str, ...]:
+        """Why loading the file could run code: imports outside :func:`allowed_globals`, names
+        computed at load time, extension codes, a BUILD that edits a module or class, a pickle
+        too long to read to its end. Empty when nothing of the kind was seen."""
 
 @final
 class Entry:
-    """One file listed by :func:`walk`. Frozen.
+    """One file listed by :func:`walk` or :func:`list_files`. Frozen.
 
     ``path`` is relative to the root (decoded like :func:`os.fsdecode`, so a non-UTF-8 name
     round-trips through :func:`os.fsencode`); ``size`` in bytes (of the link itself for a
-    symlink); ``sniff`` as :func:`sniff` would say, or None (always None when walked with
-    ``sniff=False``); ``kind`` is ``"file"``, ``"symlink"`` (never followed, never read),
-    ``"special"`` (a FIFO, socket or device: never opened, and ``error`` says which) or
-    ``"directory"`` (only with ``error``: a folder that could not be listed, or one found where
-    git tracks a file); ``error`` is None, or why the file could not be read or named
-    (unreadable file, special file, non-UTF-8 name, tracked but missing, unreadable folder).
+    symlink; of the blob in git's listings); ``sniff`` as :func:`sniff` would say, or None
+    (always None when walked with ``sniff=False``); ``kind`` is ``"file"``, ``"symlink"``
+    (never followed, never read), ``"special"`` (a FIFO, socket or device: never opened, and
+    ``error`` says which), ``"submodule"`` (in git's listings: never entered, ``oid`` is the
+    commit it pins) or ``"directory"`` (only with ``error``: a folder that could not be listed,
+    or one found where git tracks a file); ``error`` is None, or why the file could not be read
+    or named (unreadable file, special file, non-UTF-8 name, blob missing, unreadable folder);
+    ``oid`` the git object judged (a blob, or a submodule's commit) in git's listings;
+    ``cached`` when the verdict came from the scan cache and nothing was read.
     """
 
     def __new__(
@@ -223,9 +251,14 @@ class Entry:
         sniff: Sniff | None = None,
         kind: _Kind = "file",
         error: str | None = None,
+        oid: str | None = None,
     ) -> Self:
-        """An entry for a file chosen another way than :func:`walk` (the scan's ``--staged``
-        and ``--diff``); ``sniff`` comes from :func:`sniff`."""
+        """An entry for a file chosen another way than :func:`walk`; ``sniff`` comes from
+        :func:`sniff`.
+
+        Raises:
+            ValueError: an unknown ``kind``, or an ``oid`` that is not 40 or 64 hex digits.
+        """
     @property
     def path(self) -> str: ...
     @property
@@ -236,6 +269,10 @@ class Entry:
     def kind(self) -> _Kind: ...
     @property
     def error(self) -> str | None: ...
+    @property
+    def oid(self) -> str | None: ...
+    @property
+    def cached(self) -> bool: ...
 
 def inspect_files(root: _Path, paths: Sequence[_Path], /) -> list[Entry]:
     """What :func:`walk` does for each file, on files chosen elsewhere (the scan's ``--staged``
@@ -244,34 +281,31 @@ def inspect_files(root: _Path, paths: Sequence[_Path], /) -> list[Entry]:
     UTF-8 sets ``error``."""
 
 def triage(
-    entries: list[Entry], extensions: list[str], max_size: int, forbidden_dirs: list[str], /
-) -> tuple[list[Entry], list[tuple[str, list[Entry]]]]:
+    listing: Listing, extensions: list[str], max_size: int, forbidden_dirs: list[str], /
+) -> tuple[list[Entry], list[tuple[str, int, int, str, str]]]:
     """The scan's first pass over every file, in native code: the entries a file rule could
-    flag (recognised by ``sniff``, unreadable, over ``max_size``, or whose name ends with one
-    of ``extensions``, ASCII case ignored), and, for each topmost folder named in
-    ``forbidden_dirs`` (as ``"a/datasets/"``, in first-seen order), the entries below it."""
+    flag (recognised by ``sniff``, a submodule, unreadable, over ``max_size``, or whose name
+    ends with one of ``extensions``, ASCII case ignored), and, for each topmost folder named in
+    ``forbidden_dirs`` (ASCII case ignored; as ``"a/datasets/"``, in first-seen order), what
+    lies below it: ``(dir, files, bytes, first path, "sha256:<digest of the listing>")``, the
+    listing being each file's path and object id (or size outside git)."""
 
-def git_changes(root: _Path, base: str | None = None) -> list[tuple[str, Literal["file", "symlink"]]]:
-    """The files a change adds, copies, modifies or retypes, from ``git diff --raw`` run in
-    ``root``: what is staged in the index (``base`` None), or what ``HEAD`` changed since it
-    forked from ``base`` (``base...HEAD``). Paths are relative to ``root`` and sorted by their
-    bytes, each with its kind on the new side; submodules are left out, as :func:`walk` leaves
-    them out of the index. The GIL is released.
-
-    Raises:
-        GitError: not a git work tree, git missing, or an unknown ``base``.
-    """
-
-def sniff(path_or_bytes: str | PathLike[str] | PathLike[bytes] | Buffer, /) -> Sniff | None:
-    """Recognises model weights, tensor data and vector indexes by content, never by name.
+def sniff(path_or_bytes: str | PathLike[str] | PathLike[bytes] | Buffer, /, *,
+          text: bool = False) -> Sniff | None:
+    """Recognises model weights, tensor data, vector indexes, datasets, pickles (with their
+    imports), Git LFS pointers and private keys by content, never by name.
 
     A buffer (``bytes``, ``bytearray``, ``memoryview``, any contiguous buffer, read in place)
     is taken as the start of a file (the whole file for formats whose structure spans it); a
     ``str`` or ``os.PathLike`` is a path. A path is read: at most 4 KiB from the start,
     64 bytes from the end, then targeted reads at offsets the header computes (at most 8 MiB,
-    usually a few hundred bytes; see ``docs/sniff.md``). A directory is checked for Chroma and
-    Lance stores. Nothing is loaded or unpickled. The GIL is released for paths, and for
-    ``bytes`` of 64 KiB or more.
+    usually a few hundred bytes; see ``docs/sniff.md``). Containers (zip, tar, gzip, bz2, xz,
+    lzma, zstd) are looked into, three deep, inflating at most 64 MiB per file through a small
+    window. A directory is checked for Chroma and Lance stores. Nothing is loaded or
+    unpickled. The GIL is released for paths, and for ``bytes`` of 64 KiB or more.
+
+    ``text=True``: content that is none of these but plain UTF-8 text gives a Sniff of family
+    ``"text"`` (to clear a name such as ``.pth`` that promised a binary format).
 
     Returns None for anything else (source, text, images, PDFs, plain zips...).
 
@@ -280,6 +314,17 @@ def sniff(path_or_bytes: str | PathLike[str] | PathLike[bytes] | Buffer, /) -> S
         TypeError: neither a path nor a bytes-like object.
         BufferError: a strided buffer.
     """
+
+def allowed_globals() -> tuple[str, ...]:
+    """The imports a pickle may make without being unsafe: tensor-rebuild and container
+    callables (``*`` matches part of one name). Listed in ``docs/sniff.md``."""
+
+def is_allowed_global(name: str, /) -> bool:
+    """Whether ``module.name`` is on :func:`allowed_globals` (names compared whole)."""
+
+def files_containing(paths: Sequence[_Path], needles: Sequence[bytes]) -> list[bool]:
+    """For each path, whether the file contains one of ``needles``; read whole, in parallel,
+    the GIL released. A file that cannot be read contains nothing."""
 
 def walk(
     root: _Path, mode: _Mode = "all", *, sniff: bool = True, empty_dirs: bool = False
@@ -290,15 +335,56 @@ def walk(
     (what ``receiptcore hash``, ``manifest dataset`` and a tree artifact commit to);
     ``"gitignore"`` files not ignored by ``.gitignore`` (and ``.git/info/exclude``), hidden
     files included, ``.git`` left out; ``"git"`` exactly the files tracked by git (from ``git
-    ls-files``), even those that ``.gitignore`` matches, submodules left out. ``sniff=False``
+    ls-files``), even those that ``.gitignore`` matches, submodules included. ``sniff=False``
     only lists: no file is opened, and each size comes from one ``lstat``. ``empty_dirs``: also
     list every folder that holds nothing at all, as an entry of kind ``"directory"`` whose
     ``error`` is ``"an empty folder"`` (what a tree of files cannot record; not in mode
     ``"git"``). Symlinks are listed but never followed, and a file or directory that cannot be
     read is an entry with ``error`` set, not an exception. The GIL is released.
 
+    In mode ``"git"`` the commit is judged: each entry is the blob in the index (``oid`` set),
+    read from the working tree where that holds the same bytes and from git's object store
+    where it may not (changed since staged, missing, converted on checkout by ``.gitattributes``
+    or ``core.autocrlf``); submodules are entries of kind ``"submodule"`` with their commit.
+
     Raises:
         FileNotFoundError, NotADirectoryError: ``root`` is missing or not a directory.
         GitError: mode ``"git"`` outside a git work tree, or git is missing.
         ValueError: unknown ``mode``.
+    """
+
+@final
+class Listing:
+    """The files a scan selected, kept native: ``listing[i]`` makes an :class:`Entry` only when
+    asked, and :func:`triage` hands back only the few a rule could flag. Frozen."""
+
+    def __new__(cls, entries: Sequence[Entry], /) -> Self:
+        """A listing of entries made elsewhere."""
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int, /) -> Entry: ...
+    @property
+    def cached(self) -> int:
+        """How many entries were judged from the verdict cache, nothing read."""
+
+def list_files(root: _Path, selection: _Selection, base: str | None = None, *,
+               cache: _Path | None = None) -> Listing:
+    """The scan's files: ``"git"`` the index, ``"staged"`` what the index adds or changes,
+    ``"diff"`` what ``base...HEAD`` adds or changes (judged as HEAD's blobs), all three judged
+    as :func:`walk` judges mode ``"git"``; ``"all"`` the working tree minus ``.gitignore``.
+    ``cache``: a file of verdicts by git object id (read, then written back when something new
+    was learnt); entries found there are not read at all (``Entry.cached``). The GIL is
+    released.
+
+    Raises:
+        GitError: not a git work tree, git missing, or an unknown ``base``.
+        ValueError: unknown ``selection``, or ``"diff"`` without ``base``.
+    """
+
+def read_blobs(root: _Path, oids: list[str], limit: int, /) -> list[bytes | None]:
+    """The first ``limit`` bytes of each git blob (None for one git does not have), through one
+    ``git cat-file --batch``; the GIL is released.
+
+    Raises:
+        GitError: git cannot run in ``root``.
+        ValueError: an oid that is not 40 or 64 hex digits.
     """

@@ -7,6 +7,9 @@
 pub mod canonical;
 pub mod copy;
 pub mod digest;
+pub mod git;
+pub mod grep;
+pub mod scan_cache;
 pub mod sniff;
 pub mod triage;
 pub mod walk;

@@ -5,32 +5,37 @@
 //! file; here it is a few byte comparisons. What to look for (extensions, the size limit, the
 //! directory names) is the scan's policy and comes from its configuration.
 
-use std::collections::HashSet;
+use sha2::{Digest, Sha256};
 
-pub struct Triage<'a> {
+pub struct Triage {
     /// Lowercased suffixes, e.g. `.safetensors`.
     extensions: Vec<Vec<u8>>,
     max_size: u64,
-    forbidden_dirs: HashSet<&'a [u8]>,
+    /// Lowercased folder names, e.g. `datasets`.
+    forbidden_dirs: Vec<Vec<u8>>,
 }
 
-impl<'a> Triage<'a> {
-    pub fn new(extensions: &[&str], max_size: u64, forbidden_dirs: &[&'a str]) -> Self {
-        Triage {
-            extensions: extensions
+impl Triage {
+    pub fn new(extensions: &[&str], max_size: u64, forbidden_dirs: &[&str]) -> Self {
+        let lower = |items: &[&str]| -> Vec<Vec<u8>> {
+            items
                 .iter()
-                .map(|e| e.to_lowercase().into_bytes())
-                .collect(),
+                .map(|e| e.to_ascii_lowercase().into_bytes())
+                .collect()
+        };
+        Triage {
+            extensions: lower(extensions),
             max_size,
-            forbidden_dirs: forbidden_dirs.iter().map(|d| d.as_bytes()).collect(),
+            forbidden_dirs: lower(forbidden_dirs),
         }
     }
 
-    /// True when a file rule could flag this file: content was recognised, it could not be
-    /// read, it is over the size limit, or its name ends with a watched extension (compared
-    /// without regard to ASCII case). Everything else is cleared without more work.
-    pub fn needs_rules(&self, path: &[u8], size: u64, sniffed: bool, failed: bool) -> bool {
-        sniffed || failed || size > self.max_size || self.has_extension(path)
+    /// True when a file rule could flag this file: its content or kind was recognised (a
+    /// submodule), it could not be read, it is over the size limit, or its name ends with a
+    /// watched extension (compared without regard to ASCII case). Everything else is cleared
+    /// without more work.
+    pub fn needs_rules(&self, path: &[u8], size: u64, recognised: bool, failed: bool) -> bool {
+        recognised || failed || size > self.max_size || self.has_extension(path)
     }
 
     fn has_extension(&self, path: &[u8]) -> bool {
@@ -40,7 +45,9 @@ impl<'a> Triage<'a> {
     }
 
     /// The topmost folder of `path` (a '/'-separated path relative to the root) whose name is
-    /// forbidden, with a trailing '/': `a/datasets/x/f.csv` gives `a/datasets/`.
+    /// forbidden, with a trailing '/': `a/datasets/x/f.csv` gives `a/datasets/`. Names are
+    /// compared without regard to ASCII case, as a checkout on macOS or Windows would open
+    /// `Datasets/` for `datasets/`.
     pub fn forbidden_dir<'p>(&self, path: &'p [u8]) -> Option<&'p [u8]> {
         if self.forbidden_dirs.is_empty() {
             return None;
@@ -49,7 +56,12 @@ impl<'a> Triage<'a> {
         // Only folders count: the last component is the file's own name.
         while let Some(slash) = path[start..].iter().position(|&b| b == b'/') {
             let end = start + slash;
-            if self.forbidden_dirs.contains(&path[start..end]) {
+            let name = &path[start..end];
+            if self
+                .forbidden_dirs
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(name))
+            {
                 return Some(&path[..=end]);
             }
             start = end + 1;
@@ -58,12 +70,56 @@ impl<'a> Triage<'a> {
     }
 }
 
+/// What lies below one forbidden directory, summed without holding its files: how many, their
+/// bytes, the first path, and a digest of the listing (each file's path and object id, or size
+/// outside git), so that a directory that gains or changes a file reads as new content.
+pub struct DirSummary {
+    pub dir: Vec<u8>,
+    pub files: usize,
+    pub bytes: u64,
+    pub first: Vec<u8>,
+    listing: Sha256,
+}
+
+impl DirSummary {
+    pub fn new(dir: &[u8]) -> DirSummary {
+        DirSummary {
+            dir: dir.to_vec(),
+            files: 0,
+            bytes: 0,
+            first: Vec::new(),
+            listing: Sha256::new(),
+        }
+    }
+
+    /// Adds a file below the directory; files come in path order.
+    pub fn add(&mut self, path: &[u8], size: u64, oid: Option<&str>) {
+        if self.files == 0 {
+            self.first = path.to_vec();
+        }
+        self.files += 1;
+        self.bytes = self.bytes.saturating_add(size);
+        self.listing.update(path);
+        self.listing.update(b"\0");
+        match oid {
+            Some(oid) => self.listing.update(oid.as_bytes()),
+            None => self.listing.update(size.to_string().as_bytes()),
+        }
+        self.listing.update(b"\n");
+    }
+
+    /// `sha256:<hex>` of the listing.
+    pub fn digest(self) -> String {
+        format!("sha256:{}", hex::encode(self.listing.finalize()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn triage() -> Triage<'static> {
-        Triage::new(&[".pt", ".Safetensors"], 100, &["datasets", "corpus"])
+    fn triage() -> Triage {
+        Triage::new(&[".pt", ".Safetensors"], 100, &["datasets", "Corpus"])
     }
 
     #[test]
@@ -95,7 +151,32 @@ mod tests {
         assert_eq!(t.forbidden_dir(b"a/datasets"), None);
         assert_eq!(t.forbidden_dir(b"datasets"), None);
         assert_eq!(t.forbidden_dir(b"my_datasets/f"), None);
+        assert_eq!(t.forbidden_dir(b"x/DataSets/f"), Some(&b"x/DataSets/"[..]));
         assert_eq!(t.forbidden_dir(b""), None);
         assert_eq!(Triage::new(&[], 0, &[]).forbidden_dir(b"datasets/f"), None);
+    }
+
+    #[test]
+    fn a_directory_summary_changes_with_any_file_below_it() {
+        let summary = |files: &[(&[u8], u64, Option<&str>)]| {
+            let mut s = DirSummary::new(b"datasets/");
+            for (path, size, oid) in files {
+                s.add(path, *size, *oid);
+            }
+            (s.files, s.bytes, s.first.clone(), s.digest())
+        };
+        let one = summary(&[
+            (b"datasets/a", 3, Some("aa")),
+            (b"datasets/b", 4, Some("bb")),
+        ]);
+        assert_eq!((one.0, one.1, one.2.as_slice()), (2, 7, &b"datasets/a"[..]));
+        assert!(one.3.starts_with("sha256:"));
+        let changed = summary(&[
+            (b"datasets/a", 3, Some("aa")),
+            (b"datasets/b", 4, Some("cc")),
+        ]);
+        let grown = summary(&[(b"datasets/a", 3, None), (b"datasets/b", 5, None)]);
+        assert_ne!(one.3, changed.3);
+        assert_ne!(one.3, grown.3);
     }
 }

@@ -9,9 +9,11 @@
 //! that goes wrong with one file or directory becomes that entry's `error`. Memory is one small
 //! buffer per thread plus the entries returned.
 //!
-//! Both of git's listings live here, with one rule for submodules: the index (`ls-files
-//! --stage`, mode `git`) and the files a change adds or modifies (`diff --raw`,
-//! [`git_changes`]).
+//! git's listings (the index, what is staged, what `BASE...HEAD` changed) are judged by the
+//! blobs git stores ([`Walk::judge`]): each entry carries its object id, a checkout that cannot
+//! be trusted to hold its blob is read from the object store instead, submodules are listed
+//! with the commit they pin, and verdicts may be remembered by object id
+//! ([`crate::scan_cache`]). What git says is read through [`crate::git`].
 
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
@@ -19,12 +21,13 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use rayon::prelude::*;
 
+use crate::git::{self, Against, Blobs, Listed, Oid};
+use crate::scan_cache::{Cache, Verdict};
 use crate::sniff::{sniff_open_file, Sniff};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +66,8 @@ pub enum Kind {
     /// Only on entries with an `error`: a directory that could not be listed, a directory
     /// found where git tracks a file, or an empty folder ([`Walk::empty_dirs`]).
     Directory,
+    /// A git submodule (gitlink): its `oid` is the commit it pins; nothing here is read.
+    Submodule,
 }
 
 impl Kind {
@@ -72,13 +77,20 @@ impl Kind {
             Kind::Symlink => "symlink",
             Kind::Special => "special",
             Kind::Directory => "directory",
+            Kind::Submodule => "submodule",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::File, Kind::Symlink, Kind::Special, Kind::Directory]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Kind::File,
+            Kind::Symlink,
+            Kind::Special,
+            Kind::Directory,
+            Kind::Submodule,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -103,11 +115,15 @@ pub struct Entry {
     pub path: PathBuf,
     /// In bytes; of the link itself for a symlink.
     pub size: u64,
-    /// Boxed, like `error`: most entries have neither, and an entry of 64 bytes rather than
-    /// 112 keeps a million of them (and their sort) small.
+    /// Boxed, like `error` and `oid`: most entries have neither, and an entry of 72 bytes
+    /// rather than 150 keeps a million of them (and their sort) small.
     pub sniff: Option<Box<Sniff>>,
     pub kind: Kind,
     pub error: Option<Box<str>>,
+    /// The git object judged (blob, or a submodule's commit); only in git's listings.
+    pub oid: Option<Box<Oid>>,
+    /// Judged from the verdict cache, nothing read.
+    pub cached: bool,
 }
 
 #[derive(Debug)]
@@ -179,25 +195,14 @@ impl Walk {
         self
     }
 
-    /// Lists (and sniffs) the files under `root`, sorted by path bytes.
+    /// Lists (and sniffs) the files under `root`, sorted by path bytes. Mode git judges the
+    /// index as [`Walk::judge`] does, without a verdict cache.
     pub fn run(&self, root: &Path) -> Result<Vec<Entry>, WalkError> {
-        let meta = std::fs::metadata(root).map_err(|source| WalkError::Root {
-            path: root.to_path_buf(),
-            source,
-        })?;
-        if !meta.is_dir() {
-            return Err(WalkError::Root {
-                path: root.to_path_buf(),
-                source: io::Error::from_raw_os_error(libc::ENOTDIR),
-            });
-        }
         match self.mode {
             // git lists its index sorted by path bytes, and the parallel map keeps that order.
-            Mode::Git => {
-                let output = git(root, &["ls-files", "-z", "--stage"])?;
-                Ok(self.inspect_listed(root, &index_files(&output)))
-            }
+            Mode::Git => self.judge(root, Judged::Index, None),
             _ => {
+                check_root(root)?;
                 let (mut entries, dirs) = self.walk_tree(root);
                 if self.empty_dirs {
                     let empty = empty_folders(&entries, dirs);
@@ -412,6 +417,8 @@ fn entry(rel: PathBuf, kind: Kind, found: Found) -> Entry {
         sniff: sniff.map(Box::new),
         kind,
         error: (!errors.is_empty()).then(|| errors.join("; ").into()),
+        oid: None,
+        cached: false,
     }
 }
 
@@ -456,10 +463,17 @@ fn described(rel: PathBuf, meta: &Metadata) -> Entry {
             };
             Err(format!("not a regular file ({what}); not read"))
         }
-        Kind::Directory => Err("a directory where git tracks a file; not read".into()),
+        // (A file type is never a submodule: only git's mode says that.)
+        Kind::Directory | Kind::Submodule => {
+            Err("a directory where git tracks a file; not read".into())
+        }
     };
     entry(rel, kind, found)
 }
+
+/// Why a tracked file has no entry of its own from the working tree (then, when judged, it is
+/// read from git's object store).
+const MISSING: &str = "in git but missing from the working tree";
 
 /// A listed file, typed by its mode in the index. When sniffing, a regular file is opened
 /// straight away (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and
@@ -467,16 +481,9 @@ fn described(rel: PathBuf, meta: &Metadata) -> Entry {
 fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
     let rel = PathBuf::from(OsStr::from_bytes(raw));
     let abs = root.join(&rel);
-    let missing = |rel| {
-        entry(
-            rel,
-            kind,
-            Err("in git but missing from the working tree".into()),
-        )
-    };
     if sniff && kind == Kind::File {
         return match open_no_follow(&abs) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => entry(rel, kind, Err(MISSING.into())),
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 inspect(&abs, rel, Kind::Symlink, sniff)
             }
@@ -484,132 +491,215 @@ fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
         };
     }
     match std::fs::symlink_metadata(&abs) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => entry(rel, kind, Err(MISSING.into())),
+        // Not the symlink git lists: its blob (the link's target) is read from the object
+        // store when judged.
+        Ok(meta) if kind == Kind::Symlink && !meta.file_type().is_symlink() => {
+            entry(rel, kind, Err(MISSING.into()))
+        }
         Ok(meta) => described(rel, &meta),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => missing(rel),
         Err(e) => entry(rel, kind, Err(format!("cannot stat: {e}"))),
     }
 }
 
-/// Runs `git -C root <args>` and returns its output; a failure names the subcommand, the
-/// folder and git's last word.
-///
-/// Shelling out rather than reading `.git` ourselves: git reads every index it can write
-/// (versions 2 to 4, split and sparse indexes, `GIT_INDEX_FILE`, worktrees whose `.git` is a
-/// file) and limits the list to `root` when it is a subfolder, at a cost of about 30 ms per
-/// 100,000 files, which is small beside opening each of them.
-fn git<S: AsRef<OsStr>>(root: &Path, args: &[S]) -> Result<Vec<u8>, WalkError> {
-    let command = args.first().map_or(OsStr::new(""), AsRef::as_ref);
-    let command = command.to_string_lossy();
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .output()
-        .map_err(|e| {
-            WalkError::Git(format!(
-                "cannot run git {command} in {}: {e}",
-                root.display()
-            ))
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.trim().lines().last().unwrap_or("").to_string();
-        return Err(WalkError::Git(format!(
-            "git {command} failed in {}: {last}",
-            root.display()
-        )));
+fn check_root(root: &Path) -> Result<(), WalkError> {
+    let meta = std::fs::metadata(root).map_err(|source| WalkError::Root {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(WalkError::Root {
+            path: root.to_path_buf(),
+            source: io::Error::from_raw_os_error(libc::ENOTDIR),
+        });
     }
-    Ok(output.stdout)
+    Ok(())
 }
 
-/// What git's mode for a path says it is: a symlink (120000), a file, or a submodule (160000),
-/// which is `None`: a commit id with no content here, left out of every listing.
-fn kind_of_mode(mode: &[u8]) -> Option<Kind> {
-    match mode {
-        b"160000" => None,
-        b"120000" => Some(Kind::Symlink),
-        _ => Some(Kind::File),
-    }
-}
-
-/// The files of `git ls-files -z --stage` (`<mode> <object> <stage>\t<path>` records).
-fn index_files(output: &[u8]) -> Vec<(&[u8], Kind)> {
-    let mut tracked: Vec<(&[u8], Kind)> = Vec::new();
-    for record in output.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
-            continue;
-        };
-        let (meta, path) = (&record[..tab], &record[tab + 1..]);
-        let Some(kind) = meta.split(|&b| b == b' ').next().and_then(kind_of_mode) else {
-            continue;
-        };
-        // Conflicted files appear once per stage, one after another.
-        if tracked.last().is_some_and(|(last, _)| *last == path) {
-            continue;
-        }
-        tracked.push((path, kind));
-    }
-    tracked
-}
-
-/// The files of `git diff --raw -z --no-renames`: `:<old mode> <new mode> <old id> <new id>
-/// <status>` then the path, each ended by NUL. The kind is the new side's.
-fn diff_files(output: &[u8]) -> Vec<(&[u8], Kind)> {
-    let mut fields = output.split(|&b| b == 0);
-    let mut changed = Vec::new();
-    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
-        let Some(meta) = meta.strip_prefix(b":") else {
-            break;
-        };
-        if let Some(kind) = meta.split(|&b| b == b' ').nth(1).and_then(kind_of_mode) {
-            changed.push((path, kind));
-        }
-    }
-    changed
-}
-
-/// Which change [`git_changes`] lists.
+/// Which of git's listings [`Walk::judge`] judges.
 #[derive(Clone, Copy, Debug)]
-pub enum Changes<'a> {
-    /// What is staged in the index (against `HEAD`).
+pub enum Judged<'a> {
+    /// Every file in the index (`git ls-files`): the default scan.
+    Index,
+    /// The files added, copied, modified or retyped in the index (`git diff --cached`).
     Staged,
-    /// What `HEAD` changed since it forked from this revision (`base...HEAD`).
+    /// The files added, copied, modified or retyped in `BASE...HEAD` (what `HEAD` changed
+    /// since it forked from `BASE`), judged as `HEAD`'s blobs.
     Since(&'a str),
 }
 
-/// The files a change adds, copies, modifies or retypes (what there is to read afterwards),
-/// relative to `root` and sorted by path bytes, each with its kind on the new side; submodules
-/// are left out, as the index listing leaves them out.
-pub fn git_changes(root: &Path, which: Changes<'_>) -> Result<Vec<(PathBuf, Kind)>, WalkError> {
-    let mut args = vec![
-        "diff".to_string(),
-        "--raw".into(),
-        "-z".into(),
-        "--no-renames".into(),
-        "--diff-filter=ACMT".into(),
-        "--relative".into(),
-    ];
-    args.push(match which {
-        Changes::Staged => "--cached".into(),
-        Changes::Since(base) => format!("{base}...HEAD"),
-    });
-    // A revision, never an option, whatever it starts with.
-    if let Changes::Since(_) = which {
-        args.insert(args.len() - 1, "--end-of-options".into());
+impl Walk {
+    /// The files of one of git's listings, judged by the blobs git stores, in the order git
+    /// lists them (by path bytes).
+    ///
+    /// Shelling out rather than parsing `.git/index` ourselves: git reads every index it can
+    /// write (versions 2 to 4, split and sparse indexes, `GIT_INDEX_FILE`, worktrees whose
+    /// `.git` is a file), and limits the list to `root` when it is a subfolder, at a cost of
+    /// about 30 ms per 100,000 files, which is small beside opening each of them.
+    ///
+    /// Each entry carries its object id. A verdict found in `cache` (by object id) is used as
+    /// is, and nothing is read; the others are read from the working tree, and again from
+    /// git's object store where the checkout cannot be trusted to hold the blob
+    /// ([`git::untrusted`]: a file changed since it was staged, an end-of-line conversion, a
+    /// smudge filter) or is missing. Submodules are entries of their own, with the commit they
+    /// pin; symlinks are never followed. Without sniffing, the checkout is only listed: no
+    /// blob is read and the cache is not used.
+    pub fn judge(
+        &self,
+        root: &Path,
+        which: Judged,
+        cache: Option<&mut Cache>,
+    ) -> Result<Vec<Entry>, WalkError> {
+        check_root(root)?;
+        let mut cache = cache.filter(|_| self.sniff);
+        let changes = [
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--diff-filter=ACMT",
+            "--relative",
+        ];
+        let (output, against) = match which {
+            Judged::Index => (
+                git::run(root, &["ls-files", "-z", "--stage"]),
+                Against::Index,
+            ),
+            Judged::Staged => {
+                let args = [&["diff", "--cached"][..], &changes].concat();
+                (git::run(root, &args), Against::Index)
+            }
+            Judged::Since(base) => {
+                // A revision, never an option, whatever it starts with.
+                let range = format!("{base}...HEAD");
+                let args = [&["diff"][..], &changes, &["--end-of-options", &range]].concat();
+                (git::run(root, &args), Against::Head)
+            }
+        };
+        let output = output.map_err(WalkError::Git)?;
+        let listed = match which {
+            Judged::Index => git::index_listing(&output),
+            _ => git::diff_listing(&output),
+        };
+        let mut entries: Vec<Option<Entry>> = vec![None; listed.len()];
+        let mut unknown: Vec<usize> = Vec::new();
+        for (i, l) in listed.iter().enumerate() {
+            let rel = || PathBuf::from(OsStr::from_bytes(l.path));
+            let known = match (l.kind, l.oid, cache.as_deref_mut()) {
+                (Kind::Submodule, _, _) => Some(entry(rel(), l.kind, Ok((0, None)))),
+                (_, Some(oid), Some(cache)) => cache.get(&oid).map(|v| Entry {
+                    cached: true,
+                    ..entry(rel(), l.kind, Ok((v.size, v.sniff.clone())))
+                }),
+                _ => None,
+            };
+            match known {
+                Some(e) => entries[i] = Some(with_oid(e, l.oid)),
+                None => unknown.push(i),
+            }
+        }
+        if !unknown.is_empty() {
+            let todo: Vec<&Listed> = unknown.iter().map(|&i| &listed[i]).collect();
+            let read = if self.sniff {
+                let attributes_tracked = match which {
+                    Judged::Index => listed.iter().any(|l| is_gitattributes(l.path)),
+                    _ => git::run(root, &["ls-files", "-z", "--", "*.gitattributes"])
+                        .map_err(WalkError::Git)?
+                        .split(|&b| b == 0)
+                        .any(is_gitattributes),
+                };
+                self.read_listed(root, &todo, against, attributes_tracked)?
+            } else {
+                let pairs: Vec<(&[u8], Kind)> = todo.iter().map(|l| (l.path, l.kind)).collect();
+                let read = self.inspect_listed(root, &pairs);
+                read.into_iter()
+                    .zip(&todo)
+                    .map(|(e, l)| with_oid(e, l.oid))
+                    .collect()
+            };
+            for (i, e) in unknown.into_iter().zip(read) {
+                if let (Some(cache), Some(oid), None) =
+                    (cache.as_deref_mut(), listed[i].oid, &e.error)
+                {
+                    let sniff = e.sniff.as_deref().cloned();
+                    cache.insert(
+                        oid,
+                        Verdict {
+                            size: e.size,
+                            sniff,
+                        },
+                    );
+                }
+                entries[i] = Some(e);
+            }
+        }
+        Ok(entries.into_iter().flatten().collect())
     }
-    let output = git(root, &args)?;
-    let mut changed: Vec<(PathBuf, Kind)> = diff_files(&output)
-        .into_iter()
-        .map(|(path, kind)| (PathBuf::from(OsStr::from_bytes(path)), kind))
-        .collect();
-    changed.sort_unstable_by(|a, b| a.0.as_os_str().as_bytes().cmp(b.0.as_os_str().as_bytes()));
-    Ok(changed)
+
+    /// Reads listed files from the working tree in parallel while git says which checkouts
+    /// cannot be trusted, then reads those (and the missing ones) from the object store.
+    fn read_listed(
+        &self,
+        root: &Path,
+        todo: &[&Listed],
+        against: Against,
+        attributes_tracked: bool,
+    ) -> Result<Vec<Entry>, WalkError> {
+        let paths: Vec<&[u8]> = todo.iter().map(|l| l.path).collect();
+        let listed: Vec<(&[u8], Kind)> = todo.iter().map(|l| (l.path, l.kind)).collect();
+        let (untrusted, read) = std::thread::scope(|s| {
+            let asked = s.spawn(|| git::untrusted(root, &paths, against, attributes_tracked));
+            let read = self.inspect_listed(root, &listed);
+            let untrusted = asked
+                .join()
+                .unwrap_or_else(|_| Err("git: the thread asking it panicked".into()));
+            (untrusted, read)
+        });
+        let untrusted = untrusted.map_err(WalkError::Git)?;
+        let mut blobs: Option<Blobs> = None;
+        let mut out = Vec::with_capacity(read.len());
+        for (l, e) in todo.iter().zip(read) {
+            let missing = e.error.as_deref().is_some_and(|err| err.ends_with(MISSING));
+            let from_blob = missing || untrusted.contains(l.path);
+            let e = match (from_blob, l.oid) {
+                (true, Some(oid)) => {
+                    if blobs.is_none() {
+                        blobs = Some(Blobs::open(root).map_err(WalkError::Git)?);
+                    }
+                    let found = match blobs.as_mut().map(|b| b.sniff(&oid)) {
+                        // A symlink's blob is its target: sized, never judged as content.
+                        Some(Ok(Some((size, _)))) if l.kind == Kind::Symlink => Ok((size, None)),
+                        Some(Ok(Some(found))) => Ok(found),
+                        Some(Ok(None)) => {
+                            Err(format!("blob {} is not in the object store", oid.to_hex()))
+                        }
+                        Some(Err(err)) => Err(format!("cannot read blob {}: {err}", oid.to_hex())),
+                        None => unreachable!("opened above"),
+                    };
+                    entry(e.path, l.kind, found)
+                }
+                _ => e,
+            };
+            out.push(with_oid(e, l.oid));
+        }
+        Ok(out)
+    }
+}
+
+fn is_gitattributes(path: &[u8]) -> bool {
+    path == b".gitattributes" || path.ends_with(b"/.gitattributes")
+}
+
+fn with_oid(mut e: Entry, oid: Option<Oid>) -> Entry {
+    e.oid = oid.map(Box::new);
+    e
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+    use std::process::Command;
 
     #[test]
     fn lists_files_relative_to_the_root_and_skips_dot_git_unless_in_tree_mode() {
@@ -687,7 +777,7 @@ mod tests {
 
     #[test]
     fn an_entry_stays_small() {
-        assert!(std::mem::size_of::<Entry>() <= 64);
+        assert!(std::mem::size_of::<Entry>() <= 72);
     }
 
     #[test]
@@ -749,27 +839,7 @@ mod tests {
     }
 
     #[test]
-    fn both_git_listings_leave_submodules_out_and_type_symlinks() {
-        let index = b"100644 e69de 0\ta.txt\x00160000 abcd 0\tsub\x00120000 1234 0\tlink\x00\
-                      100644 1111 1\tc.txt\x00100644 2222 2\tc.txt\x00";
-        assert_eq!(
-            index_files(index),
-            [
-                (&b"a.txt"[..], Kind::File),
-                (b"link", Kind::Symlink),
-                (b"c.txt", Kind::File)
-            ]
-        );
-        let diff = b":100644 100644 aaaa bbbb M\x00a.txt\x00:000000 160000 0000 cccc A\x00sub\x00\
-                     :100644 120000 dddd eeee T\x00link\x00";
-        assert_eq!(
-            diff_files(diff),
-            [(&b"a.txt"[..], Kind::File), (b"link", Kind::Symlink)]
-        );
-    }
-
-    #[test]
-    fn git_changes_lists_what_is_staged_and_what_head_changed() {
+    fn judging_lists_what_is_staged_and_what_head_changed_with_their_blobs() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let run = |args: &[&str]| {
@@ -797,16 +867,32 @@ mod tests {
         fs::write(root.join("b.txt"), b"2").unwrap();
         std::os::unix::fs::symlink("b.txt", root.join("a-link")).unwrap();
         run(&["add", "."]);
-        let staged = git_changes(root, Changes::Staged).unwrap();
+        let walk = Walk::new(Mode::Git).threads(Some(2));
+        let listed = |which| {
+            let entries = walk.judge(root, which, None).unwrap();
+            let got: Vec<_> = entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.path.to_str().unwrap().to_string(),
+                        e.kind,
+                        e.oid.is_some(),
+                    )
+                })
+                .collect();
+            got
+        };
         let want = [
-            (PathBuf::from("a-link"), Kind::Symlink),
-            (PathBuf::from("b.txt"), Kind::File),
+            ("a-link".to_string(), Kind::Symlink, true),
+            ("b.txt".to_string(), Kind::File, true),
         ];
-        assert_eq!(staged, want);
+        assert_eq!(listed(Judged::Staged), want);
         run(&["commit", "-qm", "two"]);
-        assert_eq!(git_changes(root, Changes::Since("base")).unwrap(), want);
-        assert!(git_changes(root, Changes::Staged).unwrap().is_empty());
-        let err = git_changes(root, Changes::Since("--output=x")).unwrap_err();
+        assert_eq!(listed(Judged::Since("base")), want);
+        assert!(listed(Judged::Staged).is_empty());
+        let err = walk
+            .judge(root, Judged::Since("--output=x"), None)
+            .unwrap_err();
         assert!(err.to_string().starts_with("git diff failed in"), "{err}");
         assert!(!root.join("x").exists());
     }

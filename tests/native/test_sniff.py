@@ -22,11 +22,11 @@ WRITERS = {
     "torch_zip": (samples.torch_zip, "torch_zip", "weights"),
     "lightning_ckpt": (samples.torch_lightning_style_ckpt, "torch_zip", "weights"),
     "torch_legacy": (samples.torch_legacy, "torch_legacy", "weights"),
-    "pickle2": (lambda d: samples.raw_pickle(d, 2), "pickle", "weights"),
-    "pickle3": (lambda d: samples.raw_pickle(d, 3), "pickle", "weights"),
-    "pickle4": (lambda d: samples.raw_pickle(d, 4), "pickle", "weights"),
-    "pickle5": (lambda d: samples.raw_pickle(d, 5), "pickle", "weights"),
-    "numpy_pickle": (samples.numpy_pickle, "pickle", "weights"),
+    "pickle2": (lambda d: samples.raw_pickle(d, 2), "pickle", "pickle"),
+    "pickle3": (lambda d: samples.raw_pickle(d, 3), "pickle", "pickle"),
+    "pickle4": (lambda d: samples.raw_pickle(d, 4), "pickle", "pickle"),
+    "pickle5": (lambda d: samples.raw_pickle(d, 5), "pickle", "pickle"),
+    "numpy_pickle": (samples.numpy_pickle, "pickle", "tensor_data"),
     "joblib": (samples.joblib_dump, "joblib", "weights"),
     "npy": (samples.npy, "npy", "tensor_data"),
     "npz": (samples.npz, "npz", "tensor_data"),
@@ -108,7 +108,9 @@ def test_prose_after_a_pickle_proto_header_is_never_flagged(word, rest):
 @given(st.binary(max_size=600))
 def test_arbitrary_bytes_never_crash(data):
     found = sniff(data)
-    assert found is None or found.family in {"weights", "tensor_data", "vector_index"}
+    assert found is None or found.family in {
+        "weights", "tensor_data", "vector_index", "dataset", "pickle", "lfs_pointer",
+        "private_key", "opaque"}
 
 
 def test_sniff_accepts_bytearray_and_memoryview(tmp_path):

@@ -42,12 +42,19 @@ def stub_tree() -> ast.Module:
 
 
 def stub_names() -> set[str]:
-    return {node.name for node in stub_tree().body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    """The stub's functions, classes and public constants (``HEAD_BYTES``)."""
+    names = set()
+    for node in stub_tree().body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return {name for name in names if not name.startswith("_")}
 
 
 def test_every_native_name_has_a_stub_and_every_stub_exists():
     native = {name for name in dir(_core) if not name.startswith("_")}
-    assert native == stub_names()
+    assert native == {name for name in stub_names() if not name.startswith("_")}
 
 
 def test_py_typed_ships_beside_the_package():
@@ -100,6 +107,12 @@ def tree(tmp_path):
 
 SHA = hashlib.sha256(NPY).hexdigest()
 
+
+def _blob(tree: pathlib.Path) -> str:
+    """The object id of a.npy in the index."""
+    return subprocess.run(["git", "-C", str(tree), "rev-parse", ":a.npy"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
 # (function, argument) -> a check that calls it with the argument in the given form.
 PATH_CALLS: dict[tuple[str, str], Callable[[Callable[[pathlib.Path], Any], pathlib.Path], bool]] = {
     ("hash_file", "path"): lambda form, t: _core.hash_file(form(t / "a.npy")) == SHA,
@@ -109,7 +122,12 @@ PATH_CALLS: dict[tuple[str, str], Callable[[Callable[[pathlib.Path], Any], pathl
     == len(NPY),
     ("inspect_files", "paths"): lambda form, t: _core.inspect_files(t, [form(pathlib.Path("a.npy"))])[0]
     .sniff.format == "npy",
-    ("git_changes", "root"): lambda form, t: _core.git_changes(form(t)) == [("a.npy", "file")],
+    ("list_files", "root"): lambda form, t: _core.list_files(form(t), "staged")[0].path == "a.npy",
+    ("list_files", "cache"): lambda form, t: _core.list_files(t, "git", cache=form(t / "c"))[0]
+    .sniff.format == "npy",
+    ("read_blobs", "root"): lambda form, t: _core.read_blobs(form(t), [_blob(t)], 6) == [NPY[:6]],
+    ("files_containing", "paths"): lambda form, t: _core.files_containing(
+        [form(t / "a.npy")], [b"NUMPY"]) == [True],
     ("__new__", "path"): lambda form, t: _core.Entry(form(pathlib.Path("a.npy")), 1).path == "a.npy",
     ("copy_files", "pairs"): lambda form, t: _core.copy_files([(form(t / "a.npy"), form(t / "b.npy"))])
     == [(SHA, len(NPY))],

@@ -121,11 +121,14 @@ def test_git_mode_from_a_subfolder_lists_paths_relative_to_it(tmp_path):
     assert {e.path for e in walk(tmp_path / "sub", "git")} == {".gitignore", "b.txt"}
 
 
-def test_git_mode_reports_tracked_files_missing_from_the_work_tree(tmp_path):
+def test_git_mode_reads_tracked_files_missing_from_the_work_tree_from_their_blob(tmp_path):
     make_repo(tmp_path)
+    size = (tmp_path / "main.py").stat().st_size
     (tmp_path / "main.py").unlink()
     entry = {e.path: e for e in walk(tmp_path, "git")}["main.py"]
-    assert "missing from the working tree" in entry.error
+    assert (entry.error, entry.size, entry.kind) == (None, size, "file")
+    assert entry.oid == subprocess.run(["git", "-C", str(tmp_path), "rev-parse", ":main.py"],
+                                       capture_output=True, text=True, check=True).stdout.strip()
 
 
 def test_git_mode_outside_a_repository_raises_git_error(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,11 @@ def repo(tmp_path: Path) -> Repo:
     return Repo(root)
 
 
-def test_weights_flagged_by_extension_whatever_the_content(repo, capsys):
+def test_weights_flagged_by_extension_unless_the_content_clears_it(repo, capsys):
     for ext in ("safetensors", "pt", "pth", "bin", "ckpt", "gguf", "h5", "pkl", "joblib",
                 "tflite"):
-        repo.write(f"models/m.{ext}", "not really weights\n")
+        repo.write(f"models/m.{ext}", b"\x00\x17\x9a raw tensor bytes, no known format")
+        repo.write(f"text/m.{ext}", "plain text cannot be weights\n")
     repo.write("models/README.md", "# models\n")
     repo.write("bin/tool.py", SOURCE)  # a folder named bin is not a .bin file
     repo.add(".")
@@ -42,11 +44,16 @@ def test_weights_flagged_by_content_under_an_innocent_name(repo, capsys):
     assert renamed["evidence"] and renamed["size"] == len(safetensors_bytes())
 
 
-def test_raw_pickle_renamed_is_weights(repo, capsys):
-    repo.write("state.txt", pickle_bytes())
+def test_pickle_of_arrays_renamed_is_flagged_and_a_pickle_of_plain_data_is_not(repo, capsys):
+    import numpy as np
+
+    repo.write("state.txt", pickle.dumps({"w": np.ones(8, dtype=np.float32)}, protocol=4))
+    repo.write("config.pkl", pickle_bytes())
     repo.write("plain.txt", "\\x80\\x04 is how a pickle starts\n")
     repo.add(".")
-    assert flagged(repo.findings(capsys), "weights") == {"state.txt"}
+    findings = repo.findings(capsys)
+    assert flagged(findings, "tensor-data") == {"state.txt"}
+    assert flagged(findings, "weights") == set()
 
 
 def test_torch_checkpoint_renamed_is_weights(repo, capsys, tmp_path):
@@ -68,9 +75,9 @@ def test_onnx_by_name_only_over_the_threshold(repo, capsys):
 
 def test_weight_extensions_knob_replaces_the_list(repo, capsys):
     repo.config('weight_extensions = [".ckpt", "mdl"]\n')
-    repo.write("a.bin", "x")
-    repo.write("a.ckpt", "x")
-    repo.write("a.mdl", "x")
+    repo.write("a.bin", b"\x00x")
+    repo.write("a.ckpt", b"\x00x")
+    repo.write("a.mdl", b"\x00x")
     repo.add(".")
     assert flagged(repo.findings(capsys), "weights") == {"a.ckpt", "a.mdl"}
 
@@ -170,7 +177,7 @@ def test_force_added_file_under_ignored_data_is_still_found(repo, capsys):
     repo.write(".gitignore", "data/\n*.pt\n")
     repo.write("data/big.csv", "x" * 100)
     repo.write("data/other.csv", "x" * 100)
-    repo.write("ckpt/model.pt", "x")
+    repo.write("ckpt/model.pt", b"\x00x")
     repo.add(".gitignore", "receiptcore.toml")
     repo.add("data/big.csv", "ckpt/model.pt", force=True)
     findings = repo.findings(capsys)
@@ -223,6 +230,29 @@ def test_import_boundary_external_package_and_clean_code(repo, capsys):
         ("import-boundary", "agents/ml.py", 1)]
     repo.write("agents/ml.py", "import json\n")
     assert repo.findings(capsys) == []
+
+
+def test_import_boundary_counts_dynamic_imports_of_literal_names(repo, capsys):
+    repo.config(CONTRACT)
+    _package(repo, "agents", {
+        "loader": "import importlib\n\nmod = importlib.import_module('torch')\n",
+        "lazy": "def get():\n    return __import__('training.fit')\n",
+        "relative": "import shared.util\n",
+        # Not imports: a name computed at run time, and the words in a comment or a string.
+        "computed": "import importlib\nname = 'torch'\nimportlib.import_module(name)\n",
+        "mentions": "# importlib.import_module('torch')\nDOC = \"__import__('torch')\"\n"})
+    _package(repo, "shared", {"util": "from importlib import import_module\n"
+                                      "bridge = import_module('.bridge', __package__)\n",
+                              "bridge": "from training import fit\n"})
+    _package(repo, "training", {"fit": "x = 1\n"})
+    repo.add(".")
+    chains = {(f["path"], f["line"]): f["evidence"] for f in repo.findings(capsys)}
+    assert set(chains) == {("agents/loader.py", 3), ("agents/lazy.py", 2),
+                           ("agents/relative.py", 1)}
+    assert "agents.loader -> torch; first import: `mod = importlib.import_module('torch')`" in (
+        chains[("agents/loader.py", 3)])
+    assert "agents.relative -> shared.util -> shared.bridge -> training" in (
+        chains[("agents/relative.py", 1)])
 
 
 def test_import_boundary_type_checking_imports_count_unless_ignored(repo, capsys):
@@ -279,16 +309,14 @@ def test_benign_files_raise_nothing(repo, capsys, tmp_path):
     assert (code, out.startswith("clean: 4 file(s)")) == (0, True), out
 
 
-def test_tracked_file_missing_from_the_tree_fails_closed(repo, capsys):
-    repo.write("gone.txt", "x")
+def test_a_tracked_file_missing_from_the_tree_is_judged_by_its_blob(repo, capsys):
+    repo.write("gone.txt", safetensors_bytes())
     repo.write("here.txt", "x")
     repo.add(".")
     (repo.root / "gone.txt").unlink()
     findings = repo.findings(capsys)
-    assert [(f["rule"], f["path"]) for f in findings] == [("unreadable", "gone.txt")]
-    assert findings[0]["evidence"]
-    repo.config('disable = ["unreadable"]\n')
-    assert repo.findings(capsys) == []
+    assert [(f["rule"], f["path"], f["format"]) for f in findings] == [
+        ("weights", "gone.txt", "safetensors")]
 
 
 def test_symlinks_are_not_followed_nor_judged_by_name(repo, capsys, tmp_path):
@@ -308,10 +336,62 @@ def test_a_name_that_is_not_utf8_round_trips_to_its_bytes(repo, capsys):
     import sys
 
     name = os.fsdecode(b"model-\xff.bin")
-    repo.write(name, "x")
+    repo.write(name, b"\x00x")
     repo.add(".")
     findings = repo.findings(capsys)  # JSON escapes the undecodable byte
     assert ("weights", name) in {(f["rule"], f["path"]) for f in findings}
     done = subprocess.run([sys.executable, "-m", "receiptcore.cli", "scan", str(repo.root)],
                           capture_output=True, check=False)
     assert done.returncode == 1 and b"model-\xff.bin" in done.stdout
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return os.system, ("id",)
+
+
+def test_unsafe_pickles_are_their_own_rule_under_any_name(repo, capsys):
+    for protocol in (0, 1, 4):
+        repo.write(f"notes{protocol}.txt", pickle.dumps(_Evil(), protocol=protocol))
+    repo.write("plain.pkl", pickle.dumps({"lr": 0.1}))
+    repo.add(".")
+    findings = repo.findings(capsys)
+    assert flagged(findings, "unsafe-pickle") == {"notes0.txt", "notes1.txt", "notes4.txt"}
+    assert "system" in next(f for f in findings if f["rule"] == "unsafe-pickle")["evidence"]
+    # A pickle of plain data is not weights, whatever its extension says.
+    assert flagged(findings, "weights") == set()
+
+
+def test_lfs_pointers_keys_and_datasets_by_content(repo, capsys, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1, 2, 3]}), tmp_path / "t.parquet")
+    repo.write("data/cache.bin", (tmp_path / "t.parquet").read_bytes())
+    repo.write("model.safetensors", "version https://git-lfs.github.com/spec/v1\n"
+               f"oid sha256:{'c' * 64}\nsize 360448\n")
+    repo.write(".gitattributes", "*.md text\n*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
+    from receiptcore.ledger.checkpoint import SignerKey
+
+    repo.write("ops/ledger.key", SignerKey.generate("ci.example").to_text() + "\n")
+    repo.write("distutils-precedence.pth", "import os; enabled = os.environ.get('X')\n")
+    repo.add(".")
+    findings = repo.findings(capsys)
+    assert flagged(findings, "dataset") == {"data/cache.bin"}
+    assert flagged(findings, "lfs-pointer") == {"model.safetensors", ".gitattributes"}
+    assert [f["line"] for f in findings if f["path"] == ".gitattributes"] == [2]
+    assert flagged(findings, "private-key") == {"ops/ledger.key"}
+    assert flagged(findings, "weights") == set()
+
+
+def test_archives_nested_past_the_depth_limit_fail_closed(repo, capsys):
+    import gzip
+
+    data = pickle.dumps({"a": 1})
+    for _ in range(8):
+        data = gzip.compress(data, compresslevel=0)
+    repo.write("blob.gz", data)
+    repo.add(".")
+    assert flagged(repo.findings(capsys), "unreadable") == {"blob.gz"}

@@ -14,9 +14,16 @@ GIT = ["git", "-c", "user.name=scan-test", "-c", "user.email=scan@test.invalid",
 
 
 class Repo:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, init: bool = True) -> None:
         self.root = root
-        self.git("init", "-q")
+        if init:
+            root.mkdir(parents=True, exist_ok=True)
+            self.git("init", "-q")
+
+    @classmethod
+    def existing(cls, root: Path) -> Repo:
+        """A repository already there (a clone)."""
+        return cls(root, init=False)
 
     def git(self, *args: str) -> str:
         done = subprocess.run([*GIT, "-C", str(self.root), *args], capture_output=True,
@@ -50,7 +57,8 @@ class Repo:
 
 
 def flagged(findings: list[dict], rule: str) -> set[str]:
-    return {f["path"] for f in findings if f["rule"] == rule}
+    """The paths of the findings that ``rule`` flagged (first, or beside a more severe one)."""
+    return {f["path"] for f in findings if rule in f["rules"]}
 
 
 # Real writers. Each returns the bytes a real library wrote.

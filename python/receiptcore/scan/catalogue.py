@@ -4,6 +4,10 @@ Ids are stable: they appear in baselines, ``disable`` lists, JSON and SARIF, so 
 meaning. The checks themselves live in :mod:`receiptcore.scan.rules` (files) and
 :mod:`receiptcore.scan.imports` (import contracts); the configuration reads ids from here, so
 neither depends on the other (as ruff keeps ``codes.rs`` apart from rule code).
+
+The table is in order of severity: a file that several rules flag is one finding, reported
+under the first of them (code that runs on load before bytes that do not belong, before a
+file that is merely large), with every other rule that matched listed beside it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,21 @@ class Rule:
 
 
 RULES = (
+    Rule("unsafe-pickle", "pickles that import something outside the allow-list",
+         "on", "disable = [\"unsafe-pickle\"]",
+         "Loading a pickle runs whatever it imports. Every pickle in a file is read without "
+         "loading it (protocols 0 to 5, several pickles one after another, pickles inside "
+         ".npy/.npz object arrays, zips, tars and compressed streams, joblib and PyTorch "
+         "files), and each import is checked against a short allow-list of tensor-rebuild and "
+         "container callables (docs/sniff.md). Anything else (os.system, builtins.eval, "
+         "subprocess, socket, runpy, importlib, names computed at load time...) is named in "
+         "the evidence. More severe than the other rules: it is code, not only bytes."),
+    Rule("private-key", "private keys by content",
+         "on", "disable = [\"private-key\"]",
+         "PEM private keys (PKCS#1, PKCS#8, SEC1, OpenSSH, encrypted, PGP), DER PKCS#8 keys, "
+         "binary OpenSSH and PuTTY keys, and the ledger's note signing keys "
+         "(PRIVATE+KEY+...). A signing key committed to the runtime repository signs for "
+         "everyone who can read it."),
     Rule("weights", "model weights, by file name or by content",
          "the extensions .safetensors .pt .pth .bin .ckpt .gguf .h5 .pkl .joblib .tflite, "
          ".onnx over 1 MiB, and any file whose content sniffs as weights",
@@ -44,6 +63,25 @@ RULES = (
          "their receipt. Flagged by content signature, and by extension (vector_extensions) "
          "for the formats that have none to confirm: Annoy's headerless .ann files and "
          "Qdrant's .snapshot tar archives."),
+    Rule("dataset", "datasets by content (Parquet, Arrow, ORC, Avro, TFRecord, LMDB, WebDataset)",
+         "on", "disable = [\"dataset\"]",
+         "Dataset files belong with the pipelines, recorded in a dataset manifest. Found by "
+         "content whatever their name or folder: Parquet, Arrow IPC (file, Feather and "
+         "stream), Feather v1, ORC, Avro, TFRecord (by its length and CRC framing), LMDB "
+         "environments and WebDataset shards. CSV and JSON lines have no signature and are "
+         "left to forbidden_dirs and max_file_size."),
+    Rule("lfs-pointer", "Git LFS pointers, and .gitattributes lines routing weights to LFS",
+         "on", "disable = [\"lfs-pointer\"]",
+         "A Git LFS pointer file names an object (its oid and size) kept outside git: the "
+         "weights or data are still part of the repository, only stored elsewhere. A "
+         ".gitattributes line that routes weight, dataset or vector-index patterns to LFS "
+         "(filter=lfs) is reported with its line: it is how such files usually come in."),
+    Rule("submodule", "git submodules, with the commit they pin",
+         "on", "disable = [\"submodule\"]; a baseline entry allows one at its commit",
+         "A submodule brings another repository's tree into every recursive clone, and the "
+         "scan cannot see inside it from here: each is listed with its path and the commit "
+         "it pins, so a gate allows or refuses it on purpose. Baselining one allows that "
+         "commit only; moving the submodule to another commit is a new finding."),
     Rule("forbidden-dir", "dataset and dump directories at any depth",
          "datasets/ corpus/ prompts_dump/ embeddings_dump/",
          "forbidden_dirs = [\"datasets\", ...]",

@@ -79,6 +79,9 @@ class ScanConfig:
     allow_large: tuple[AllowEntry, ...] = DEFAULT_ALLOW_LARGE
     import_paths: tuple[str, ...] = DEFAULT_IMPORT_PATHS
     contracts: tuple[ImportContract, ...] = ()
+    # Remember each blob's verdict by git object id (under the git folder), so a repeated scan
+    # reads only content it has not seen.
+    cache: bool = True
     source: str | None = field(default=None, compare=False)
 
 
@@ -146,7 +149,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 _KEYS = {
     "mode", "baseline", "disable", "weight_extensions", "onnx_size_threshold",
     "vector_extensions", "forbidden_dirs", "max_file_size", "allow_large", "import_paths",
-    "contracts",
+    "contracts", "cache",
 }
 
 
@@ -167,6 +170,9 @@ def parse_config(table: dict[str, Any], where: str) -> ScanConfig:
     extensions = _extensions(table, "weight_extensions", where, defaults.weight_extensions)
     dirs = tuple(d.strip("/") for d in
                  _strings(table, "forbidden_dirs", where, defaults.forbidden_dirs))
+    cache = table.get("cache", defaults.cache)
+    if not isinstance(cache, bool):
+        raise ConfigError(f"{where}: 'cache' must be true or false")
     return ScanConfig(
         mode=mode,
         baseline=_string(table, "baseline", where, defaults.baseline),
@@ -183,6 +189,7 @@ def parse_config(table: dict[str, Any], where: str) -> ScanConfig:
         allow_large=defaults.allow_large + _allow_entries(table.get("allow_large", []), where),
         import_paths=_strings(table, "import_paths", where, defaults.import_paths),
         contracts=_contracts(table.get("contracts", []), where),
+        cache=cache,
         source=where,
     )
 

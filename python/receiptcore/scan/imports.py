@@ -3,6 +3,9 @@
 grimp parses every module of the packages named (its scanner is Rust, in parallel) and keeps
 imports of anything else as one node per external top-level package (``torch``), so a contract
 can forbid an in-repository package (``training``) and an installed one (``torch``) alike.
+Imports by a literal name at run time (``importlib.import_module("torch")``, ``__import__``)
+count as imports too: grimp does not see them, so the files that mention them (found natively,
+:func:`~receiptcore._core.files_containing`) are read with :mod:`ast` and their calls added.
 Packages are looked up only under the configured ``import_paths`` of the scanned root, never in
 the running interpreter's ``sys.path`` or ``sys.modules``: the scan judges the checkout, not
 whatever happens to be installed.
@@ -45,9 +48,11 @@ def check_imports(root: Path, config: ScanConfig) -> list[Finding]:
                 locations[name] = init.parent
     packages = sorted(name for name, where in locations.items() if where is not None)
     findings = []
+    dynamic = _dynamic_candidates(packages, locations)
     for ignore_tc in sorted({c.ignore_type_checking for c in config.contracts}):
         graph = _build_graph(packages, locations, ignore_tc)
         _add_top_level_modules(graph, search, locations, ignore_tc)
+        _add_dynamic_imports(graph, dynamic, locations, ignore_tc)
         modules = graph.modules
         for contract in config.contracts:
             if contract.ignore_type_checking != ignore_tc:
@@ -97,27 +102,110 @@ def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path |
             tree = ast.parse(source, str(path))
         except SyntaxError as error:
             raise ConfigError(f"cannot build the import graph: {path}: {error}") from None
-        lines = source.splitlines()
-        skipped = _type_checking_nodes(tree) if ignore_tc else set()
-        for node in ast.walk(tree):
-            if id(node) in skipped:
+        _add_imports(graph, modules, name, path, source, tree, locations, ignore_tc,
+                     static=True)
+        for imported in sorted(modules & set(files) - done):
+            done.add(imported)
+            pending.append(imported)
+
+
+# Calls that import a module named by their first argument, when it is a literal.
+_DYNAMIC_NEEDLES = (b"import_module", b"__import__")
+
+
+def _dynamic_candidates(packages: list[str], locations: dict[str, Path | None]
+                        ) -> dict[str, Path]:
+    """The modules of the in-repository packages whose source mentions a dynamic import, by
+    module name; one native pass over their files."""
+    from receiptcore._core import files_containing
+
+    files: dict[str, Path] = {}
+    for package in packages:
+        base = locations[package]
+        if base is None:
+            continue
+        for path in base.rglob("*.py"):
+            parts = path.relative_to(base).with_suffix("").parts
+            if parts and parts[-1] == "__init__":
+                parts = parts[:-1]
+            files[".".join((package, *parts))] = path
+    names = sorted(files)
+    hits = files_containing([str(files[n]) for n in names], list(_DYNAMIC_NEEDLES))
+    return {n: files[n] for n, hit in zip(names, hits, strict=True) if hit}
+
+
+def _add_dynamic_imports(graph, candidates: dict[str, Path], locations: dict[str, Path | None],
+                         ignore_tc: bool) -> None:
+    """Adds the literal dynamic imports of ``candidates`` (module -> file) to the graph."""
+    import ast
+
+    modules = set(graph.modules)
+    for name, path in candidates.items():
+        if name not in modules:
+            continue
+        source = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            tree = ast.parse(source, str(path))
+        except SyntaxError as error:
+            raise ConfigError(f"cannot build the import graph: {path}: {error}") from None
+        _add_imports(graph, modules, name, path, source, tree, locations, ignore_tc,
+                     static=False)
+
+
+def _add_imports(graph, modules: set[str], name: str, path: Path, source: str, tree,
+                 locations: dict[str, Path | None], ignore_tc: bool, static: bool) -> None:
+    """Adds the imports of module ``name`` (its parsed ``tree``) to the graph: the static ones
+    when asked, and always the dynamic ones with a literal module name."""
+    import ast
+
+    lines = source.splitlines()
+    skipped = _type_checking_nodes(tree) if ignore_tc else set()
+    is_package = path.name == "__init__.py"
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if static and isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif static and isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            targets = [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Call):
+            target = _dynamic_target(node, name, is_package)
+            targets = [target] if target else []
+        else:
+            continue
+        for target in targets:
+            imported = _graph_node(modules, target, locations)
+            if imported == name:
                 continue
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                targets = [f"{node.module}.{alias.name}" for alias in node.names]
-            else:
-                continue
-            for target in targets:
-                imported = _graph_node(modules, target, locations)
-                if imported not in modules:
-                    graph.add_module(imported, is_squashed=True)
-                    modules.add(imported)
-                graph.add_import(importer=name, imported=imported, line_number=node.lineno,
-                                 line_contents=lines[node.lineno - 1].strip())
-                if imported in files and imported not in done:
-                    done.add(imported)
-                    pending.append(imported)
+            if imported not in modules:
+                graph.add_module(imported, is_squashed=True)
+                modules.add(imported)
+            graph.add_import(importer=name, imported=imported, line_number=node.lineno,
+                             line_contents=lines[node.lineno - 1].strip())
+
+
+def _dynamic_target(call, module: str, is_package: bool) -> str | None:
+    """The module a call imports when its name is a literal: ``importlib.import_module("x")``,
+    ``import_module("x")``, ``__import__("x")``; a relative name (``".x"``) is resolved against
+    the calling module's package, as ``import_module(".x", __package__)`` would."""
+    import ast
+
+    func = call.func
+    named = (func.attr if isinstance(func, ast.Attribute) else
+             func.id if isinstance(func, ast.Name) else None)
+    if named not in ("import_module", "__import__") or not call.args:
+        return None
+    first = call.args[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value):
+        return None
+    target = first.value
+    if target.startswith("."):
+        level = len(target) - len(target.lstrip("."))
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        if level > 1:
+            package = package[: len(package) - (level - 1)]
+        target = ".".join([*package, target[level:]]).strip(".")
+    return target or None
 
 
 def _type_checking_nodes(tree) -> set[int]:

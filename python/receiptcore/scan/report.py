@@ -1,19 +1,18 @@
 """The scan's reports: text for people, JSON for scripts, SARIF 2.1.0 for code-scanning UIs.
 
-JSON fields per finding are stable: ``rule, path, format, family, size, evidence, line`` (null
-where they do not apply). SARIF marks baselined findings with ``baselineState: unchanged`` and an
-external suppression, so GitHub code scanning shows them as dismissed, not as new alerts.
+JSON fields per finding are stable: ``rule`` (the most severe rule), ``rules`` (every rule that
+flagged it), ``path, format, family, size, evidence, line, content`` (null where they do not
+apply); ``cleared`` lists the files whose content cleared a weight name. SARIF follows what
+GitHub code scanning documents for third-party SARIF (:mod:`receiptcore.scan.sarif`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from receiptcore.scan.catalogue import RULES, RULES_BY_ID
-from receiptcore.scan.rules import Finding, human_size
-
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+from receiptcore.scan.catalogue import RULES
+from receiptcore.scan.rules import Cleared, Finding, human_size
 
 
 @dataclass(frozen=True)
@@ -23,6 +22,9 @@ class ScanResult:
     mode: str
     selection: str
     files: int
+    cleared: list[Cleared] = field(default_factory=list)
+    # Files judged from the verdict cache, nothing read.
+    cached: int = 0
 
     @property
     def failed(self) -> bool:
@@ -39,18 +41,23 @@ def render_text(result: ScanResult) -> str:
         for f in sorted(found, key=lambda f: (f.path, f.line or 0, f.key)):
             where = f"{f.path}:{f.line}" if f.line else f.path
             size = f"  [{human_size(f.size)}]" if f.size is not None else ""
-            lines.append(f"  {where}{size}\n      {f.evidence}")
+            also = f"  (also {', '.join(f.also)})" if f.also else ""
+            lines.append(f"  {where}{size}{also}\n      {f.evidence}")
         lines.append("")
-    summary = f"{len(result.new)} finding(s) in {result.files} file(s) ({result.selection})"
+    scanned = result.selection + (f", {result.cached} from the cache" if result.cached else "")
+    summary = f"{len(result.new)} finding(s) in {result.files} file(s) ({scanned})"
     if result.baselined:
         summary += f", {len(result.baselined)} more in the baseline"
     if not result.new:
-        summary = f"clean: {result.files} file(s) scanned ({result.selection})" + (
+        summary = f"clean: {result.files} file(s) scanned ({scanned})" + (
             f", {len(result.baselined)} baselined finding(s)" if result.baselined else "")
     elif result.mode == "warn":
         summary += "; mode = warn: not failing"
     else:
         summary += "; run 'receiptcore scan --explain RULE' for why and how to configure"
+    if result.cleared:
+        lines.append(f"{len(result.cleared)} file(s) named like weights cleared by their "
+                     "content (listed by --format json)")
     lines.append(summary)
     return "\n".join(lines) + "\n"
 
@@ -60,65 +67,16 @@ def render_json(result: ScanResult) -> str:
         "mode": result.mode,
         "selection": result.selection,
         "files": result.files,
+        "cached": result.cached,
         "failed": result.failed,
-        "findings": [f.to_json() for f in _sorted(result.new)],
-        "baselined": [f.to_json() for f in _sorted(result.baselined)],
+        "findings": [f.to_json() for f in ordered(result.new)],
+        "baselined": [f.to_json() for f in ordered(result.baselined)],
+        "cleared": [c.to_json() for c in sorted(result.cleared, key=lambda c: c.path)],
     }
     return json.dumps(body, indent=2) + "\n"
 
 
-def render_sarif(result: ScanResult, version: str) -> str:
-    level = "error" if result.mode == "enforce" else "warning"
-    rules = [{
-        "id": rule.id,
-        "name": "".join(part.capitalize() for part in rule.id.split("-")),
-        "shortDescription": {"text": rule.title},
-        "fullDescription": {"text": rule.explain},
-        "help": {"text": f"{rule.explain}\n\nDefault: {rule.default}\nKnob: {rule.knob}"},
-        "defaultConfiguration": {"level": level},
-    } for rule in RULES]
-    index = {rule.id: i for i, rule in enumerate(RULES)}
-    results = [_sarif_result(f, index, level, baselined=False) for f in _sorted(result.new)]
-    results += [_sarif_result(f, index, level, baselined=True) for f in _sorted(result.baselined)]
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "receiptcore-scan", "version": version,
-                                "rules": rules}},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    }
-    return json.dumps(log, indent=2) + "\n"
-
-
-def _sarif_result(f: Finding, index: dict[str, int], level: str, baselined: bool) -> dict:
-    import hashlib  # here, not at the top: OpenSSL's start-up is 20 ms of every scan
-    from urllib.parse import quote
-
-    location: dict = {"artifactLocation": {"uri": quote(f.path, errors="surrogateescape"),
-                                             "uriBaseId": "%SRCROOT%"}}
-    if f.line:
-        location["region"] = {"startLine": f.line}
-    result = {
-        "ruleId": f.rule,
-        "ruleIndex": index[f.rule],
-        "level": level,
-        "message": {"text": f"{RULES_BY_ID[f.rule].title}: {f.evidence}"},
-        "locations": [{"physicalLocation": location}],
-        "partialFingerprints": {"receiptcoreFinding/v1": hashlib.sha256(
-            f"{f.rule}\0{f.path}\0{f.key}".encode(errors="surrogateescape")).hexdigest()},
-        "baselineState": "unchanged" if baselined else "new",
-        "properties": {k: v for k, v in (("format", f.format), ("family", f.family),
-                                         ("size", f.size)) if v is not None},
-    }
-    if baselined:
-        result["suppressions"] = [{"kind": "external",
-                                   "justification": "listed in the scan baseline"}]
-    return result
-
-
-def _sorted(findings: list[Finding]) -> list[Finding]:
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """Most severe rule first (the catalogue's order), then by path, line and key."""
     order = {rule.id: i for i, rule in enumerate(RULES)}
     return sorted(findings, key=lambda f: (order[f.rule], f.path, f.line or 0, f.key))

@@ -1,22 +1,26 @@
-//! Bindings for the parallel walk: `walk`, `inspect_files`, `git_changes`, `triage`, `Entry`.
+//! Bindings for the parallel walk: `walk`, `inspect_files`, `Entry`; and the scan's native
+//! listing: `list_files` (a `Listing` whose entries stay native), `triage`, `read_blobs`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 
 use super::convert::FsPath;
-use super::errors::walk_error;
+use super::errors::{walk_error, GitError};
 use super::sniff::PySniff;
-use crate::triage::Triage;
-use crate::walk::{git_changes as list_changes, Changes, Entry, Kind, Mode, Walk};
+use crate::git::{Blobs, Oid};
+use crate::scan_cache::Cache;
+use crate::triage::{DirSummary, Triage};
+use crate::walk::{Entry, Judged, Kind, Mode, Walk};
 
 /// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `kind`, `error`
-/// (None, or why the file could not be read or named). The rare fields are boxed, as in the
-/// walk's own entries: a million of these are a million Python objects.
+/// (None, or why the file could not be read or named), `oid` (the git object judged, in git's
+/// listings), `cached`. The rare fields are boxed, as in the walk's own entries: a million of
+/// these are a million Python objects.
 #[pyclass(frozen, eq, module = "receiptcore._core", name = "Entry")]
 #[derive(Clone, PartialEq)]
 pub struct PyEntry {
@@ -28,6 +32,10 @@ pub struct PyEntry {
     sniff: Option<Box<PySniff>>,
     kind: Kind,
     error: Option<Box<str>>,
+    oid: Option<Box<Oid>>,
+    /// Judged from the scan's verdict cache: nothing was read.
+    #[pyo3(get)]
+    cached: bool,
 }
 
 impl From<Entry> for PyEntry {
@@ -38,6 +46,8 @@ impl From<Entry> for PyEntry {
             sniff: e.sniff.map(|s| Box::new(PySniff::from(*s))),
             kind: e.kind,
             error: e.error,
+            oid: e.oid,
+            cached: e.cached,
         }
     }
 }
@@ -45,22 +55,29 @@ impl From<Entry> for PyEntry {
 fn parse_kind(kind: &str) -> PyResult<Kind> {
     Kind::parse(kind).ok_or_else(|| {
         PyValueError::new_err(format!(
-            "unknown kind {kind:?}: use \"file\", \"symlink\", \"special\" or \"directory\""
+            "unknown kind {kind:?}: use \"file\", \"symlink\", \"special\", \"directory\" or \
+             \"submodule\""
         ))
     })
 }
 
+fn parse_oid(hex: &str) -> PyResult<Oid> {
+    Oid::from_hex(hex.as_bytes())
+        .ok_or_else(|| PyValueError::new_err(format!("not a git object id: {hex:?}")))
+}
+
 #[pymethods]
 impl PyEntry {
-    /// For files chosen another way than `walk` (the scan's `--staged` and `--diff`).
+    /// For files chosen another way than `walk`.
     #[new]
-    #[pyo3(signature = (path, size, sniff = None, kind = "file", error = None))]
+    #[pyo3(signature = (path, size, sniff = None, kind = "file", error = None, oid = None))]
     fn new(
         path: FsPath,
         size: u64,
         sniff: Option<&Bound<'_, PySniff>>,
         kind: &str,
         error: Option<String>,
+        oid: Option<&str>,
     ) -> PyResult<Self> {
         Ok(PyEntry {
             path: path.0.into_os_string(),
@@ -68,6 +85,8 @@ impl PyEntry {
             sniff: sniff.map(|s| Box::new(s.get().clone())),
             kind: parse_kind(kind)?,
             error: error.map(String::into_boxed_str),
+            oid: oid.map(parse_oid).transpose()?.map(Box::new),
+            cached: false,
         })
     }
 
@@ -84,6 +103,11 @@ impl PyEntry {
     #[getter]
     fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    #[getter]
+    fn oid(&self) -> Option<String> {
+        self.oid.as_ref().map(|o| o.to_hex())
     }
 
     fn __repr__(&self) -> String {
@@ -131,6 +155,126 @@ fn walk<'py>(
     entries(py, found)
 }
 
+/// The files a scan selected, kept native: a Python object is made for an entry only when it
+/// is asked for (`listing[i]`, or the few that `triage` hands back), so a scan of 100,000 files
+/// that flags ten makes ten.
+#[pyclass(frozen, sequence, module = "receiptcore._core", name = "Listing")]
+pub struct PyListing {
+    entries: Vec<PyEntry>,
+}
+
+#[pymethods]
+impl PyListing {
+    /// A listing of entries made elsewhere.
+    #[new]
+    #[pyo3(signature = (entries, /))]
+    fn new(entries: Vec<PyRef<'_, PyEntry>>) -> Self {
+        PyListing {
+            entries: entries.iter().map(|e| (**e).clone()).collect(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn __getitem__(&self, index: isize) -> PyResult<PyEntry> {
+        let len = self.entries.len() as isize;
+        let at = if index < 0 { index + len } else { index };
+        if !(0..len).contains(&at) {
+            return Err(PyIndexError::new_err("listing index out of range"));
+        }
+        Ok(self.entries[at as usize].clone())
+    }
+
+    /// How many entries were judged from the verdict cache, nothing read.
+    #[getter]
+    fn cached(&self) -> usize {
+        self.entries.iter().filter(|e| e.cached).count()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Listing({} entries)", self.entries.len())
+    }
+}
+
+/// list_files(root, selection, base=None, *, cache=None) -> Listing
+#[pyfunction]
+#[pyo3(signature = (root, selection, base = None, *, cache = None))]
+fn list_files(
+    py: Python<'_>,
+    root: FsPath,
+    selection: &str,
+    base: Option<&str>,
+    cache: Option<FsPath>,
+) -> PyResult<PyListing> {
+    let which = match (selection, base) {
+        ("git", _) => Some(Judged::Index),
+        ("staged", _) => Some(Judged::Staged),
+        ("diff", Some(base)) => Some(Judged::Since(base)),
+        ("diff", None) => {
+            return Err(PyValueError::new_err(
+                "selection \"diff\" needs a base revision",
+            ))
+        }
+        ("all", _) => None,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "unknown selection {selection:?}: use \"git\", \"staged\", \"diff\" or \"all\""
+            )))
+        }
+    };
+    let root = root.0;
+    let found = py
+        .detach(|| match which {
+            None => Walk::new(Mode::Gitignore).run(&root),
+            Some(which) => {
+                let mut cache = cache.map(|path| Cache::load(&path.0));
+                let found = Walk::new(Mode::Git).judge(&root, which, cache.as_mut())?;
+                // A cache that cannot be written is only a slower next scan.
+                if let Some(cache) = cache {
+                    let _ = cache.save();
+                }
+                Ok(found)
+            }
+        })
+        .map_err(walk_error)?;
+    Ok(PyListing {
+        entries: found.into_iter().map(PyEntry::from).collect(),
+    })
+}
+
+/// read_blobs(root, oids, limit) -> list[bytes | None]
+#[pyfunction]
+#[pyo3(signature = (root, oids, limit, /))]
+fn read_blobs<'py>(
+    py: Python<'py>,
+    root: FsPath,
+    oids: Vec<String>,
+    limit: u64,
+) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {
+    let parsed = oids
+        .iter()
+        .map(|hex| parse_oid(hex))
+        .collect::<PyResult<Vec<Oid>>>()?;
+    let read = py.detach(|| -> Result<Vec<Option<Vec<u8>>>, String> {
+        let mut blobs = Blobs::open(&root.0)?;
+        parsed
+            .iter()
+            .map(|oid| {
+                blobs
+                    .read(oid, limit)
+                    .map_err(|e| format!("git cat-file: {e}"))
+            })
+            .collect()
+    });
+    let read = read.map_err(GitError::new_err)?;
+    Ok(read
+        .into_iter()
+        .map(|data| data.map(|d| PyBytes::new(py, &d)))
+        .collect())
+}
+
 /// inspect_files(root, paths) -> list[Entry]
 #[pyfunction]
 #[pyo3(signature = (root, paths, /))]
@@ -144,74 +288,66 @@ fn inspect_files<'py>(
     entries(py, found)
 }
 
-/// git_changes(root, base=None) -> list[tuple[str, str]]
-#[pyfunction]
-#[pyo3(signature = (root, base = None))]
-fn git_changes(
-    py: Python<'_>,
-    root: FsPath,
-    base: Option<&str>,
-) -> PyResult<Vec<(OsString, &'static str)>> {
-    let which = base.map_or(Changes::Staged, Changes::Since);
-    let changed = py
-        .detach(|| list_changes(&root.0, which))
-        .map_err(walk_error)?;
-    Ok(changed
-        .into_iter()
-        .map(|(path, kind)| (path.into_os_string(), kind.as_str()))
-        .collect())
-}
+/// One forbidden directory: its path, how many files and bytes lie below it, the first of
+/// them, and a digest of their listing.
+type Dir = (OsString, usize, u64, OsString, String);
 
-/// The entries a file rule could flag, and the entries below each forbidden directory.
-type Triaged = (Vec<Py<PyEntry>>, Vec<(OsString, Vec<Py<PyEntry>>)>);
-
-/// triage(entries, extensions, max_size, forbidden_dirs) -> (candidates, [(dir, entries)])
+/// triage(listing, extensions, max_size, forbidden_dirs) -> (candidates, dirs)
 #[pyfunction]
-#[pyo3(signature = (entries, extensions, max_size, forbidden_dirs, /))]
+#[pyo3(signature = (listing, extensions, max_size, forbidden_dirs, /))]
 fn triage(
-    entries: &Bound<'_, PyList>,
+    listing: &PyListing,
     extensions: Vec<String>,
     max_size: u64,
     forbidden_dirs: Vec<String>,
-) -> PyResult<Triaged> {
+) -> (Vec<PyEntry>, Vec<Dir>) {
     let extensions: Vec<&str> = extensions.iter().map(String::as_str).collect();
     let forbidden: Vec<&str> = forbidden_dirs.iter().map(String::as_str).collect();
     let triage = Triage::new(&extensions, max_size, &forbidden);
     let mut candidates = Vec::new();
-    let mut dirs: Vec<(OsString, Vec<Py<PyEntry>>)> = Vec::new();
+    let mut dirs: Vec<DirSummary> = Vec::new();
     let mut dir_index: HashMap<Vec<u8>, usize> = HashMap::new();
-    for item in entries.iter() {
-        let bound = item.cast_into::<PyEntry>()?;
-        let entry = bound.get();
+    for entry in &listing.entries {
         let path = entry.path.as_bytes();
         if let Some(dir) = triage.forbidden_dir(path) {
             let at = match dir_index.get(dir) {
                 Some(&at) => at,
                 None => {
-                    dirs.push((OsString::from_vec(dir.to_vec()), Vec::new()));
+                    dirs.push(DirSummary::new(dir));
                     dir_index.insert(dir.to_vec(), dirs.len() - 1);
                     dirs.len() - 1
                 }
             };
-            dirs[at].1.push(bound.clone().unbind());
+            let oid = entry.oid.as_ref().map(|o| o.to_hex());
+            dirs[at].add(path, entry.size, oid.as_deref());
         }
         if triage.needs_rules(
             path,
             entry.size,
-            entry.sniff.is_some(),
+            entry.sniff.is_some() || entry.kind == Kind::Submodule,
             entry.error.is_some(),
         ) {
-            candidates.push(bound.unbind());
+            candidates.push(entry.clone());
         }
     }
-    Ok((candidates, dirs))
+    let dirs = dirs
+        .into_iter()
+        .map(|d| {
+            let dir = OsString::from_vec(d.dir.clone());
+            let first = OsString::from_vec(d.first.clone());
+            (dir, d.files, d.bytes, first, d.digest())
+        })
+        .collect();
+    (candidates, dirs)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_files, m)?)?;
-    m.add_function(wrap_pyfunction!(git_changes, m)?)?;
+    m.add_function(wrap_pyfunction!(list_files, m)?)?;
+    m.add_function(wrap_pyfunction!(read_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
+    m.add_class::<PyListing>()?;
     Ok(())
 }

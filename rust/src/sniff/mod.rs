@@ -1,12 +1,16 @@
-//! Binary signature detection: is this file model weights, tensor data or a vector index?
+//! Content detection: is this file model weights, tensor data, a vector index, a dataset, a
+//! pickle that imports something it should not, a Git LFS pointer or a private key?
 //!
 //! Content only, never names, and never loading or unpickling: each detector checks a
 //! signature in a small header and then confirms it with the structure around it (lengths
 //! that must add up, offsets that must land inside the file), because a four-byte magic alone
 //! would flag ordinary files. Reads are bounded: [`HEAD`] bytes from the start, one tail read
 //! of [`TAIL`] bytes for files longer than the head, then targeted reads at offsets the header
-//! computed, capped at [`TARGETED_BUDGET`] bytes per file. `docs/sniff.md` lists what each
-//! format reads.
+//! computed, capped at [`TARGETED_BUDGET`] bytes per file. Containers (zip, tar, gzip, bz2, xz,
+//! zstd) are looked into to [`MAX_DEPTH`] levels, with at most [`INFLATE_BUDGET`] bytes
+//! decompressed per file, streamed through a small window (never held whole), so a bomb or
+//! deep nesting ends on the budget, not on memory. `docs/sniff.md` lists what each format
+//! reads.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -15,8 +19,10 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+mod archive;
 mod compressed;
 mod container;
+mod dataset;
 mod faiss;
 mod ggml;
 mod hdf5;
@@ -24,9 +30,14 @@ mod index;
 mod numpy;
 mod onnx;
 mod pickle;
+mod region;
 mod safetensors;
+mod text;
 mod vecstore;
 mod zip;
+
+pub use pickle::{is_allowed_global, ALLOWED_GLOBALS};
+pub use text::sniff_text;
 
 /// Bytes read from the start of every file.
 pub const HEAD: usize = 4096;
@@ -34,6 +45,11 @@ pub const HEAD: usize = 4096;
 pub const TAIL: usize = 64;
 /// Most bytes read at computed offsets after the head and tail, per file.
 pub const TARGETED_BUDGET: u64 = 8 << 20;
+/// Containers looked into, one inside the other, below the file itself (a gzip holding a tar
+/// holding a zip holding a pickle is three).
+pub const MAX_DEPTH: u32 = 3;
+/// Most bytes decompressed per file, over every stream and member inside it.
+pub const INFLATE_BUDGET: u64 = 64 << 20;
 
 /// What a file was recognised as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +59,13 @@ pub struct Sniff {
     pub family: Family,
     /// What was seen and where, for a person reading a report.
     pub evidence: String,
+    /// Every `module.name` a pickle in the file imports (GLOBAL, INST, STACK_GLOBAL), in the
+    /// order first seen, at most [`pickle::MAX_GLOBALS`]; empty when there is no pickle.
+    pub globals: Vec<String>,
+    /// Why unpickling this file could run code: imports outside the allow-list, names
+    /// computed at load time, extension codes, a BUILD that edits a module or class, or a
+    /// pickle too long to read to its end. Empty means nothing of the kind was seen.
+    pub unsafe_globals: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,14 +73,49 @@ pub enum Family {
     Weights,
     TensorData,
     VectorIndex,
+    /// Columnar and record datasets: Parquet, Arrow, ORC, Avro, TFRecord, LMDB, WebDataset.
+    Dataset,
+    /// A pickle of plain data (no tensor or array): not weights, but its imports are judged.
+    Pickle,
+    /// A Git LFS pointer file: the content lives elsewhere.
+    LfsPointer,
+    /// A private key (PEM, OpenSSH, PKCS#8, a note signing key).
+    PrivateKey,
+    /// Plain text: only [`sniff_text`] says so, to clear a name that promised a binary.
+    Text,
+    /// A container nested past [`MAX_DEPTH`]: not opened, so not cleared.
+    Opaque,
 }
 
 impl Family {
+    const ALL: [Family; 9] = [
+        Family::Weights,
+        Family::TensorData,
+        Family::VectorIndex,
+        Family::Dataset,
+        Family::Pickle,
+        Family::LfsPointer,
+        Family::PrivateKey,
+        Family::Text,
+        Family::Opaque,
+    ];
+
+    /// The family whose `as u8` is `index` (for verdicts stored by the scan cache).
+    pub fn from_index(index: u8) -> Option<Family> {
+        Family::ALL.into_iter().find(|&f| f as u8 == index)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Weights => "weights",
             Family::TensorData => "tensor_data",
             Family::VectorIndex => "vector_index",
+            Family::Dataset => "dataset",
+            Family::Pickle => "pickle",
+            Family::LfsPointer => "lfs_pointer",
+            Family::PrivateKey => "private_key",
+            Family::Text => "text",
+            Family::Opaque => "opaque",
         }
     }
 }
@@ -68,13 +126,34 @@ impl Sniff {
             format,
             family,
             evidence: evidence.into(),
+            globals: Vec::new(),
+            unsafe_globals: Vec::new(),
+        }
+    }
+
+    /// Adds the imports of pickles found inside this file (a container's members).
+    pub(crate) fn merge_imports(&mut self, globals: &[String], unsafe_globals: &[String]) {
+        for (into, from) in [
+            (&mut self.globals, globals),
+            (&mut self.unsafe_globals, unsafe_globals),
+        ] {
+            for g in from {
+                if into.len() < pickle::MAX_GLOBALS && !into.contains(g) {
+                    into.push(g.clone());
+                }
+            }
         }
     }
 }
 
-/// Random access to the bytes being sniffed: a file (positional reads) or a buffer.
-trait Source {
+/// Random access to the bytes being sniffed: a file (positional reads), a buffer, a region of
+/// another source, or a decompressed stream.
+pub(crate) trait Source {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+    /// Whether reads cost I/O and count against [`TARGETED_BUDGET`] (memory does not).
+    fn costly(&self) -> bool {
+        false
+    }
 }
 
 impl Source for File {
@@ -90,6 +169,10 @@ impl Source for File {
         }
         Ok(filled)
     }
+
+    fn costly(&self) -> bool {
+        true
+    }
 }
 
 impl Source for &[u8] {
@@ -103,13 +186,34 @@ impl Source for &[u8] {
     }
 }
 
+/// The budgets one file shares with everything found inside it.
+#[derive(Default)]
+pub(crate) struct Ctx {
+    /// Bytes read from the file beyond its head and tail.
+    spent: Cell<u64>,
+    /// Bytes decompressed, over every stream inside the file.
+    pub inflated: Cell<u64>,
+}
+
+impl Ctx {
+    /// Decompressed bytes still allowed.
+    pub fn inflate_left(&self) -> u64 {
+        INFLATE_BUDGET.saturating_sub(self.inflated.get())
+    }
+}
+
 /// What a detector sees: the head, the tail, the size, and bounded reads elsewhere.
 pub(crate) struct Probe<'a> {
     pub head: &'a [u8],
     pub tail: &'a [u8],
     pub size: u64,
+    /// False for a stream whose length is not recorded anywhere (gzip, bz2, xz, zstd): `size`
+    /// is then an upper bound, and checks that need the exact end are skipped.
+    pub size_known: bool,
+    /// How many containers this view is inside (0 for the file itself).
+    pub depth: u32,
     src: &'a dyn Source,
-    spent: Cell<u64>,
+    pub ctx: &'a Ctx,
 }
 
 impl<'a> Probe<'a> {
@@ -124,17 +228,35 @@ impl<'a> Probe<'a> {
             return Ok(Cow::Borrowed(&self.head[offset as usize..end as usize]));
         }
         let tail_start = self.size - self.tail.len() as u64;
-        if offset >= tail_start {
+        if offset >= tail_start && !self.tail.is_empty() {
             let from = (offset - tail_start) as usize;
             return Ok(Cow::Borrowed(&self.tail[from..(end - tail_start) as usize]));
         }
-        let left = TARGETED_BUDGET.saturating_sub(self.spent.get());
+        let costly = self.src.costly();
+        let left = if costly {
+            TARGETED_BUDGET.saturating_sub(self.ctx.spent.get())
+        } else {
+            u64::MAX
+        };
         let want = (end - offset).min(left) as usize;
         let mut buf = vec![0u8; want];
         let n = self.src.read_at(offset, &mut buf)?;
         buf.truncate(n);
-        self.spent.set(self.spent.get() + n as u64);
+        if costly {
+            self.ctx.spent.set(self.ctx.spent.get() + n as u64);
+        }
         Ok(Cow::Owned(buf))
+    }
+
+    /// Whether the per-file read budget still allows reads at computed offsets.
+    pub fn budget_left(&self) -> bool {
+        !self.src.costly() || self.ctx.spent.get() < TARGETED_BUDGET
+    }
+
+    /// Reads `len` bytes at `offset` into `buf` straight from the source, outside the head and
+    /// tail shortcuts; used by streams that read sequentially through a region.
+    pub(crate) fn source(&self) -> &'a dyn Source {
+        self.src
     }
 
     /// Exactly `len` bytes at `offset`, or `None` if the file (or the budget) ends first.
@@ -164,6 +286,7 @@ const DETECTORS: &[Detector] = &[
     pickle::detect,
     numpy::detect_npy,
     safetensors::detect,
+    dataset::detect,
     ggml::detect,
     faiss::detect,
     index::detect_usearch,
@@ -174,10 +297,12 @@ const DETECTORS: &[Detector] = &[
     container::detect_lance,
     vecstore::detect,
     onnx::detect,
+    archive::detect_tar,
     compressed::detect,
+    text::detect,
 ];
 
-fn run(probe: &Probe) -> io::Result<Option<Sniff>> {
+pub(crate) fn run(probe: &Probe) -> io::Result<Option<Sniff>> {
     for detect in DETECTORS {
         if let Some(found) = detect(probe)? {
             return Ok(Some(found));
@@ -188,6 +313,7 @@ fn run(probe: &Probe) -> io::Result<Option<Sniff>> {
 
 /// Runs `f` on a probe over bytes in memory.
 fn with_bytes<R>(data: &[u8], f: impl FnOnce(&Probe) -> R) -> R {
+    let ctx = Ctx::default();
     let head = &data[..data.len().min(HEAD)];
     let tail = if data.len() > HEAD {
         &data[data.len() - TAIL.min(data.len() - HEAD)..]
@@ -198,8 +324,10 @@ fn with_bytes<R>(data: &[u8], f: impl FnOnce(&Probe) -> R) -> R {
         head,
         tail,
         size: data.len() as u64,
+        size_known: true,
+        depth: 0,
         src: &data,
-        spent: Cell::new(0),
+        ctx: &ctx,
     };
     f(&probe)
 }
@@ -270,12 +398,15 @@ fn sniff_with_head(
     if n == 0 {
         return Ok((size, None));
     }
+    let ctx = Ctx::default();
     let probe = Probe {
         head,
         tail,
         size,
+        size_known: true,
+        depth: 0,
         src: file,
-        spent: Cell::new(0),
+        ctx: &ctx,
     };
     Ok((size, run(&probe)?))
 }
@@ -304,12 +435,17 @@ mod tests {
     #[test]
     fn probe_reads_are_bounded_by_the_budget() {
         let data = vec![7u8; (TARGETED_BUDGET as usize) * 2];
+        let file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut &file, &data).unwrap();
+        let ctx = Ctx::default();
         let probe = Probe {
             head: &data[..HEAD],
             tail: &data[data.len() - TAIL..],
             size: data.len() as u64,
-            src: &&data[..],
-            spent: Cell::new(0),
+            size_known: true,
+            depth: 0,
+            src: &file,
+            ctx: &ctx,
         };
         let first = probe
             .read_at(HEAD as u64, TARGETED_BUDGET as usize + 10)

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from receiptcore.cli import options
-from receiptcore.cli.output import emit, note
+from receiptcore.cli.output import emit, note, warn
 from receiptcore.errors import ConfigError
 
 EXAMPLES = """\
@@ -17,11 +17,13 @@ examples:
   receiptcore scan --staged                what is about to be committed (pre-commit hook)
   receiptcore scan --diff origin/main      what a pull request adds (CI)
   receiptcore scan --format sarif > scan.sarif   for GitHub code scanning
-  receiptcore scan --write-baseline        accept today's findings; later only new ones fail
+  receiptcore scan --write-baseline        accept today's findings (their content); later only
+                                           new findings or changed content fail
   receiptcore scan --explain weights       what a rule flags, its default and its knob
 
-rules: weights, tensor-data, vector-index, forbidden-dir, large-file, unreadable,
-       import-boundary.
+rules (most severe first; a file flagged by several is one finding listing them all):
+       unsafe-pickle, private-key, weights, tensor-data, vector-index, dataset, lfs-pointer,
+       submodule, forbidden-dir, large-file, unreadable, import-boundary.
 config: [tool.receiptcore.scan] in pyproject.toml, or [scan] in receiptcore.toml.
 exit codes: 0 clean (or mode = "warn"), 1 new findings, 2 usage or configuration error.
 """
@@ -31,10 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = options.command(
         subparsers,
         "scan",
-        help="fail on weights, datasets, vector indexes, large files and forbidden imports",
+        help="fail on weights, datasets, unsafe pickles, keys, large files and forbidden imports",
         description="Scan a repository for what must not be in it: model weights and tensor "
-        "dumps (by name and by content), vector index snapshots, dataset directories, files "
-        "over the size limit, and imports that cross the declared boundaries.",
+        "dumps (by name and by content), pickles that import code, private keys, vector index "
+        "snapshots, datasets (by content and by directory), Git LFS pointers, submodules, "
+        "files over the size limit, and imports that cross the declared boundaries. In git's "
+        "selections the commit is judged: each file as the blob git stores.",
         epilog=EXAMPLES,
     )
     parser.add_argument("root", nargs="?", default=".", help="repository root (default: .)")
@@ -53,6 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-baseline", action="store_true", help="report baselined findings too")
     parser.add_argument("--write-baseline", action="store_true",
                         help="record every current finding in the baseline and exit 0")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="read every file again instead of reusing the verdicts remembered "
+                        "by git object id (under the git folder)")
     parser.add_argument("--explain", metavar="RULE", help="explain a rule and exit")
     parser.set_defaults(func=run, selection="git")
 
@@ -61,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from receiptcore._core import __version__
-    from receiptcore.scan import find_all, load_config, run_scan, write_baseline
+    from receiptcore.scan import load_config, run_scan, write_findings
     from receiptcore.scan.catalogue import RULE_IDS, RULES_BY_ID
-    from receiptcore.scan.report import render_json, render_sarif, render_text
+    from receiptcore.scan.report import render_json, render_text
+    from receiptcore.scan.sarif import render_sarif
 
     if args.explain is not None:
         rule = RULES_BY_ID.get(args.explain)
@@ -79,10 +87,11 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(root, args.config)
     if args.mode:
         config = replace(config, mode=args.mode)
+    if not args.cache:
+        config = replace(config, cache=False)
     baseline = args.baseline or root / config.baseline
     if args.write_baseline:
-        findings, _ = find_all(root, config, selection, args.diff)
-        count = write_baseline(baseline, findings)
+        count = write_findings(root, config, baseline, selection, args.diff)
         note(f"wrote {count} finding(s) to {baseline}")
         return 0
     result = run_scan(root, config, selection, args.diff,
@@ -90,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         report = render_json(result)
     elif args.format == "sarif":
-        report = render_sarif(result, __version__)
+        report, cut = render_sarif(result, __version__, root)
+        if cut:
+            warn(cut)
     else:
         report = render_text(result)
     # Paths that are not UTF-8 come back to their own bytes (JSON and SARIF are ASCII-escaped).
