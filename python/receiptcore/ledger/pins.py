@@ -23,6 +23,7 @@ from receiptcore.errors import CheckpointError, ProofError, RollbackDetected
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from receiptcore.util.atomic import exclusive_lock, replace_file
+from receiptcore.util.reading import read_document
 
 
 @dataclass(frozen=True)
@@ -104,14 +105,22 @@ class TrustedCheckpoints:
 
     @staticmethod
     def _read(path: Path) -> dict | None:
+        """The state file, checked: a JSON object whose ``vkey`` and ``checkpoint`` are strings
+        (anything else, or a file that is not there as a regular file, is a CheckpointError:
+        a verifier that cannot read what it remembers must not start over silently)."""
         try:
-            state = json.loads(path.read_text())
+            state = json.loads(read_document(path, "verifier state"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as error:
-            raise CheckpointError(f"{path}: unreadable verifier state ({error})") from None
-        if not isinstance(state, dict) or not {"vkey", "checkpoint"} <= state.keys():
-            raise CheckpointError(f"{path}: unreadable verifier state")
+            raise CheckpointError(f"{path}: unreadable verifier state ({_reason(error)})") from None
+        if not isinstance(state, dict) or not all(
+            isinstance(state.get(k), str) for k in ("vkey", "checkpoint")
+        ):
+            raise CheckpointError(
+                f"{path}: unreadable verifier state (want a JSON object with the strings "
+                "'vkey' and 'checkpoint'); if it was damaged, remove it and verify again"
+            )
         return state
 
 
@@ -132,3 +141,7 @@ def _check_extends(
             f"verifier trusted at size {old.size} ({error})"
         ) from None
 
+
+
+def _reason(error: BaseException) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)

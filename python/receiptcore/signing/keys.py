@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from receiptcore.errors import SigningKeyError
 from receiptcore.util.atomic import create_file
+from receiptcore.util.reading import read_document
 
 ENV_SIGNING_KEY = "RECEIPTCORE_SIGNING_KEY"
 PRIVATE_KEY_MODE = 0o600
@@ -112,8 +113,7 @@ def load_signing_key(
     """
     if path is not None:
         path = os.fspath(path)
-        with open(path, "rb") as source:
-            return _private_from_pem(source.read(), path)
+        return _private_from_pem(read_document(path, "key"), path)
     environ = os.environ if environ is None else environ
     text = environ.get(ENV_SIGNING_KEY)
     if not text:
@@ -128,8 +128,7 @@ def load_signing_key(
 def load_public_key(path: str | os.PathLike[str]) -> bytes:
     """The raw 32-byte public key from a public key PEM, or from a private key PEM."""
     path = os.fspath(path)
-    with open(path, "rb") as source:
-        data = source.read()
+    data = read_document(path, "key")
     if b"PRIVATE KEY" in data:
         return _private_from_pem(data, path).public_key
     try:
