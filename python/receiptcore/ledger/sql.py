@@ -137,7 +137,7 @@ class SqlLedger:
                 if new_nodes:
                     self._executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", new_nodes)
             if size > start:
-                note = Checkpoint(self.signer.name, size, frontier.root()).sign(self.signer)
+                note = Checkpoint.now(self.signer.name, size, frontier.root()).sign(self.signer)
                 self._execute("INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, note))
             return entries
 

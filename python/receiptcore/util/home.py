@@ -92,3 +92,10 @@ def trust_path(home: Path, explicit: str | os.PathLike[str] | None = None) -> Pa
     if explicit is not None:
         return Path(explicit)
     return Path(os.environ.get(ENV_TRUST) or home / TRUST_FILE)
+
+
+def is_inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is ``folder`` or below it, symlinks resolved: a file whoever can write
+    ``folder`` can replace."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
