@@ -82,6 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         print("receiptcore: error: interrupted", file=sys.stderr)
         return int(exit_code_for(error))
     except (ReceiptcoreError, OSError, ValueError) as error:
-        message = str(error) or type(error).__name__
-        print(f"receiptcore: error: {message}", file=sys.stderr)
+        print(f"receiptcore: error: {describe(error)}", file=sys.stderr)
         return int(exit_code_for(error))
+
+
+def describe(error: BaseException) -> str:
+    """One line for a person: a system error as ``<path>: <what went wrong>`` (never Python's
+    ``[Errno 2] ...: 'path'``), anything else as its message."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        where = os.fsdecode(error.filename)
+        if error.filename2 is not None:
+            where += f" -> {os.fsdecode(error.filename2)}"
+        return f"{where}: {error.strerror}"
+    return " ".join(str(error).split("\n")) or type(error).__name__
