@@ -192,3 +192,11 @@ def test_an_envelope_with_300000_signatures_is_refused_before_any_is_checked(mac
     (machine / "many.json").write_text(json.dumps(envelope.to_json_obj()))
     code, _, err = run(capsys, "receipt", "show", "many.json")
     assert code == ExitCode.LIMIT_EXCEEDED and "a receipt is read only up to" in one_error_line(err)
+
+
+def test_a_document_behind_a_symlink_is_read_only_when_asked(machine, capsys):
+    assert run(capsys, "keys", "generate", "ci.key")[0] == 0
+    os.symlink("ci.key.pub", machine / "link.pub")
+    code, _, err = run(capsys, "keys", "show", "link.pub")
+    assert code == ExitCode.NOT_REGULAR_FILE and "symbolic link" in one_error_line(err)
+    assert run(capsys, "keys", "show", "link.pub", "--follow-symlinks")[0] == 0

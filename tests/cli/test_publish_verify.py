@@ -10,7 +10,6 @@ import sqlite3
 
 import pytest
 
-from receiptcore.cli import main
 from receiptcore.commitments import build_manifest
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import open_checkpoint

@@ -19,6 +19,7 @@ import os
 import sys
 
 from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_code_table
+from receiptcore.util.reading import FOLLOW_SYMLINKS
 
 COMMANDS = (
     "hash", "manifest", "keys", "receipt", "publish", "verify", "fetch", "ledger", "serve",
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     # --version can, and they need the whole parser, as does a word that is not a command).
     command = argv[0] if argv and not argv[0].startswith("-") else None
     args = build_parser(command).parse_args(argv)
+    FOLLOW_SYMLINKS.set(getattr(args, "follow_symlinks", False))
     try:
         return int(args.func(args))
     except BrokenPipeError:

@@ -118,6 +118,14 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "the ledger folder itself (its embedded trust file, a ledger key taken on first use)",
         },
     ),
+    "follow_symlinks": (
+        ("--follow-symlinks",),
+        {
+            "action": "store_true",
+            "help": "read a document (trust file, key, manifest, receipt) named through a "
+            "symbolic link, such as a Kubernetes secret volume's (default: refused)",
+        },
+    ),
     "progress": (
         ("--no-progress",),
         {

@@ -79,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     show = options.command(actions, "show", help="print a key's id and public key")
     show.add_argument("path", metavar="KEYFILE", help="public or private key PEM")
-    options.add(show, "json")
+    options.add(show, "follow_symlinks", "json")
     show.set_defaults(func=run_show)
 
 

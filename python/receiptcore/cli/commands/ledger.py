@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     def action(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
         sub = options.command(actions, name, help=help, description=description)
-        options.add(sub, "home", "ledger", "ledger_key", "state", "json")
+        options.add(sub, "home", "ledger", "ledger_key", "state", "follow_symlinks", "json")
         return sub
 
     check = action(

@@ -76,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     commit = options.command(kinds, "commit", help="check a manifest file and print its commit", epilog=EXAMPLES)
     commit.add_argument("path", metavar="FILE", help="a dataset or build manifest")
-    options.add(commit, "json")
+    options.add(commit, "follow_symlinks", "json")
     commit.set_defaults(func=run_commit)
 
 

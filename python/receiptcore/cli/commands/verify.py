@@ -59,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "docs/trees.md for what this trusts)",
     )
     options.add(
-        parser, "commit", "trust", "ledger_key", "home", "ledger", "store", "state", "mode", "strict"
+        parser, "commit", "trust", "ledger_key", "home", "ledger", "store", "state", "mode", "strict",
+        "follow_symlinks",
     )
     parser.add_argument(
         "--lineage",
