@@ -18,7 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use sha1::{Digest, Sha1};
 
-use _core::walk::{walk, Mode};
+use _core::walk::{Mode, Walk};
 
 use crate::config;
 use crate::mutate::{apply, mutations, Sample};
@@ -248,7 +248,7 @@ fn hostile_git_indexes_are_read_without_panic_or_escape() {
                 index = with_checksum(apply(&Sample::new("index", index), &m, &[]));
             }
             std::fs::write(&index_path, index).unwrap();
-            if let Ok(listed) = walk(&repo, Mode::Git, Some(2)) {
+            if let Ok(listed) = Walk::new(Mode::Git).threads(Some(2)).run(&repo) {
                 for entry in listed.iter().filter(|e| escapes(&e.path)) {
                     prop_assert!(
                         entry.sniff.is_none() && entry.size == 0 && entry.error.is_some(),
