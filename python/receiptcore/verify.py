@@ -9,7 +9,7 @@ one function below that returns its :class:`Check` or raises its error:
 3. ``inclusion``: the receipt's leaf is in the ledger's latest checkpoint, whose signature is the
    ledger key's (CheckpointError), by an RFC 9162 inclusion proof (ProofError);
 4. ``consistency``: that checkpoint extends the last one this verifier trusted, so the ledger was
-   neither rolled back nor forked (RollbackDetected); the trusted checkpoint then moves forward;
+   neither rolled back nor forked (RollbackDetected);
 5. ``digest``: the bytes (the given file or folder, or the stored objects) hash to the receipt's
    ``artifact_commit`` (DigestMismatch, TreeMismatch, ObjectNotFound, FileChangedError). A
    folder that differs from its tree names every file missing, extra or changed.
@@ -17,6 +17,11 @@ one function below that returns its :class:`Check` or raises its error:
 Which receipt: by id, the one of the id's latest version, or of the version ``commit`` pins
 (:mod:`receiptcore.versions`); by path, the one for the bytes' commit, and when the same bytes
 were published under several ids, none: AmbiguousArtifact lists them.
+
+Only when all five passed does the trusted checkpoint move forward (in either mode). A receipt
+that is not found is first explained by the ledger itself: a ledger rolled back behind what this
+verifier trusted is RollbackDetected, one that stores fewer entries than its own signed
+checkpoint covers is LedgerCorrupt, and only a whole, consistent ledger says NotInLedger.
 
 Each failure is its own exception class, whose ``exit_code`` and ``check`` come from the error
 catalogue (:mod:`receiptcore.errors`). In ``mode="enforce"`` (the default) a failure raises, with
@@ -44,6 +49,7 @@ from receiptcore.errors import (
     AmbiguousArtifact,
     CheckpointError,
     DigestMismatch,
+    LedgerCorrupt,
     LimitExceeded,
     NotInLedger,
     ObjectNotFound,
@@ -315,6 +321,7 @@ def run_verification(
         run.open(home, trust, ledger_key, state, ledger, store)
         for check in (_trust, _signature, _inclusion, _consistency, digest_check):
             verdict.checks.append(check(run))
+        run.pins.advance(run.verifier, run.checkpoint, run.note, run.ledger.consistency_proof)
     except ReceiptcoreError as error:
         verdict.checks.append(Check(check_for(error) or "signature", False, str(error)))
         verdict.error = error
@@ -364,6 +371,7 @@ class _Run:
     note: str = ""
     entry: LogEntry | None = None
     versions: Versions | None = None
+    missing: NotInLedger | None = None
     statement: Statement = None  # type: ignore[assignment]
     strict: bool = False
 
@@ -375,8 +383,11 @@ class _Run:
         self.ledger = open_ledger(ledger, home=home)
         self.store = open_store(store, home=home)
         if self.asked_id is not None:
-            self._pick_version(self.asked_id)
-            if self.hashing is None and self.rehash_store:
+            try:
+                self._pick_version(self.asked_id)
+            except NotInLedger as error:  # explained once the checkpoints are known (_trust)
+                self.missing = error
+            if self.entry is not None and self.hashing is None and self.rehash_store:
                 self._start_hashing_the_stored_objects()
 
         # what needs no digest, while the bytes are being hashed
@@ -489,8 +500,13 @@ def _trust(run: _Run) -> Check:
     if run.hashing is not None:
         found = run.hashing.result()
         run.verdict.kind = "tree" if found.is_tree else "file"
-        if run.entry is None:
-            _find_by_commit(run, found)
+        if run.entry is None and run.missing is None:
+            try:
+                _find_by_commit(run, found)
+            except NotInLedger as error:
+                run.missing = error
+    if run.missing is not None:
+        _explain_missing(run)
     entry = run.entry
     run.verdict.ledger_index = entry.index
     if len(entry.data) > LIMITS["receipt"]:
@@ -534,6 +550,22 @@ def _find_by_commit(run: _Run, found: PathDigest) -> None:
             f"{', '.join(ids)}; name the one to check with --artifact-id"
         )
     run._pick_version(ids[0], found.commit)
+
+
+def _explain_missing(run: _Run) -> None:
+    """No receipt was found: say why, from the ledger's own evidence. Behind what this verifier
+    trusted, the receipt may be in a tail that was rolled back (RollbackDetected); under a signed
+    checkpoint larger than what is stored, its entry may have been deleted (LedgerCorrupt); only
+    a ledger that is neither says NotInLedger."""
+    run.pins.check(run.verifier, run.checkpoint, run.ledger.consistency_proof)
+    stored = run.ledger.size()
+    if stored < run.checkpoint.size:
+        raise LedgerCorrupt(
+            f"the ledger's signed checkpoint covers {run.checkpoint.size} entries but only "
+            f"{stored} are stored (entries were removed): {run.missing}",
+            stored,
+        )
+    raise run.missing
 
 
 def _logged_at(run: _Run, entry: LogEntry) -> int | None:
@@ -597,8 +629,9 @@ def _inclusion(run: _Run) -> Check:
 
 
 def _consistency(run: _Run) -> Check:
-    """That checkpoint extends what this verifier trusted before; the pin then moves forward."""
-    advance = run.pins.advance(run.verifier, run.checkpoint, run.note, run.ledger.consistency_proof)
+    """That checkpoint extends what this verifier trusted before (the pin moves forward only
+    once the digest check passed too)."""
+    advance = run.pins.check(run.verifier, run.checkpoint, run.ledger.consistency_proof)
     return Check("consistency", True, advance.describe())
 
 

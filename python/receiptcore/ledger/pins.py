@@ -76,6 +76,17 @@ class TrustedCheckpoints:
             return None
         return Checkpoint.unverified(state["checkpoint"]).size
 
+    def check(
+        self,
+        verifier: VerifierKey,
+        checkpoint: Checkpoint,
+        consistency_proof: Callable[[int, int], list[bytes]],
+    ) -> Advance:
+        """Whether ``checkpoint`` extends the one trusted so far (RollbackDetected if not),
+        remembering nothing: a verifier checks first and :meth:`advance` once every other check
+        passed too."""
+        return self._extends(self._read(self.path), verifier, checkpoint, consistency_proof)
+
     def advance(
         self,
         verifier: VerifierKey,
@@ -87,21 +98,29 @@ class TrustedCheckpoints:
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(path.with_suffix(".lock")):
-            state = self._read(path)
-            previous = None
-            if state is not None:
-                if state["vkey"] != verifier.to_text():
-                    raise CheckpointError(
-                        f"the ledger at {self.location} was first seen with key {state['vkey']}, "
-                        f"not {verifier.to_text()}; if it was replaced on purpose, remove {path}"
-                    )
-                previous = open_checkpoint(state["checkpoint"], verifier)
-                _check_extends(previous, checkpoint, consistency_proof)
-                if previous.size >= checkpoint.size:
-                    return Advance(previous.size, checkpoint.size)
-            state = {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
-            replace_file(path, json.dumps(state).encode())
-            return Advance(None if previous is None else previous.size, checkpoint.size)
+            advance = self._extends(self._read(path), verifier, checkpoint, consistency_proof)
+            if advance.previous_size is None or advance.previous_size < checkpoint.size:
+                state = {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
+                replace_file(path, json.dumps(state).encode())
+            return advance
+
+    def _extends(
+        self,
+        state: dict | None,
+        verifier: VerifierKey,
+        checkpoint: Checkpoint,
+        consistency_proof: Callable[[int, int], list[bytes]],
+    ) -> Advance:
+        if state is None:
+            return Advance(None, checkpoint.size)
+        if state["vkey"] != verifier.to_text():
+            raise CheckpointError(
+                f"the ledger at {self.location} was first seen with key {state['vkey']}, "
+                f"not {verifier.to_text()}; if it was replaced on purpose, remove {self.path}"
+            )
+        previous = open_checkpoint(state["checkpoint"], verifier)
+        _check_extends(previous, checkpoint, consistency_proof)
+        return Advance(previous.size, checkpoint.size)
 
     @staticmethod
     def _read(path: Path) -> dict | None:
