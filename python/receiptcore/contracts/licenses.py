@@ -5,7 +5,9 @@ ships): ``CC-BY-4.0``, ``MIT OR Apache-2.0``, ``GPL-2.0-only WITH Classpath-exce
 are matched without regard to case, as SPDX says. Two kinds of name outside the list are
 allowed, as docs/contracts.md documents: a ``LicenseRef-<idstring>`` (or
 ``DocumentRef-<id>:LicenseRef-<id>``), SPDX's own form for a license it does not list, anywhere
-in the expression; and the single word ``proprietary`` alone, for data under no public license.
+in the expression; the single word ``proprietary`` alone, for data under no public license; and
+SPDX's own ``NOASSERTION`` and ``NONE`` alone (SPDX 2.3, 7.13: the license was not looked at, or
+there is none), which is what a pipeline records when it is not told.
 The parser and its license list load on first use (0.3 s), only where a license is checked.
 """
 
@@ -15,6 +17,8 @@ import re
 from functools import cache
 
 PROPRIETARY = "proprietary"
+WHOLE_VALUES = (PROPRIETARY, "NOASSERTION", "NONE")
+"""Values allowed only alone, never inside an expression."""
 _REF = re.compile(r"(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+")
 
 
@@ -26,9 +30,9 @@ def _licensing():
 
 
 def check_license(expression: str) -> str:
-    """``expression`` if it is a valid SPDX license expression (or ``proprietary``); else a
-    ValueError saying what is wrong."""
-    if expression == PROPRIETARY:
+    """``expression`` if it is a valid SPDX license expression (or one of ``WHOLE_VALUES``);
+    else a ValueError saying what is wrong."""
+    if expression in WHOLE_VALUES:
         return expression
     from license_expression import ExpressionError, ExpressionParseError
 
