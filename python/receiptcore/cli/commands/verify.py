@@ -125,7 +125,8 @@ def _run_lineage(args: argparse.Namespace, is_path: bool, artifact_id: str | Non
     from receiptcore.verify import verify
 
     shared = {"home": args.home, "trust": args.trust, "ledger_key": args.ledger_key,
-              "state": args.state, "ledger": args.ledger, "store": args.store}
+              "state": args.state, "ledger": args.ledger, "store": args.store,
+              "strict": args.strict}
     if is_path:
         verdict = verify(path=args.target, artifact_id=artifact_id, commit=commit,
                          mode="enforce", **shared)
