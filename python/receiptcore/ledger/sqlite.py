@@ -6,7 +6,8 @@ The algorithm is :mod:`.sql`'s; this file supplies SQLite's part. Writers queue 
 ``synchronous=FULL``: an acknowledged append survives a power cut.
 
 Readers open the file read-only (``mode=ro``): verifying never writes to the ledger, not even to
-an empty or damaged file. Every SQLite error is the ledger's own: a file SQLite cannot read as
+an empty or damaged file. An empty database (a first publish killed before its schema was
+committed leaves one) holds no ledger yet, as a missing file does: NotInLedger. Every SQLite error is the ledger's own: a file SQLite cannot read as
 our ledger (truncated, overwritten, empty, not a database) is LedgerCorrupt (exit 15), a database
 that stays locked or cannot be opened is LedgerUnavailable (exit 20), so that ``verify`` fails
 with one line and its code, and ``--mode warn`` carries on, instead of a traceback.
@@ -90,6 +91,9 @@ class SqliteLedger(SqlLedger):
         self.home, self.signer = Path(home), None
         self.location = os.fspath(self.home.resolve())
         self._db = _connect(path, timeout, self.location, readonly=True)
+        if not self._execute("SELECT 1 FROM sqlite_master LIMIT 1"):
+            self.close()  # an empty database: where a first publish killed early left off
+            raise NotInLedger(f"no ledger in {path} yet (it is empty): publish an artifact first")
         return self
 
     def close(self) -> None:
