@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from receiptcore.errors import CheckpointError
 from receiptcore.ledger.checkpoint import SignerKey, VerifierKey
-from receiptcore.util.atomic import create_file
+from receiptcore.util.atomic import create_file, sweep_temporaries
 from receiptcore.util.reading import read_document
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ def load_or_create_signer(home: Path, name: str | None = None) -> SignerKey:
         home.mkdir(parents=True, exist_ok=True)
         signer = SignerKey.generate(name or f"receiptcore.local/{secrets.token_hex(8)}")
         _create_exclusive(path, signer.to_text() + "\n", 0o600)
+    else:
+        sweep_temporaries(home)  # what a writer killed after the key appeared left
     signer = SignerKey.from_text(_key_text(path))
     vkey = home / VKEY_FILE
     if not vkey.exists():
