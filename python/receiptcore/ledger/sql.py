@@ -196,6 +196,10 @@ class SqlLedger:
         else:
             row = self._execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
         if row is None:
+            if size is None and self._size() == 0:  # started, nothing appended yet
+                raise NotInLedger(
+                    f"the ledger at {self.location} holds no entry yet: publish an artifact first"
+                )
             raise CheckpointError(
                 f"the ledger has no signed checkpoint{'' if size is None else f' at size {size}'}"
             )

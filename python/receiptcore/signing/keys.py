@@ -91,16 +91,27 @@ def generate_key_pair(path: str | os.PathLike[str]) -> SigningKey:
         if os.path.lexists(existing):
             raise SigningKeyError(f"{existing}: already exists; refusing to overwrite a key")
     key = SigningKey.generate()
+    write_key_pair(path, key)
+    return key
+
+
+def write_key_pair(path: str | os.PathLike[str], key: SigningKey) -> None:
+    """Write ``key``'s public half to ``path + ".pub"``, then its private half to ``path`` (mode
+    0600), each whole or not at all: the private key's name appears last, so a process killed
+    on the way never leaves a private key without its public one. SigningKeyError if either
+    exists."""
+    path = os.fspath(path)
+    try:
+        create_file(path + ".pub", key.public_pem(), 0o644)
+    except FileExistsError:
+        raise SigningKeyError(f"{path}.pub: already exists; refusing to overwrite a key") from None
     try:
         create_file(path, key.private_pem(), PRIVATE_KEY_MODE)
-    except FileExistsError:
-        raise SigningKeyError(f"{path}: already exists; refusing to overwrite a key") from None
-    try:
-        create_file(public_path, key.public_pem(), 0o644)
-    except BaseException:
-        os.unlink(path)
+    except BaseException as error:
+        os.unlink(path + ".pub")
+        if isinstance(error, FileExistsError):
+            raise SigningKeyError(f"{path}: already exists; refusing to overwrite a key") from None
         raise
-    return key
 
 
 def load_signing_key(
