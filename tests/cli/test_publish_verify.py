@@ -10,6 +10,7 @@ import sqlite3
 
 import pytest
 
+from receiptcore.cli import main
 from receiptcore.commitments import build_manifest
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import open_checkpoint
