@@ -51,6 +51,7 @@ from receiptcore.store import LocalStore, open_store
 from receiptcore.tree import list_folder, manifest_bytes, refuse_unrecordable
 from receiptcore.util.atomic import exclusive_lock, sweep_temporaries
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
+from receiptcore.util.reading import artifact_source
 from receiptcore.versions import Versions
 
 if TYPE_CHECKING:
@@ -127,7 +128,8 @@ def publish(
         refuse_unrecordable(listing)
         sources, rels, total = listing.paths(), [rel for rel, _ in listing.files], listing.size
     else:
-        sources, rels, total = [os.path.realpath(path)], None, os.stat(path).st_size
+        source = artifact_source(path)  # no symlink unless followed, no device or FIFO
+        sources, rels, total = [source], None, os.stat(source).st_size
     report = None
     if progress is not None:
         count = len(sources)

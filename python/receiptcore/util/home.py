@@ -67,7 +67,7 @@ def ensure_home(home: Path) -> Path:
     """``home`` made if missing, with a ``.gitignore`` of ``*`` (added to an older home too)."""
     from receiptcore.util.atomic import create_file
 
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the owner's: keys, ledger, objects
     if not (home / ".gitignore").exists():
         try:
             create_file(home / ".gitignore", GITIGNORE.encode(), 0o644)

@@ -81,6 +81,15 @@ def open_regular(path: str | os.PathLike[str], follow_symlinks: bool | None = No
     return fd
 
 
+def artifact_source(path: str | os.PathLike[str], follow_symlinks: bool | None = None) -> str:
+    """The path of the regular file to store for ``path``: itself, or where its final symbolic
+    link leads when followed (``--follow-symlinks``), checked as :func:`open_regular` checks it
+    (NotRegularFile for a symlink not followed, a FIFO, a device such as ``/dev/zero``, a
+    socket), so that nothing is copied from what only looks like a file."""
+    os.close(open_regular(path, follow_symlinks))
+    return os.path.realpath(path)
+
+
 def read_document(
     path: str | os.PathLike[str], what: str, follow_symlinks: bool | None = None
 ) -> bytes:
