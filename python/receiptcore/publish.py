@@ -120,6 +120,8 @@ def publish(
     elif build is None:
         artifact_id = default_artifact_id(path)  # before any byte is read
     home = home_dir(home, create=True)
+    # First: a publisher killed later leaves a home whose trust file names its key (issue 17 #9)
+    key = key or embedded_signing_key(home)
     store = open_store(store, home=home)
     is_tree = os.path.isdir(path)
     if is_tree:
@@ -155,7 +157,6 @@ def publish(
                     dataset_manifest_commits=[], code_revision=UNRECORDED, outputs={artifact_id: commit}
                 )
             build_commit = _store_manifest(store, build)
-            key = key or embedded_signing_key(home)
             envelope = sign_receipt(
                 artifact_id,
                 commit,
