@@ -27,17 +27,21 @@ pipelines: venv
 demo: pipelines
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh $(DEMO)
 
-# Every test: Rust unit tests, pytest against the release build with the test extra (the slow
-# ones too: the wheel is built, installed where there is no Rust, and run), then the project's
+# Every test: Rust unit tests and the fuzzers (seeded with real samples the formats' own
+# libraries write), pytest against the release build with the test extra (the slow ones too:
+# the wheel is built, installed where there is no Rust, and run), then the project's
 # own boundary scan (receiptcore never imports pipelines, torch, sentence-transformers or peft;
 # no weights or datasets committed). PostgreSQL is installed from apt if missing (SeaweedFS
 # comes with the test extra); pytest starts both on loopback and stops them, and with
 # RECEIPTCORE_TEST_SERVICES=require a missing service fails the run instead of skipping tests.
+SEEDS := target/fuzz-seeds
+
 test: venv
 	scripts/install-services.sh
 	$(BIN)/maturin develop --release --quiet --extras test,pipelines
 	$(BIN)/pip install --quiet -e ./pipelines
-	cargo test --locked
+	$(BIN)/python tests/support/fuzz_seeds.py $(SEEDS)
+	RECEIPTCORE_FUZZ_SEEDS=$(CURDIR)/$(SEEDS) cargo test --locked
 	RECEIPTCORE_TEST_SERVICES=require $(BIN)/python -m pytest
 	$(BIN)/receiptcore scan
 

@@ -21,8 +21,9 @@ from typing import Any
 from receiptcore._core import canonical_sha256, hash_file, hash_files, walk
 from receiptcore.commit import Commit, contract_hex
 from receiptcore.contracts import BuildManifest, DatasetManifest, parse_json_bytes, validate
-from receiptcore.errors import SchemaError
+from receiptcore.errors import NothingToRead, SchemaError
 from receiptcore.util.files import raise_unlisted
+from receiptcore.util.reading import read_document
 
 Manifest = DatasetManifest | BuildManifest
 
@@ -98,6 +99,10 @@ def dataset_manifest(
     (hashed in parallel; ``progress(bytes_done, files_done)`` as in :func:`receiptcore.hash_files`).
     ``files`` is :func:`list_corpus` of ``root``, if the caller already has it."""
     files = list_corpus(root) if files is None else files
+    if not files:
+        raise NothingToRead(
+            f"{os.fspath(root)}: no file in the corpus (a manifest of nothing commits to nothing)"
+        )
     paths = [path for _, path, _ in files]
     digests = hash_files(paths, algo="sha256", threads=threads, progress=progress)
     entries = [
@@ -166,9 +171,7 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
     """A dataset or build manifest file, told apart by its ``kind``. OSError if unreadable,
     SchemaError if not JSON or not a valid manifest."""
     path = os.fspath(path)
-    with open(path, "rb") as source:
-        data = source.read()
-    document = parse_json_bytes(data, path)
+    document = parse_json_bytes(read_document(path, "manifest"), path)
     kind = document.get("kind") if isinstance(document, dict) else None
     models: dict[Any, type[Manifest]] = {
         "dataset_manifest": DatasetManifest,

@@ -55,6 +55,10 @@ class ExitCode(IntEnum):
     HOME_NOT_FOUND = 19, "no receiptcore home (.receiptcore/) here or above, nor $RECEIPTCORE_HOME"
     LEDGER_UNAVAILABLE = 20, "the ledger (database or serve endpoint) is unreachable, after retries"
     STORE_UNAVAILABLE = 21, "the object store is unreachable or failed mid-transfer, after retries"
+    KEY_REVOKED = 25, "signed by a key the trust file revoked, logged at or after the revocation"
+    NOT_REGULAR_FILE = 26, "a path is a FIFO, device, socket or symlink where a regular file is read"
+    TRUST_NOT_ANCHORED = 27, "trust would rest on what the ledger folder says (refused by --strict)"
+    LIMIT_EXCEEDED = 28, "an input is past a documented bound (size, signatures, proof length)"
     PAYLOAD_REFUSED = 30, "a tool request carries a payload (text blob, vector, path, URL), not a reference"
     REQUEST_TOO_LARGE = 31, "a tool request, or a value in it, is over its size cap"
     TOOL_UNAVAILABLE = 32, "the tool cannot serve this here (no rag engine, not an index it can search)"
@@ -239,6 +243,51 @@ class ArtifactIdError(ReceiptcoreError, ValueError):
     exit_code = ExitCode.USAGE
 
 
+class NothingToRead(ReceiptcoreError, ValueError):
+    """A directory given to hash, or as a corpus, holds no regular file: an empty answer would
+    pass for a successful one."""
+
+    exit_code = ExitCode.USAGE
+
+
+class KeyRevoked(ReceiptcoreError):
+    """The receipt was signed by a key the trust file revoked, and the ledger logged it at or
+    after the revocation's time (or cannot say when it logged it). The message names the
+    revocation."""
+
+    exit_code = ExitCode.KEY_REVOKED
+    check: Check | None = "trust"
+
+
+class NotRegularFile(ReceiptcoreError, OSError):
+    """A path names a FIFO, a device, a socket, or (unless a flag allows it) a symbolic link
+    where receiptcore reads a regular file: reading it could hang, never end, or read another
+    file than the one named."""
+
+    exit_code = ExitCode.NOT_REGULAR_FILE
+
+
+class TrustNotAnchored(ReceiptcoreError):
+    """What the verifier would trust comes from where the verified party can write: a trust
+    file inside the ledger folder, or a ledger key taken on first use. Allowed (with a warning)
+    for the embedded default; refused by ``--strict`` and for a trust file named explicitly."""
+
+    exit_code = ExitCode.TRUST_NOT_ANCHORED
+    check: Check | None = "trust"
+
+
+class LimitExceeded(ReceiptcoreError, ValueError):
+    """An input is past a documented bound: a JSON document over its size cap, an envelope with
+    too many signatures, a proof longer than any tree is deep, an oversized note. Refused before
+    the work it would cost is done."""
+
+    exit_code = ExitCode.LIMIT_EXCEEDED
+
+    def __init__(self, message: str, check: Check | None = None) -> None:
+        super().__init__(message)
+        self.check = check
+
+
 class PayloadRefused(ReceiptcoreError, ValueError):
     """A tool request carries content where the contract takes a reference: a raw text blob, a
     vector, a file path or a URL (in an unknown field, or in place of an id). The message names
@@ -373,9 +422,13 @@ __all__ = [
     "FileChangedError",
     "GitError",
     "HomeNotFound",
+    "KeyRevoked",
     "LedgerCorrupt",
     "LedgerUnavailable",
+    "LimitExceeded",
     "NotInLedger",
+    "NotRegularFile",
+    "NothingToRead",
     "ObjectNotFound",
     "PayloadRefused",
     "ProofError",
@@ -391,6 +444,7 @@ __all__ = [
     "TreeMismatch",
     "TreeRefused",
     "TrustFileError",
+    "TrustNotAnchored",
     "Unauthorized",
     "UntrustedKey",
     "VersionExists",

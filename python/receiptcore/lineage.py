@@ -87,12 +87,14 @@ def lineage(
     state=None,
     ledger: str | None = None,
     store: str | None = None,
+    strict: bool = False,
 ) -> Node:
     """Verify ``artifact_id`` (at ``commit``, or its latest version) and everything it was built
     from; returns the tree. Raises the first failure's own error, its message led by the path.
-    ``ledger`` and ``store`` are URLs, as for :func:`~receiptcore.verify.verify`."""
+    ``ledger``, ``store`` and ``strict`` are as for :func:`~receiptcore.verify.verify`."""
     walk = _Walk(home_dir(home), store, {"trust": trust, "ledger_key": ledger_key,
-                                         "state": state, "ledger": ledger, "store": store})
+                                         "state": state, "ledger": ledger, "store": store,
+                                         "strict": strict})
     return walk.artifact(artifact_id, None if commit is None else Commit.parse(commit), None, [])
 
 

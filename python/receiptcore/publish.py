@@ -36,26 +36,29 @@ from receiptcore._core import canonicalize
 from receiptcore.commit import Commit
 from receiptcore.commitments import build_manifest, commit_of, read_manifest_of
 from receiptcore.contracts import TREE_MEDIA_TYPE, BuildManifest, DatasetManifest
-from receiptcore.errors import ConfigError, DigestMismatch, SigningKeyError, TreeRefused
+from receiptcore.errors import ConfigError, DigestMismatch, TreeRefused
 from receiptcore.ids import check_artifact_id, default_artifact_id
 from receiptcore.ledger import open_ledger
 from receiptcore.signing.keys import (
     ENV_SIGNING_KEY,
     SigningKey,
-    generate_key_pair,
     load_signing_key,
+    write_key_pair,
 )
 from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
 from receiptcore.signing.trust import add_trusted_key
 from receiptcore.store import LocalStore, open_store
 from receiptcore.tree import list_folder, manifest_bytes, refuse_unrecordable
+from receiptcore.util.atomic import exclusive_lock, sweep_temporaries
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
+from receiptcore.util.reading import artifact_source
 from receiptcore.versions import Versions
 
 if TYPE_CHECKING:
     from receiptcore.store.base import Store
 
 UNRECORDED = "unrecorded"
+SETUP_LOCK = "setup.lock"  # first-time setup of a home (signing key and trust file) queues here
 
 Progress = Callable[[int, int, int, int], object]
 """``progress(bytes_done, bytes_total, files_done, files_total)``, about every 100 ms."""
@@ -117,6 +120,8 @@ def publish(
     elif build is None:
         artifact_id = default_artifact_id(path)  # before any byte is read
     home = home_dir(home, create=True)
+    # First: a publisher killed later leaves a home whose trust file names its key (issue 17 #9)
+    key = key or embedded_signing_key(home)
     store = open_store(store, home=home)
     is_tree = os.path.isdir(path)
     if is_tree:
@@ -125,7 +130,8 @@ def publish(
         refuse_unrecordable(listing)
         sources, rels, total = listing.paths(), [rel for rel, _ in listing.files], listing.size
     else:
-        sources, rels, total = [os.path.realpath(path)], None, os.stat(path).st_size
+        source = artifact_source(path)  # no symlink unless followed, no device or FIFO
+        sources, rels, total = [source], None, os.stat(source).st_size
     report = None
     if progress is not None:
         count = len(sources)
@@ -151,7 +157,6 @@ def publish(
                     dataset_manifest_commits=[], code_revision=UNRECORDED, outputs={artifact_id: commit}
                 )
             build_commit = _store_manifest(store, build)
-            key = key or embedded_signing_key(home)
             envelope = sign_receipt(
                 artifact_id,
                 commit,
@@ -266,16 +271,24 @@ def _artifact_id(
 
 def embedded_signing_key(home: Path) -> SigningKey:
     """The CI's key from ``$RECEIPTCORE_SIGNING_KEY``, else ``<home>/signing.key``, made on first
-    use and added to ``<home>/trust.json`` so that a verifier on this machine trusts it."""
+    use and added to ``<home>/trust.json`` so that a verifier on this machine trusts it.
+
+    First use is all or nothing, whenever the process is killed: under a lock (concurrent first
+    publishes make one key), the trust file names the new key before the key file appears, so a
+    home never holds a signing key its trust file lacks (every verify would exit 2). A kill in
+    between leaves a trusted key nobody holds, harmless: the next publish makes the key again."""
     if os.environ.get(ENV_SIGNING_KEY):
         return load_signing_key(None)
     path = home / SIGNING_KEY_FILE
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        try:
-            key = generate_key_pair(path)
-        except SigningKeyError:  # another process made it first
-            key = load_signing_key(path)
+    if path.exists():
+        sweep_temporaries(home)  # what a setup killed after the key appeared left
+        return load_signing_key(path)
+    home.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(home / SETUP_LOCK):
+        if path.exists():  # made by another process while this one waited
+            return load_signing_key(path)
+        Path(f"{path}.pub").unlink(missing_ok=True)  # left by a setup killed before the key
+        key = SigningKey.generate()
         add_trusted_key(home / TRUST_FILE, key.public_key, f"embedded key of {home.resolve()}")
+        write_key_pair(path, key)
         return key
-    return load_signing_key(path)

@@ -9,7 +9,7 @@ one function below that returns its :class:`Check` or raises its error:
 3. ``inclusion``: the receipt's leaf is in the ledger's latest checkpoint, whose signature is the
    ledger key's (CheckpointError), by an RFC 9162 inclusion proof (ProofError);
 4. ``consistency``: that checkpoint extends the last one this verifier trusted, so the ledger was
-   neither rolled back nor forked (RollbackDetected); the trusted checkpoint then moves forward;
+   neither rolled back nor forked (RollbackDetected);
 5. ``digest``: the bytes (the given file or folder, or the stored objects) hash to the receipt's
    ``artifact_commit`` (DigestMismatch, TreeMismatch, ObjectNotFound, FileChangedError). A
    folder that differs from its tree names every file missing, extra or changed.
@@ -17,6 +17,11 @@ one function below that returns its :class:`Check` or raises its error:
 Which receipt: by id, the one of the id's latest version, or of the version ``commit`` pins
 (:mod:`receiptcore.versions`); by path, the one for the bytes' commit, and when the same bytes
 were published under several ids, none: AmbiguousArtifact lists them.
+
+Only when all five passed does the trusted checkpoint move forward (in either mode). A receipt
+that is not found is first explained by the ledger itself: a ledger rolled back behind what this
+verifier trusted is RollbackDetected, one that stores fewer entries than its own signed
+checkpoint covers is LedgerCorrupt, and only a whole, consistent ledger says NotInLedger.
 
 Each failure is its own exception class, whose ``exit_code`` and ``check`` come from the error
 catalogue (:mod:`receiptcore.errors`). In ``mode="enforce"`` (the default) a failure raises, with
@@ -44,16 +49,27 @@ from receiptcore.errors import (
     AmbiguousArtifact,
     CheckpointError,
     DigestMismatch,
+    LedgerCorrupt,
+    LimitExceeded,
     NotInLedger,
     ObjectNotFound,
     ReceiptcoreError,
     TreeMismatch,
+    TrustNotAnchored,
     check_for,
     error_classes,
     exit_code_for,
 )
 from receiptcore.errors import Check as CheckName
-from receiptcore.util.home import ENV_VERIFY_MODE, home_dir, state_dir, trust_path
+from receiptcore.util.home import (
+    ENV_TRUST,
+    ENV_VERIFY_MODE,
+    home_dir,
+    is_inside,
+    state_dir,
+    trust_path,
+)
+from receiptcore.util.reading import LIMITS
 
 # Only light imports above: the ledger, the store, the contracts (pydantic) and cryptography are
 # imported in _Run.open, after the bytes have started hashing on their own thread, so that a
@@ -131,6 +147,9 @@ class Verdict:
     differences: dict[str, list[str]] | None = None
     checks: list[Check] = field(default_factory=list)
     error: ReceiptcoreError | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What the verification leaned on that an attacker could have written: a trust file in the
+    ledger folder, a ledger key taken on first use. ``strict=True`` refuses these instead."""
 
     @property
     def verified(self) -> bool:
@@ -169,6 +188,7 @@ class Verdict:
             "checkpoint_size": self.checkpoint_size,
             "checks": [vars(c) for c in self.checks],
             "differences": self.differences,
+            "warnings": self.warnings,
             "error": error,
         }
 
@@ -229,18 +249,22 @@ def verify(
     progress: Progress | None = None,
     ledger: str | None = None,
     store: str | None = None,
+    strict: bool = False,
 ) -> Verdict:
     """Verify an artifact given as a file or folder (``path``), by id (``artifact_id``), or both.
 
     ``commit`` pins a version of the id (a reference ``ID@COMMIT``); without it, an id is checked
     at its latest version. ``trust`` is a :class:`Trust` or a trust file path (default:
     ``$RECEIPTCORE_TRUST`` or ``<home>/trust.json``). ``ledger_key`` is the ledger's verifier key
-    (text or file path); without it the key pinned at first use is required to match the
-    ledger's. ``trust_stat_cache`` skips re-hashing files of ``path`` unchanged since this user
+    (text or file path); without it, the trust file's ``ledger`` key, else the key pinned at
+    first use. ``trust_stat_cache`` skips re-hashing files of ``path`` unchanged since this user
     hashed them (docs/trees.md). ``progress(bytes_done, bytes_total, files_done, files_total)``
     is called while bytes are hashed. ``ledger`` and ``store`` are URLs (default:
     :mod:`receiptcore.util.locations`); a remote ledger is trusted for nothing that can be
-    checked here: proofs and checkpoints are verified in this process.
+    checked here: proofs and checkpoints are verified in this process. ``strict`` (CI)
+    refuses, with TrustNotAnchored, what ``verify`` otherwise allows with a warning in
+    ``Verdict.warnings``: the embedded trust file inside the ledger folder, and a ledger key
+    trusted on first use.
     """
     return run_verification(
         _digest,
@@ -256,6 +280,7 @@ def verify(
         progress=progress,
         ledger=ledger,
         store=store,
+        strict=strict,
     )
 
 
@@ -275,6 +300,7 @@ def run_verification(
     rehash_store: bool = True,
     ledger: str | None = None,
     store: str | None = None,
+    strict: bool = False,
 ) -> Verdict:
     """The checks, with ``digest_check`` as the last: :func:`verify`'s, or a fetch's (which
     checks the bytes while it copies them out, so the store is not re-hashed first)."""
@@ -288,11 +314,14 @@ def run_verification(
     if path is not None:
         cache = state if trust_stat_cache else None
         hashing = Background(lambda: digest_path(path, cache=cache, progress=progress), "receiptcore-verify-hash")
-    run = _Run(verdict, artifact_id, expected, hashing, progress, rehash_store, explicit_state)
+    run = _Run(
+        verdict, artifact_id, expected, hashing, progress, rehash_store, explicit_state, strict=strict
+    )
     try:
         run.open(home, trust, ledger_key, state, ledger, store)
         for check in (_trust, _signature, _inclusion, _consistency, digest_check):
             verdict.checks.append(check(run))
+        run.pins.advance(run.verifier, run.checkpoint, run.note, run.ledger.consistency_proof)
     except ReceiptcoreError as error:
         verdict.checks.append(Check(check_for(error) or "signature", False, str(error)))
         verdict.error = error
@@ -342,7 +371,9 @@ class _Run:
     note: str = ""
     entry: LogEntry | None = None
     versions: Versions | None = None
+    missing: NotInLedger | None = None
     statement: Statement = None  # type: ignore[assignment]
+    strict: bool = False
 
     def open(self, home: Path, trust, ledger_key, state: Path, ledger, store) -> None:
         from receiptcore.ledger import open_ledger
@@ -352,21 +383,52 @@ class _Run:
         self.ledger = open_ledger(ledger, home=home)
         self.store = open_store(store, home=home)
         if self.asked_id is not None:
-            self._pick_version(self.asked_id)
-            if self.hashing is None and self.rehash_store:
+            try:
+                self._pick_version(self.asked_id)
+            except NotInLedger as error:  # explained once the checkpoints are known (_trust)
+                self.missing = error
+            if self.entry is not None and self.hashing is None and self.rehash_store:
                 self._start_hashing_the_stored_objects()
 
         # what needs no digest, while the bytes are being hashed
         from receiptcore.ledger.keyfile import ledger_key_for
         from receiptcore.ledger.pins import TrustedCheckpoints
-        from receiptcore.signing.trust import Trust, load_trust
+        from receiptcore.signing.trust import Trust
 
-        self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home, trust))
+        self.trust = trust if isinstance(trust, Trust) else self._load_trust(home, trust)
         self.pins = TrustedCheckpoints(state, self.ledger.location)
         if ledger_key is None:
             self._refuse_a_recreated_ledger()
-        self.verifier = ledger_key_for(self.ledger, ledger_key, self.pins)
+        self.verifier = ledger_key_for(self.ledger, ledger_key, self.pins, self.trust.ledger_keys)
+        if ledger_key is None and not self.trust.ledger_keys and self.pins.pinned_key() is None:
+            self._weak_anchor(
+                f"first use of the ledger at {self.ledger.location}: its key "
+                f"{self.verifier.to_text()} is trusted because the ledger states it",
+                "name it in the trust file: receiptcore keys trust VKEY --role ledger --trust FILE",
+            )
         self.checkpoint, self.note = self.ledger.latest_checkpoint(self.verifier)
+
+    def _load_trust(self, home: Path, given) -> Trust:
+        """The trust file; one inside the ledger folder only as the embedded default."""
+        from receiptcore.signing.trust import load_trust
+
+        path = trust_path(home, given)
+        if is_inside(path, home):
+            problem = (
+                f"the trust file {path} is inside the ledger folder {home}: whoever can write "
+                "that folder chooses whom this verifier trusts"
+            )
+            if given is not None or os.environ.get(ENV_TRUST):
+                raise TrustNotAnchored(f"{problem}; only the embedded default may be read there")
+            self._weak_anchor(problem, "give --trust FILE kept outside it")
+        return load_trust(path)
+
+    def _weak_anchor(self, problem: str, remedy: str) -> None:
+        """Trust that rests on what the verified party can write: a warning in the verdict, or,
+        with ``strict``, a TrustNotAnchored error."""
+        if self.strict:
+            raise TrustNotAnchored(f"{problem}; --strict refuses this ({remedy})")
+        self.verdict.warnings.append(f"{problem} ({remedy}; --strict refuses this)")
 
     def _pick_version(self, artifact_id: str, hint: Commit | None = None) -> None:
         """The entry of the version asked for: pinned by ``expected``, else the latest."""
@@ -438,12 +500,23 @@ def _trust(run: _Run) -> Check:
     if run.hashing is not None:
         found = run.hashing.result()
         run.verdict.kind = "tree" if found.is_tree else "file"
-        if run.entry is None:
-            _find_by_commit(run, found)
+        if run.entry is None and run.missing is None:
+            try:
+                _find_by_commit(run, found)
+            except NotInLedger as error:
+                run.missing = error
+    if run.missing is not None:
+        _explain_missing(run)
     entry = run.entry
     run.verdict.ledger_index = entry.index
+    if len(entry.data) > LIMITS["receipt"]:
+        raise LimitExceeded(
+            f"ledger entry {entry.index} is {len(entry.data)} bytes; a receipt is read only up "
+            f"to {LIMITS['receipt']} bytes",
+            check="trust",
+        )
     envelope = load(Envelope, entry.data, f"ledger entry {entry.index}")
-    run.statement = verify_envelope(envelope, run.trust)
+    run.statement = verify_envelope(envelope, run.trust, lambda: _logged_at(run, entry))
     run.verdict.artifact_id = run.statement.artifact_id
     run.verdict.uri = run.statement.predicate.uri
     run.verdict.artifact_commit = run.receipt_commit
@@ -477,6 +550,42 @@ def _find_by_commit(run: _Run, found: PathDigest) -> None:
             f"{', '.join(ids)}; name the one to check with --artifact-id"
         )
     run._pick_version(ids[0], found.commit)
+
+
+def _explain_missing(run: _Run) -> None:
+    """No receipt was found: say why, from the ledger's own evidence. Behind what this verifier
+    trusted, the receipt may be in a tail that was rolled back (RollbackDetected); under a signed
+    checkpoint larger than what is stored, its entry may have been deleted (LedgerCorrupt); only
+    a ledger that is neither says NotInLedger."""
+    run.pins.check(run.verifier, run.checkpoint, run.ledger.consistency_proof)
+    stored = run.ledger.size()
+    if stored < run.checkpoint.size:
+        raise LedgerCorrupt(
+            f"the ledger's signed checkpoint covers {run.checkpoint.size} entries but only "
+            f"{stored} are stored (entries were removed): {run.missing}",
+            stored,
+        )
+    raise run.missing
+
+
+def _logged_at(run: _Run, entry: LogEntry) -> int | None:
+    """When the ledger logged ``entry``, on the ledger key's word: the time in the first signed
+    checkpoint that covers it, once a proof shows the entry is in that checkpoint's tree (so the
+    receipt existed then). None if that checkpoint carries no time. Asked only when the receipt's
+    signer is revoked: a stolen key cannot backdate what the ledger timed."""
+    from receiptcore.ledger import merkle
+    from receiptcore.ledger.checkpoint import open_checkpoint
+
+    covering = next(iter(run.ledger.checkpoints(start=entry.index + 1, batch=1)), None)
+    if covering is None:
+        return None
+    checkpoint = open_checkpoint(covering[1], run.verifier)
+    if checkpoint.time is None:
+        return None
+    proof = run.ledger.inclusion_proof(entry.index, checkpoint.size)
+    leaf = merkle.leaf_hash(entry.data)
+    merkle.verify_inclusion(entry.index, checkpoint.size, leaf, proof, checkpoint.root)
+    return checkpoint.time
 
 
 def _signature(run: _Run) -> Check:
@@ -520,8 +629,9 @@ def _inclusion(run: _Run) -> Check:
 
 
 def _consistency(run: _Run) -> Check:
-    """That checkpoint extends what this verifier trusted before; the pin then moves forward."""
-    advance = run.pins.advance(run.verifier, run.checkpoint, run.note, run.ledger.consistency_proof)
+    """That checkpoint extends what this verifier trusted before (the pin moves forward only
+    once the digest check passed too)."""
+    advance = run.pins.check(run.verifier, run.checkpoint, run.ledger.consistency_proof)
     return Check("consistency", True, advance.describe())
 
 

@@ -310,6 +310,17 @@ fn hash_open_file(
     })
 }
 
+/// Opens for reading without blocking: a FIFO opens at once (a plain open waits for a writer,
+/// forever if none comes) and is then refused by the `fstat` on the descriptor; on a regular
+/// file the flag changes nothing.
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+}
+
 /// Hashes one file, checking that it is a regular file and that it did not change meanwhile.
 pub fn hash_path(path: &Path, algo: Algo, progress: &Progress) -> Result<String, DigestError> {
     hash_path_with(path, algo, progress, true)
@@ -325,7 +336,7 @@ fn hash_path_with(
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io_err)?;
+    let mut file = open_nonblocking(path).map_err(io_err)?;
     let before = file.metadata().map_err(io_err)?;
     if before.is_dir() {
         return Err(DigestError::IsDirectory {
@@ -368,6 +379,22 @@ pub fn hash_paths(
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_fifo_is_refused_at_once_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let result = hash_path(&fifo, Algo::Sha256, &Progress::default());
+        assert!(
+            matches!(result, Err(DigestError::NotRegularFile { .. })),
+            "{result:?}"
+        );
+    }
 
     // FIPS 180-4 / NIST CSRC example messages for SHA-256.
     const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

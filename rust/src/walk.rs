@@ -480,6 +480,10 @@ const MISSING: &str = "in git but missing from the working tree";
 /// `O_NONBLOCK` a FIFO).
 fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
     let rel = PathBuf::from(OsStr::from_bytes(raw));
+    if !inside_the_tree(raw) {
+        let why = "listed by git, but not a path inside the repository; not read";
+        return entry(rel, kind, Err(why.into()));
+    }
     let abs = root.join(&rel);
     if sniff && kind == Kind::File {
         return match open_no_follow(&abs) {
@@ -500,6 +504,17 @@ fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
         Ok(meta) => described(rel, &meta),
         Err(e) => entry(rel, kind, Err(format!("cannot stat: {e}"))),
     }
+}
+
+/// Whether a path git listed stays inside the working tree, as git itself requires of what it
+/// adds (`verify_path`): relative, no empty, `.`, `..` or `.git` component. git *reads* an index
+/// that breaks this (a hand-made index can list `../x` or `/etc/shadow`), so the walk checks
+/// before it joins the path to the root, which an absolute path would replace.
+fn inside_the_tree(raw: &[u8]) -> bool {
+    !raw.is_empty()
+        && raw
+            .split(|&b| b == b'/')
+            .all(|part| !matches!(part, b"" | b"." | b"..") && !part.eq_ignore_ascii_case(b".git"))
 }
 
 fn check_root(root: &Path) -> Result<(), WalkError> {
@@ -800,6 +815,23 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("not valid UTF-8"));
+    }
+
+    #[test]
+    fn paths_that_leave_the_tree_are_listed_but_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("repo")).unwrap();
+        fs::write(dir.path().join("secret"), b"\x93NUMPY\x01\x00").unwrap();
+        let root = dir.path().join("repo");
+        let secret = dir.path().join("secret");
+        let absolute = secret.as_os_str().as_bytes();
+        let paths: [&[u8]; 6] = [b"../secret", absolute, b"a//b", b"./x", b".git/config", b""];
+        for entry in Walk::new(Mode::Git).threads(Some(2)).inspect(&root, &paths) {
+            let error = entry.error.as_deref().unwrap();
+            assert!(error.contains("not a path inside"), "{entry:?}");
+            assert!(entry.sniff.is_none() && entry.size == 0);
+        }
+        assert!(inside_the_tree(b"a/b.txt") && inside_the_tree(b".gitignore"));
     }
 
     #[test]

@@ -83,7 +83,7 @@ def test_the_signing_key_can_come_from_the_environment(work, capsys, monkeypatch
 
 
 def test_json_output_of_dataset_manifest_carries_commit_and_manifest(work, capsys):
-    code, out, _ = run(capsys, "manifest", "dataset", "corpus", "--source", "s", "--license", "l", "--owner", "o",
+    code, out, _ = run(capsys, "manifest", "dataset", "corpus", "--source", "s", "--license", "MIT", "--owner", "o",
                        "--json", "--no-progress")
     record = json.loads(out)
     assert code == 0
@@ -121,10 +121,10 @@ GOOD_BUILD = DOCUMENTS["build_manifest.schema.json"]
 
 # (files to create, argv, exit code, text the one-line reason must hold)
 BAD_INPUTS = {
-    "dataset dir missing": ({}, ["manifest", "dataset", "nope", "--source", "s", "--license", "l", "--owner", "o", "--out", "o.json"], 3, "nope"),
-    "dataset bad terms": ({}, ["manifest", "dataset", "corpus", "--source", "", "--license", "l", "--owner", "o", "--out", "o.json"], 5, "source"),
-    "output directory missing": ({}, ["manifest", "dataset", "corpus", "--source", "s", "--license", "l", "--owner", "o", "--out", "no/dir/o.json"], 3, "No such directory for output: 'no/dir'"),
-    "key directory missing": ({}, ["keys", "generate", "no/dir/k.key"], 3, "No such directory for output: 'no/dir'"),
+    "dataset dir missing": ({}, ["manifest", "dataset", "nope", "--source", "s", "--license", "MIT", "--owner", "o", "--out", "o.json"], 3, "nope"),
+    "dataset bad terms": ({}, ["manifest", "dataset", "corpus", "--source", "", "--license", "MIT", "--owner", "o", "--out", "o.json"], 5, "source"),
+    "output directory missing": ({}, ["manifest", "dataset", "corpus", "--source", "s", "--license", "MIT", "--owner", "o", "--out", "no/dir/o.json"], 3, "no/dir: No such directory for output"),
+    "key directory missing": ({}, ["keys", "generate", "no/dir/k.key"], 3, "no/dir: No such directory for output"),
     "build dataset missing": ({}, ["manifest", "build", "--dataset", "ds.json", "--code-revision", "r", "--artifact", "a=index.bin", "--out", "o.json"], 3, "ds.json"),
     "build dataset malformed": ({"ds.json": "{oops"}, ["manifest", "build", "--dataset", "ds.json", "--code-revision", "r", "--artifact", "a=index.bin", "--out", "o.json"], 5, "not valid JSON"),
     "build dataset schema": ({"ds.json": BAD_DATASET}, ["manifest", "build", "--dataset", "ds.json", "--code-revision", "r", "--artifact", "a=index.bin", "--out", "o.json"], 5, "files[0].size"),
@@ -141,14 +141,14 @@ BAD_INPUTS = {
     "keys trust needs name": ({}, ["keys", "generate", "new.key", "--trust", "t2.json"], 2, "--name"),
     "keys trust pub missing": ({}, ["keys", "trust", "x.pub", "--trust", "t2.json", "--name", "n"], 3, "x.pub"),
     "keys trust pub malformed": ({"x.pub": "hello"}, ["keys", "trust", "x.pub", "--trust", "t2.json", "--name", "n"], 8, "not a PEM public key"),
-    "sign build missing": ({}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "a", "--uri", "u", "--key", "ci.key", "--out", "r.json"], 3, "b.json"),
-    "sign build malformed": ({"b.json": "{"}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "a", "--uri", "u", "--key", "ci.key", "--out", "r.json"], 5, "not valid JSON"),
-    "sign build schema": ({"b.json": BAD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "a", "--uri", "u", "--key", "ci.key", "--out", "r.json"], 5, "extra: unknown field"),
-    "sign not an output": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "other", "--uri", "u", "--key", "ci.key", "--out", "r.json"], 2, "not an output"),
-    "sign bytes differ": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--file", "index.bin", "--uri", "u", "--key", "ci.key", "--out", "r.json"], 9, "but the build manifest says"),
-    "sign no key": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--uri", "u", "--out", "r.json"], 8, "no signing key"),
-    "sign key file missing": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--uri", "u", "--key", "k.key", "--out", "r.json"], 3, "k.key"),
-    "sign key is public": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--uri", "u", "--key", "ci.key.pub", "--out", "r.json"], 8, "not a PEM private key"),
+    "sign build missing": ({}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "a", "--uri", "s3://models/x", "--key", "ci.key", "--out", "r.json"], 3, "b.json"),
+    "sign build malformed": ({"b.json": "{"}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "a", "--uri", "s3://models/x", "--key", "ci.key", "--out", "r.json"], 5, "not valid JSON"),
+    "sign build schema": ({"b.json": BAD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "a", "--uri", "s3://models/x", "--key", "ci.key", "--out", "r.json"], 5, "extra: unknown field"),
+    "sign not an output": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "other", "--uri", "s3://models/x", "--key", "ci.key", "--out", "r.json"], 2, "not an output"),
+    "sign bytes differ": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--file", "index.bin", "--uri", "s3://models/x", "--key", "ci.key", "--out", "r.json"], 9, "but the build manifest says"),
+    "sign no key": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--uri", "s3://models/x", "--out", "r.json"], 8, "no signing key"),
+    "sign key file missing": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--uri", "s3://models/x", "--key", "k.key", "--out", "r.json"], 3, "k.key"),
+    "sign key is public": ({"b.json": GOOD_BUILD}, ["receipt", "sign", "--build-manifest", "b.json", "--artifact-id", "support-docs-index", "--uri", "s3://models/x", "--key", "ci.key.pub", "--out", "r.json"], 8, "not a PEM private key"),
     "show missing": ({}, ["receipt", "show", "r.json"], 3, "r.json"),
     "show malformed": ({"r.json": "nope"}, ["receipt", "show", "r.json"], 5, "not valid JSON"),
     "show not an envelope": ({"r.json": GOOD_BUILD}, ["receipt", "show", "r.json"], 5, "payload: required field is missing"),
@@ -174,7 +174,7 @@ def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(work, capsys,
 def test_a_tampered_receipt_fails_show_with_the_signature_exit_code(work, capsys):
     build_files(capsys)
     run(capsys, "receipt", "sign", "--build-manifest", "build.json", "--artifact-id", "docs-index",
-        "--uri", "u", "--key", "ci.key", "--out", "r.json")
+        "--uri", "s3://models/x", "--key", "ci.key", "--out", "r.json")
     document = json.loads((work / "r.json").read_text())
     document["payloadType"] = "application/vnd.in-toto+json"
     sig = bytearray(__import__("base64").b64decode(document["signatures"][0]["sig"]))

@@ -228,6 +228,31 @@ def home_not_found(m: Machine) -> list[str]:
     return ["verify", "model.bin", "--home", str(m.root / "nowhere")]
 
 
+def key_revoked(m: Machine) -> list[str]:
+    # the ledger's clock, which dates the receipt: 2000-01-02T00:00:00Z
+    m.monkeypatch.setattr("receiptcore.ledger.checkpoint.signing_time", lambda: 946771200)
+    m.publish("model.bin")
+    assert main(["keys", "revoke", "home/signing.key.pub", "--trust", "home/trust.json",
+                 "--from", "2000-01-01T00:00:00Z", "--reason", "laptop stolen"]) == 0
+    return ["verify", "model.bin"]
+
+
+def not_a_regular_file(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    os.mkfifo(m.root / "trust.fifo")
+    return ["verify", "model.bin", "--trust", "trust.fifo"]
+
+
+def trust_not_anchored(m: Machine) -> list[str]:
+    m.publish("model.bin")
+    return ["verify", "model.bin", "--strict"]
+
+
+def limit_exceeded(m: Machine) -> list[str]:
+    m.file("huge.intoto.json", b" " * ((1 << 20) + 1))
+    return ["receipt", "show", "huge.intoto.json"]
+
+
 def _reference(m: Machine, name: str) -> dict:
     import hashlib
 
@@ -327,6 +352,10 @@ SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
     "home-not-found": (ExitCode.HOME_NOT_FOUND, home_not_found),
     "ledger-unavailable": (ExitCode.LEDGER_UNAVAILABLE, ledger_unavailable),
     "store-unavailable": (ExitCode.STORE_UNAVAILABLE, store_unavailable),
+    "key-revoked": (ExitCode.KEY_REVOKED, key_revoked),
+    "not-a-regular-file": (ExitCode.NOT_REGULAR_FILE, not_a_regular_file),
+    "trust-not-anchored": (ExitCode.TRUST_NOT_ANCHORED, trust_not_anchored),
+    "limit-exceeded": (ExitCode.LIMIT_EXCEEDED, limit_exceeded),
     "payload-refused": (ExitCode.PAYLOAD_REFUSED, payload_refused),
     "request-too-large": (ExitCode.REQUEST_TOO_LARGE, request_too_large),
     "tool-unavailable": (ExitCode.TOOL_UNAVAILABLE, tool_unavailable),

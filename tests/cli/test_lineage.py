@@ -10,7 +10,7 @@ import pytest
 
 from receiptcore.cli import main
 from receiptcore.commitments import artifact_commit, build_manifest, commit_of, dataset_manifest
-from receiptcore.errors import DigestMismatch, ObjectNotFound, SchemaError
+from receiptcore.errors import DigestMismatch, ExitCode, ObjectNotFound, SchemaError
 from receiptcore.lineage import lineage
 from receiptcore.publish import publish, store_manifest
 from receiptcore.store import LocalStore
@@ -68,6 +68,14 @@ def test_the_cli_prints_the_tree_and_json(tmp_path, home, capsys):
     data = json.loads(capsys.readouterr().out)
     assert [i["kind"] for i in data["inputs"]] == ["dataset", "artifact"]
     assert data["inputs"][1]["inputs"][0]["kind"] == "dataset"
+
+
+def test_strict_holds_for_every_artifact_of_the_chain(tmp_path, home, capsys):
+    _chain(tmp_path, home)
+    # the embedded trust file, inside the ledger folder: a warning without --strict
+    assert main(["verify", "index", "--lineage", "--strict"]) == ExitCode.TRUST_NOT_ANCHORED
+    assert "--strict refuses this" in capsys.readouterr().err
+    assert main(["verify", "index", "--lineage"]) == 0
 
 
 def test_a_tampered_input_fails_the_chain_with_its_path(tmp_path, home, capsys):

@@ -127,7 +127,7 @@ NAME = st.text(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(files=st.dictionaries(NAME, st.binary(max_size=64), min_size=0, max_size=6))
+@given(files=st.dictionaries(NAME, st.binary(max_size=64), min_size=1, max_size=6))
 def test_property_dataset_commit_matches_independent_recomputation(tmp_path_factory, files):
     root = tmp_path_factory.mktemp("corpus")
     try:

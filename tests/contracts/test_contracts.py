@@ -52,6 +52,7 @@ def test_every_schema_id_is_versioned_unique_and_names_its_file():
     ids = {name: schema(name)["$id"] for name in ALL_FILES}
     assert len(set(ids.values())) == len(ids)
     for name, schema_id in ids.items():
+        # version 1 files at the top, a later major version N under vN/, named so in the $id
         versioned = name if name.startswith("v2/") else f"v1/{name}"
         assert schema_id == f"https://receiptcore.dev/schemas/{versioned}"
 

@@ -134,3 +134,60 @@ def test_signed_checkpoint_roundtrips_and_binds_the_origin():
     # the size is signed: a reader cannot change it
     with pytest.raises(CheckpointError, match="invalid signature"):
         open_checkpoint(note.replace("\n7\n", "\n8\n", 1), signer.verifier)
+
+
+# --- hostile notes (issue 17) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\u2029"])
+def test_the_signature_block_is_split_on_newline_only_as_go_does(separator):
+    """Go's note.Open splits signature lines on "\\n"; str.splitlines() also splits on U+2028
+    and U+0085, which let a crafted line pass as two. Such a character is part of the line, so
+    the line is malformed (a name may not hold it: it is a space)."""
+    peter = VerifierKey.from_text(PETER_VKEY)
+    joined = PETER_SIG[:-1] + separator + ENOCH_SIG
+    with pytest.raises(CheckpointError, match="malformed note"):
+        open_note(TEXT + "\n" + joined, peter)
+    body_only = TEXT.replace("\n", separator, 1)  # inside the text: signed, so just text
+    note = SignerKey.from_text(PETER_SKEY).sign_note(body_only)
+    assert open_note(note, peter) == body_only
+
+
+@pytest.mark.parametrize("note", [
+    (TEXT + "\n" + PETER_SIG).encode()[:-3] + b"\xff\n",
+    b"\xed\xa0\x80" + (TEXT + "\n" + PETER_SIG).encode(),
+    TEXT + "\ud800\n" + PETER_SIG,  # a str that is no UTF-8 (a lone surrogate)
+])
+def test_a_note_that_is_not_utf8_is_a_checkpoint_error(note):
+    with pytest.raises(CheckpointError, match="not valid UTF-8"):
+        open_note(note, VerifierKey.from_text(PETER_VKEY))
+
+
+def test_a_note_past_the_size_cap_is_refused_before_it_is_parsed():
+    from receiptcore.errors import LimitExceeded
+    from receiptcore.ledger.checkpoint import MAX_NOTE_BYTES
+
+    huge = TEXT + "x" * MAX_NOTE_BYTES + "\n\n" + PETER_SIG
+    with pytest.raises(LimitExceeded, match="at most"):
+        open_note(huge, VerifierKey.from_text(PETER_VKEY))
+
+
+def test_a_repeated_signature_of_the_trusted_key_is_checked_once(monkeypatch):
+    peter = VerifierKey.from_text(PETER_VKEY)
+    calls = []
+    real = VerifierKey.verify
+    monkeypatch.setattr(VerifierKey, "verify", lambda self, m, s: calls.append(1) or real(self, m, s))
+    assert open_note(TEXT + "\n" + PETER_SIG * 100, peter) == TEXT
+    assert len(calls) == 1
+
+
+def test_a_checkpoint_carries_its_signing_time_as_an_extension_line():
+    signer = SignerKey.generate("receiptcore.ledger/test")
+    stamped = Checkpoint("receiptcore.ledger/test", 7, bytes(range(32)), 1764547200)
+    assert stamped.body().endswith("\ntime 1764547200\n")
+    assert open_checkpoint(stamped.sign(signer), signer.verifier) == stamped
+    other = stamped.body().replace("time 1764547200\n", "witness example.org\n")
+    assert Checkpoint.parse(other).time is None
+    for bad in ("time 01\n", "time -1\n", "time 1\ntime 2\n", "time 9999999999999\n"):
+        with pytest.raises(CheckpointError, match="time"):
+            Checkpoint.parse(stamped.body().replace("time 1764547200\n", bad))

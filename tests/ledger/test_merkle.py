@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receiptcore.errors import ProofError
+from receiptcore.ledger import merkle
 from receiptcore.ledger.merkle import (
     EMPTY_ROOT,
     MemoryTree,
@@ -136,10 +137,12 @@ def test_reference_inclusion_proofs_fail_when_corrupted(reference_tree):
 def test_consistency_edge_cases_follow_the_reference_semantics():
     a, b = ROOTS[0], ROOTS[1]
     verify_consistency(0, 0, a, a, [])
-    verify_consistency(0, 5, a, b, [])
+    verify_consistency(0, 5, EMPTY_ROOT, b, [])
     verify_consistency(3, 3, b, b, [])
+    # Stricter than the reference at one point: from size 0 the old root must be sha256("")
+    # (transparency-dev accepts any old root there).
     for args in [(3, 3, a, b, []), (2, 1, a, b, []), (1, 2, a, b, []), (0, 1, a, b, [EMPTY_ROOT]),
-                 (1, 1, a, a, [EMPTY_ROOT])]:
+                 (1, 1, a, a, [EMPTY_ROOT]), (0, 5, a, b, [])]:
         with pytest.raises(ProofError):
             verify_consistency(*args)
 
@@ -203,3 +206,22 @@ def test_root_matches_the_recursive_definition_of_rfc6962(size):
 
     data = [i.to_bytes(4, "big") for i in range(size)]
     assert MemoryTree(leaf_hash(d) for d in data).root() == mth(data)
+
+
+def test_a_consistency_proof_from_the_empty_tree_checks_the_old_root():
+    """The empty tree's root is sha256(""): any other old root is not the tree of size 0."""
+    tree = merkle.MemoryTree(merkle.leaf_hash(bytes([i])) for i in range(5))
+    merkle.verify_consistency(0, 5, merkle.EMPTY_ROOT, tree.root(), [])
+    with pytest.raises(ProofError, match="empty tree"):
+        merkle.verify_consistency(0, 5, tree.root(), tree.root(), [])
+
+
+def test_a_proof_longer_than_any_tree_is_deep_is_refused_before_hashing(monkeypatch):
+    hashed = []
+    monkeypatch.setattr(merkle, "node_hash", lambda a, b: hashed.append(1) or bytes(32))
+    long_proof = [bytes(32)] * (merkle.MAX_PROOF_HASHES + 1)
+    with pytest.raises(ProofError, match="no proof"):
+        merkle.verify_inclusion(0, 2, bytes(32), long_proof, bytes(32))
+    with pytest.raises(ProofError, match="no proof"):
+        merkle.verify_consistency(1, 2, bytes(32), bytes(32), [bytes(32)] * 300_000)
+    assert hashed == []

@@ -131,6 +131,7 @@ def test_trust_file_lists_keys_and_is_read_back(tmp_path):
     document = json.loads(path.read_text())
     assert document["keys"][0] == {
         "keyid": a.keyid, "algorithm": "ed25519", "public_key": a.public_key.hex(), "name": "ci-a",
+        "role": "receipts",
     }
 
 

@@ -75,6 +75,24 @@ TRUST = {
     ],
 }
 
+TRUST_V2 = {
+    "kind": "trust",
+    "schema_version": 2,
+    "keys": [
+        {**TRUST["keys"][0], "role": "receipts"},
+        {
+            "keyid": "02d449a31fbb267c8f352e9968a79e3e5fc95c1bbeaa502fd6454ebde5a4bedc",
+            "algorithm": "ed25519",
+            "public_key": "11" * 32,
+            "name": "receiptcore.local/5be1a2c39e7d0f44",
+            "role": "ledger",
+        },
+    ],
+    "revocations": [
+        {"keyid": TRUST["keys"][0]["keyid"], "from": "2026-11-01T00:00:00Z", "reason": "laptop stolen"}
+    ],
+}
+
 INDEX = {"index_id": "support-docs", "artifact_id": "support-docs-index", "commit": H2}
 ARTIFACT = {"artifact_id": "support-docs-index", "commit": H2}
 
@@ -181,6 +199,7 @@ DOCUMENTS = {
     "artifact_receipt.schema.json": STATEMENT,
     "dsse_envelope.schema.json": ENVELOPE,
     "trust.schema.json": TRUST,
+    "v2/trust.schema.json": TRUST_V2,
 }
 
 

@@ -19,6 +19,7 @@ import os
 import sys
 
 from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_code_table
+from receiptcore.util.reading import FOLLOW_SYMLINKS
 
 COMMANDS = (
     "hash", "manifest", "keys", "receipt", "publish", "verify", "fetch", "ledger", "serve",
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     # --version can, and they need the whole parser, as does a word that is not a command).
     command = argv[0] if argv and not argv[0].startswith("-") else None
     args = build_parser(command).parse_args(argv)
+    FOLLOW_SYMLINKS.set(getattr(args, "follow_symlinks", False))
     try:
         return int(args.func(args))
     except BrokenPipeError:
@@ -82,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         print("receiptcore: error: interrupted", file=sys.stderr)
         return int(exit_code_for(error))
     except (ReceiptcoreError, OSError, ValueError) as error:
-        message = str(error) or type(error).__name__
-        print(f"receiptcore: error: {message}", file=sys.stderr)
+        print(f"receiptcore: error: {describe(error)}", file=sys.stderr)
         return int(exit_code_for(error))
+
+
+def describe(error: BaseException) -> str:
+    """One line for a person: a system error as ``<path>: <what went wrong>`` (never Python's
+    ``[Errno 2] ...: 'path'``), anything else as its message."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        where = os.fsdecode(error.filename)
+        if error.filename2 is not None:
+            where += f" -> {os.fsdecode(error.filename2)}"
+        return f"{where}: {error.strerror}"
+    return " ".join(str(error).split("\n")) or type(error).__name__

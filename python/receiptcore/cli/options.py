@@ -7,9 +7,31 @@ so ``--home`` means the same folder, and says so in the same words, wherever it 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
+
+def count(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``minimum`` up to 2**63-1 (what a thread count
+    or a ledger index can be), refused as a usage error otherwise, never a traceback."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not minimum <= value < 1 << 63:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to 2**63-1, not {text}")
+        return value
+
+    return parse
+
+
 _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "threads": (
+        ("--threads",),
+        {"type": count(1), "default": None, "help": "hashing threads (default: one per core)"},
+    ),
     "json": (
         ("--json",),
         {"action": "store_true", "help": "print the result as JSON, for machines"},
@@ -86,6 +108,22 @@ _SHARED: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "metavar": "COMMIT",
             "help": "the version to use, by its artifact_commit (sha256:<hex>, or bare hex); "
             "the same as ID@COMMIT (default: the id's latest version)",
+        },
+    ),
+    "strict": (
+        ("--strict",),
+        {
+            "action": "store_true",
+            "help": "for CI: refuse what is otherwise allowed with a warning, trust resting on "
+            "the ledger folder itself (its embedded trust file, a ledger key taken on first use)",
+        },
+    ),
+    "follow_symlinks": (
+        ("--follow-symlinks",),
+        {
+            "action": "store_true",
+            "help": "read a document (trust file, key, manifest, receipt) named through a "
+            "symbolic link, such as a Kubernetes secret volume's (default: refused)",
         },
     ),
     "progress": (

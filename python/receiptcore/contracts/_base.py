@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from itertools import pairwise
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,15 +33,25 @@ SCHEMA_VERSION = 1
 """The major version carried in each top-level document's ``schema_version`` field."""
 
 
-def _not_a_bool(value: Any) -> Any:
-    # Python's True == 1, so Literal[1] alone would accept JSON `true` as version 1.
-    if isinstance(value, bool):
-        raise ValueError("Input should be 1, not a boolean")  # noqa: TRY004 (pydantic wants ValueError)
-    return value
+def _version(number: int):
+    """A check that runs before ``Literal[number]``: Python's ``True == 1`` and ``1.0 == 1``, so
+    the Literal alone would take JSON ``true`` or ``1.0`` for the integer."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, float) and value.is_integer()):
+            raise ValueError(
+                f"Input should be {number}, an integer written as one, not {json.dumps(value)}"
+            )
+        return value
+
+    return BeforeValidator(check)
 
 
-SchemaVersion = Annotated[Literal[1], BeforeValidator(_not_a_bool)]
+SchemaVersion = Annotated[Literal[1], _version(1)]
 """``schema_version``: the integer 1 (not ``true``, not ``1.0``)."""
+
+SchemaVersion2 = Annotated[Literal[2], _version(2)]
+"""``schema_version`` of a version-2 contract: the integer 2."""
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A sha256 digest as 64 lowercase hex characters, without an ``sha256:`` prefix."""
@@ -62,6 +74,31 @@ SafeInt = Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+URI_SCHEMES = ("file", "s3", "gs", "az", "http", "https", "git", "ssh", "hf")
+"""The schemes a URI in a contract may have: where bytes can be fetched from."""
+
+
+def check_uri(text: str) -> str:
+    """``text`` if it is an absolute URI with a scheme of :data:`URI_SCHEMES` (a host, or for
+    ``file:`` an absolute path), without spaces or control characters; else a ValueError."""
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if not scheme or ":" not in text:
+        raise ValueError(f"not a URI (no scheme such as s3:// or file://): {text!r}")
+    if scheme not in URI_SCHEMES:
+        raise ValueError(f"unknown URI scheme {scheme!r} (known: {', '.join(URI_SCHEMES)})")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ValueError(f"a URI has no spaces or control characters: {text!r}")
+    if scheme == "file" and not parts.path.startswith("/"):
+        raise ValueError(f"a file: URI names an absolute path: {text!r}")
+    if scheme != "file" and not parts.netloc:
+        raise ValueError(f"a {scheme}: URI names a host or bucket after '//': {text!r}")
+    return text
+
+
+Uri = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(check_uri)]
+"""A URI with a known scheme (:func:`check_uri`)."""
 
 
 def check_sorted_unique_paths(files: list) -> list:

@@ -24,7 +24,9 @@ from receiptcore.contracts._base import (
     Sha256Hex,
     StrictModel,
     check_sorted_unique_paths,
+    check_uri,
 )
+from receiptcore.contracts.licenses import check_license
 
 Version = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -52,12 +54,13 @@ class DatasetManifest(StrictModel):
     schema_version: SchemaVersion = Field(description="Major version of the contract.")
     name: Identifier = Field(description="The dataset's id, e.g. `support-docs`.")
     source: NonEmptyText = Field(
-        description="Where the corpus came from: a URI, a repository and revision, or a short "
-        "description. Free text, committed as given."
+        description="Where the corpus came from: a URI (with a known scheme), a repository and "
+        "revision, or a short description. Committed as given."
     )
     license: NonEmptyText = Field(
-        description="The declared license: an SPDX expression where one applies "
-        "(`CC-BY-4.0`), else `LicenseRef-...` or `proprietary`."
+        description="The declared license: an SPDX license expression (`CC-BY-4.0`, "
+        "`MIT OR Apache-2.0`; `LicenseRef-...` for a license SPDX does not list), or "
+        "`proprietary`."
     )
     owner: NonEmptyText = Field(description="Who answers for the data (a team or a person).")
     files: list[FileEntry] = Field(
@@ -65,6 +68,16 @@ class DatasetManifest(StrictModel):
     )
 
     _sorted_unique_paths = field_validator("files")(check_sorted_unique_paths)
+
+    @field_validator("license")
+    @classmethod
+    def _spdx(cls, license: str) -> str:
+        return check_license(license)
+
+    @field_validator("source")
+    @classmethod
+    def _uri_if_one(cls, source: str) -> str:
+        return check_uri(source) if "://" in source else source
 
 
 class BuildInputs(StrictModel):

@@ -16,8 +16,10 @@ from receiptcore.contracts._base import (
     Identifier,
     NonEmptyText,
     SchemaVersion,
+    SchemaVersion2,
     Sha256Hex,
     StrictModel,
+    Uri,
 )
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -60,8 +62,9 @@ class ReceiptPredicate(StrictModel):
     """What the issuer asserts about the artifact, besides its id and commit."""
 
     schema_version: SchemaVersion = Field(description="Major version of the receipt contract.")
-    uri: NonEmptyText = Field(
-        description="Where the bytes can be fetched (`file://`, `s3://`, a store reference)."
+    uri: Uri = Field(
+        description="Where the bytes can be fetched: a URI with a known scheme (`file://`, "
+        "`s3://`, `gs://`, `https://`...)."
     )
     build_manifest_commit: Sha256Hex = Field(
         description="Commit of the build manifest that lists this artifact among its outputs."
@@ -138,7 +141,8 @@ class TrustedKey(StrictModel):
 
 
 class TrustFile(StrictModel):
-    """The public keys whose receipts a verifier accepts."""
+    """The public keys whose receipts a verifier accepts (version 1: still read, no longer
+    written)."""
 
     model_config = StrictModel.model_config | {"title": "TrustFile"}
 
@@ -149,9 +153,75 @@ class TrustFile(StrictModel):
     @field_validator("keys")
     @classmethod
     def _unique_keyids(cls, keys: list[TrustedKey]) -> list[TrustedKey]:
-        seen: set[str] = set()
-        for key in keys:
-            if key.keyid in seen:
-                raise ValueError(f"key id {key.keyid} is listed twice")
-            seen.add(key.keyid)
-        return keys
+        return _each_once(keys, "is listed twice")
+
+
+# --- version 2 of the trust contract: roles and revocations -----------------------------------
+
+Role = Literal["receipts", "ledger"]
+Timestamp = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+]
+"""A moment in UTC, RFC 3339 with seconds and ``Z``: ``2026-11-01T00:00:00Z``."""
+
+
+class RoleKey(StrictModel):
+    """A trusted public key and what it may sign."""
+
+    model_config = StrictModel.model_config | {"title": "RoleKey"}
+
+    keyid: KeyId = Field(description="sha256 (hex) of the raw public key; checked on load.")
+    algorithm: Literal["ed25519"]
+    public_key: Ed25519PublicKeyHex = Field(description="The raw 32-byte public key, hex.")
+    name: NonEmptyText = Field(
+        description="Whose key this is. For a `ledger` key, the key's name in the ledger's "
+        "signed notes, which is the ledger's origin (no spaces, no `+`)."
+    )
+    role: Role = Field(
+        description="`receipts`: may sign artifact receipts. `ledger`: signs the checkpoints "
+        "of the ledger whose origin is `name`."
+    )
+
+
+class Revocation(StrictModel):
+    """A receipt key withdrawn from a moment on."""
+
+    keyid: KeyId = Field(description="The revoked key; it must be listed under `keys`.")
+    from_: Timestamp = Field(
+        alias="from",
+        description="From this moment (UTC) on, receipts the key signed are refused; when a "
+        "receipt was signed is when the ledger logged it, by the time in its signed checkpoint.",
+    )
+    reason: NonEmptyText = Field(description="Why, for the person who meets the refusal.")
+
+
+class TrustFileV2(StrictModel):
+    """Whom a verifier trusts, and for what: receipt signers, the ledger's checkpoint key, and
+    revocations."""
+
+    model_config = StrictModel.model_config | {"title": "TrustFile"}
+
+    kind: Literal["trust"] = Field(description="Names the contract.")
+    schema_version: SchemaVersion2 = Field(description="Major version of the contract.")
+    keys: list[RoleKey] = Field(description="Every trusted key, each once, with its role.")
+    revocations: list[Revocation] = Field(description="Revoked receipt keys, each at most once.")
+
+    @field_validator("keys")
+    @classmethod
+    def _unique_keyids(cls, keys: list[RoleKey]) -> list[RoleKey]:
+        return _each_once(keys, "is listed twice")
+
+    @field_validator("revocations")
+    @classmethod
+    def _one_revocation_per_key(cls, revocations: list[Revocation]) -> list[Revocation]:
+        return _each_once(revocations, "is revoked twice")
+
+
+def _each_once(items: list, problem: str) -> list:
+    """``items`` if no two have the same ``keyid``; else a ValueError naming it."""
+    seen: set[str] = set()
+    for item in items:
+        if item.keyid in seen:
+            raise ValueError(f"key id {item.keyid} {problem}")
+        seen.add(item.keyid)
+    return items

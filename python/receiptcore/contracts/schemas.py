@@ -7,6 +7,7 @@ fails when the committed files differ from it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,8 +25,10 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "artifact_receipt.schema.json": receipt.Statement,
     "dsse_envelope.schema.json": receipt.Envelope,
     "trust.schema.json": receipt.TrustFile,
+    "v2/trust.schema.json": receipt.TrustFileV2,
 }
-"""Schema file name -> the model of a whole document."""
+"""Schema file name -> the model of a whole document. A contract's later major versions live
+beside the first, under ``v<N>/`` (version 1 files stay where they were)."""
 
 TOOLS: dict[str, tuple[type[BaseModel], type[BaseModel], str]] = {
     "tool/rag.query.schema.json": (
@@ -80,8 +83,8 @@ ALL_TOOLS = {**TOOLS, **TOOLS_V2}
 
 
 def schema_id(filename: str) -> str:
-    """``v1`` files live at the top of ``schemas/``; a later version's under ``schemas/vN/``."""
-    if filename.startswith("v2/"):
+    """``https://receiptcore.dev/schemas/v<N>/<name>``: ``v1/`` unless the file is under ``v<N>/``."""
+    if re.match(r"v[0-9]+/", filename):
         return SCHEMA_BASE.removesuffix("v1/") + filename
     return SCHEMA_BASE + filename
 

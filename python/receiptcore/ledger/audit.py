@@ -4,7 +4,12 @@ Nothing stored is taken on trust: every leaf hash is recomputed from the entry's
 perfect subtree from the leaves (and compared with the stored one that proofs are served from),
 and the root at every signed checkpoint from the leaves before it. Because the ledger signs a
 checkpoint on every append, the first checkpoint that does not match names the exact entry that
-was changed, even when the attacker rewrote its leaf hash too.
+was changed, even when the attacker rewrote its leaf hash too. Entries after the last signed
+checkpoint were never signed for (a writer without the ledger key added them): CheckpointError,
+as ``verify`` says of such an entry.
+
+The audit covers the ledger as it was when it started (its size then); a publisher appending
+meanwhile adds entries and their checkpoint in one transaction, which is not mistaken for either.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ def audit(
     ``check_entry`` may add a check of each entry's content (e.g. that its lookup columns match
     the signed receipt); it raises to fail the entry.
     """
+    end = ledger.size()  # first: an append commits its entries and checkpoint together
     checkpoints = iter(ledger.checkpoints())
     pending = next(checkpoints, None)
     last_good = 0  # size of the last checkpoint that matched
@@ -46,6 +52,8 @@ def audit(
     pending_nodes: list[tuple[int, int, bytes]] = []  # recomputed, compared in batches
     for entry in ledger.entries():
         i = entry.index
+        if i >= end:
+            break
         if i != size:
             raise LedgerCorrupt(f"entry {size} is missing (the next stored entry is {i})", size)
         if merkle.leaf_hash(entry.data) != entry.leaf_hash:
@@ -79,7 +87,13 @@ def audit(
         if len(pending_nodes) >= NODE_BATCH:
             nodes += _compare_nodes(ledger, pending_nodes)
     nodes += _compare_nodes(ledger, pending_nodes)
-    if pending is not None:
+    if last_good < size:
+        which = f"entry {last_good}" if last_good == size - 1 else f"entries {last_good}..{size - 1}"
+        raise CheckpointError(
+            f"{which}: no signed checkpoint covers {'it' if last_good == size - 1 else 'them'} "
+            f"(the last one is at size {last_good}): added without the ledger key"
+        )
+    if pending is not None and ledger.size() < pending[0]:
         raise LedgerCorrupt(
             f"a signed checkpoint covers {pending[0]} entries but only {size} are stored "
             "(entries were removed)",

@@ -16,17 +16,24 @@ import base64
 import binascii
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from receiptcore.errors import CheckpointError
+from receiptcore.errors import CheckpointError, LimitExceeded
 
 ALG_ED25519 = b"\x01"
 SIG_PREFIX = "\u2014 "  # em dash, space
+_SIG_PREFIX = SIG_PREFIX.encode("utf-8")
+TIME_PREFIX = "time "
 MAX_SIGNATURES = 100
+"""Signature lines read at most, as Go's ``note.Open`` (more make the note malformed)."""
+MAX_NOTE_BYTES = 64 << 10
+"""A checkpoint note is about 100 bytes of body and one signature line per signer; a larger
+note is refused before anything is parsed (:class:`~receiptcore.errors.LimitExceeded`)."""
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _B64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
@@ -147,63 +154,94 @@ def _check_text(text: str) -> None:
         raise CheckpointError("malformed note: text must end in a newline, no control characters")
 
 
-def open_note(note: str, verifier: VerifierKey) -> str:
+def open_note(note: str | bytes, verifier: VerifierKey) -> str:
     """The text of ``note`` once ``verifier``'s signature on it checks; else CheckpointError.
 
-    As c2sp.org/signed-note asks: signatures of unknown keys are ignored, a failing signature of
-    the known key rejects the note, and a note without a verified signature is rejected.
+    As c2sp.org/signed-note asks, and as Go's ``note.Open`` does: the note is UTF-8 with no
+    control character but newline; the signature block, after the last blank line, is split on
+    ``"\\n"`` only (U+0085 and U+2028 are ordinary characters inside a line); signatures of
+    unknown keys are ignored, a repeated signature of the known key is checked once, a failing
+    one rejects the note, and a note without a verified signature is rejected. At most
+    :data:`MAX_NOTE_BYTES` bytes and :data:`MAX_SIGNATURES` signature lines are read, so a
+    hostile note costs bounded work.
     """
-    if _CONTROL.search(note):
+    raw = _note_bytes(note)
+    if len(raw) > MAX_NOTE_BYTES:
+        raise LimitExceeded(
+            f"note of {len(raw)} bytes: a checkpoint note is at most {MAX_NOTE_BYTES} bytes"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError("malformed note: not valid UTF-8") from None
+    if _CONTROL.search(text):
         raise CheckpointError("malformed note: control characters")
-    split = note.rfind("\n\n")
-    if split < 0 or not note.endswith("\n"):
+    split = raw.rfind(b"\n\n")
+    if split < 0 or not raw.endswith(b"\n"):
         raise CheckpointError("malformed note: no signature block")
-    text, lines = note[: split + 1], note[split + 2 :].splitlines()
-    if not lines or len(lines) > MAX_SIGNATURES:
-        raise CheckpointError("malformed note: wrong number of signature lines")
+    body, lines = raw[: split + 1], raw[split + 2 : -1].split(b"\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise CheckpointError(
+            f"malformed note: {len(lines)} signature lines, at most {MAX_SIGNATURES} are read"
+        )
     verified = False
     for line in lines:
-        if not line.startswith(SIG_PREFIX):
+        if not line.startswith(_SIG_PREFIX):
             raise CheckpointError("malformed note: a signature line must start with an em dash")
-        fields = line[len(SIG_PREFIX) :].split(" ")
+        fields = line[len(_SIG_PREFIX) :].decode("utf-8").split(" ")
         if len(fields) != 2:
             raise CheckpointError("malformed note: a signature line is '— <name> <base64>'")
         name, blob = fields
         _check_name(name)
         try:
-            raw = _b64decode(blob)
+            signature = _b64decode(blob)
         except (ValueError, binascii.Error):
             raise CheckpointError("malformed note: signature is not base64") from None
-        if len(raw) < 5:
+        if len(signature) < 5:
             raise CheckpointError("malformed note: signature too short")
-        if name != verifier.name or raw[:4] != verifier.key_id:
+        if name != verifier.name or signature[:4] != verifier.key_id or verified:
             continue
-        if not verifier.verify(text.encode(), raw[4:]):
+        if not verifier.verify(body, signature[4:]):
             raise CheckpointError(f"invalid signature for key {name}+{verifier.key_id.hex()}")
         verified = True
     if not verified:
         raise CheckpointError(
             f"note is not signed by the trusted key {verifier.name}+{verifier.key_id.hex()}"
         )
-    return text
+    return body.decode("utf-8")
+
+
+def _note_bytes(note: str | bytes) -> bytes:
+    """A note's bytes: a ``str`` that cannot be UTF-8 (a lone surrogate) is malformed."""
+    if isinstance(note, bytes | bytearray | memoryview):
+        return bytes(note)
+    try:
+        return note.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CheckpointError("malformed note: not valid UTF-8") from None
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A tree head: the log's origin, its size, and the RFC 6962 root hash at that size."""
+    """A tree head: the log's origin, its size, and the RFC 6962 root hash at that size; and,
+    from the ledger's own appends, ``time``: when it was signed (Unix seconds), an extension
+    line ``time <seconds>`` that readers of other checkpoints ignore."""
 
     origin: str
     size: int
     root: bytes
+    time: int | None = None
 
     def body(self) -> str:
-        """The c2sp.org/tlog-checkpoint note text (no extension lines)."""
+        """The c2sp.org/tlog-checkpoint note text, with the time line if there is a time."""
         _check_name(self.origin)
-        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+        stamp = "" if self.time is None else f"{TIME_PREFIX}{self.time}\n"
+        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n{stamp}"
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
-        """Parse a checkpoint body; extension lines (non-empty) are allowed and ignored."""
+        """Parse a checkpoint body; extension lines (non-empty) are allowed, and ignored but
+        for one ``time <seconds>`` line."""
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "" or any(line == "" for line in lines[:-1]):
             raise CheckpointError("malformed checkpoint: want origin, size and root lines")
@@ -216,7 +254,17 @@ class Checkpoint:
             raw = b""
         if len(raw) != 32:
             raise CheckpointError("malformed checkpoint: root hash is not 32 bytes of base64")
-        return cls(origin, int(size), raw)
+        stamps = [line for line in lines[3:-1] if line.startswith(TIME_PREFIX)]
+        if len(stamps) > 1 or stamps and not re.fullmatch(r"time (0|[1-9][0-9]{0,11})", stamps[0]):
+            raise CheckpointError("malformed checkpoint: one 'time <seconds>' line at most")
+        stamp = int(stamps[0].removeprefix(TIME_PREFIX)) if stamps else None
+        return cls(origin, int(size), raw, stamp)
+
+    @classmethod
+    def now(cls, origin: str, size: int, root: bytes) -> Checkpoint:
+        """The checkpoint a ledger signs as it appends: stamped with the time (when it was
+        logged, on the ledger key's word: what a revocation is judged against)."""
+        return cls(origin, size, root, signing_time())
 
     @classmethod
     def unverified(cls, note: str) -> Checkpoint:
@@ -226,6 +274,11 @@ class Checkpoint:
 
     def sign(self, signer: SignerKey) -> str:
         return signer.sign_note(self.body())
+
+
+def signing_time() -> int:
+    """Now, in whole Unix seconds (one place, so that a test can set the clock)."""
+    return int(time.time())
 
 
 def open_checkpoint(note: str, verifier: VerifierKey) -> Checkpoint:

@@ -20,6 +20,9 @@ from receiptcore.errors import ProofError
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+MAX_PROOF_HASHES = 64
+"""A tree of fewer than 2**64 leaves is at most 64 levels deep, and no RFC 9162 proof in it is
+longer: a longer one is refused before a single hash is computed."""
 
 PerfectSubtree = Callable[[int, int], bytes]
 """``perfect(level, index)``: hash of leaves ``[index << level, (index + 1) << level)``."""
@@ -100,6 +103,15 @@ def consistency_proof(size1: int, size2: int, perfect: PerfectSubtree) -> list[b
     return proof
 
 
+def _check_proof(proof: Sequence[bytes], what: str) -> None:
+    if len(proof) > MAX_PROOF_HASHES:
+        raise ProofError(
+            f"{what} proof of {len(proof)} hashes: no proof in a tree of fewer than 2**64 "
+            f"leaves is longer than {MAX_PROOF_HASHES}"
+        )
+    _check_hashes(*proof)
+
+
 def _check_hashes(*hashes: bytes) -> None:
     for h in hashes:
         if not isinstance(h, bytes | bytearray) or len(h) != HASH_SIZE:
@@ -110,7 +122,8 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequenc
     """RFC 9162 2.1.3.2: the root that ``proof`` implies for ``leaf`` (a leaf *hash*)."""
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    _check_hashes(leaf, *proof)
+    _check_proof(proof, "inclusion")
+    _check_hashes(leaf)
     fn, sn, r = index, size - 1, bytes(leaf)
     for p in proof:
         if sn == 0:
@@ -143,7 +156,8 @@ def verify_consistency(
     size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
 ) -> None:
     """RFC 9162 2.1.4.2: raise :class:`ProofError` unless tree ``size2`` extends tree ``size1``."""
-    _check_hashes(root1, root2, *proof)
+    _check_proof(proof, "consistency")
+    _check_hashes(root1, root2)
     if not 0 <= size1 <= size2:
         raise ProofError(f"tree size went backwards from {size1} to {size2}")
     if size1 == size2:
@@ -155,6 +169,8 @@ def verify_consistency(
     if size1 == 0:
         if proof:
             raise ProofError("a consistency proof from the empty tree must be empty")
+        if root1 != EMPTY_ROOT:
+            raise ProofError("the root of the empty tree is sha256(\"\"), not the one given")
         return
     if not proof:
         raise ProofError("consistency proof is empty")

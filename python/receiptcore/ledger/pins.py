@@ -23,6 +23,7 @@ from receiptcore.errors import CheckpointError, ProofError, RollbackDetected
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from receiptcore.util.atomic import exclusive_lock, replace_file
+from receiptcore.util.reading import read_document
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,17 @@ class TrustedCheckpoints:
             return None
         return Checkpoint.unverified(state["checkpoint"]).size
 
+    def check(
+        self,
+        verifier: VerifierKey,
+        checkpoint: Checkpoint,
+        consistency_proof: Callable[[int, int], list[bytes]],
+    ) -> Advance:
+        """Whether ``checkpoint`` extends the one trusted so far (RollbackDetected if not),
+        remembering nothing: a verifier checks first and :meth:`advance` once every other check
+        passed too."""
+        return self._extends(self._read(self.path), verifier, checkpoint, consistency_proof)
+
     def advance(
         self,
         verifier: VerifierKey,
@@ -86,32 +98,48 @@ class TrustedCheckpoints:
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(path.with_suffix(".lock")):
-            state = self._read(path)
-            previous = None
-            if state is not None:
-                if state["vkey"] != verifier.to_text():
-                    raise CheckpointError(
-                        f"the ledger at {self.location} was first seen with key {state['vkey']}, "
-                        f"not {verifier.to_text()}; if it was replaced on purpose, remove {path}"
-                    )
-                previous = open_checkpoint(state["checkpoint"], verifier)
-                _check_extends(previous, checkpoint, consistency_proof)
-                if previous.size >= checkpoint.size:
-                    return Advance(previous.size, checkpoint.size)
-            state = {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
-            replace_file(path, json.dumps(state).encode())
-            return Advance(None if previous is None else previous.size, checkpoint.size)
+            advance = self._extends(self._read(path), verifier, checkpoint, consistency_proof)
+            if advance.previous_size is None or advance.previous_size < checkpoint.size:
+                state = {"location": self.location, "vkey": verifier.to_text(), "checkpoint": note}
+                replace_file(path, json.dumps(state).encode())
+            return advance
+
+    def _extends(
+        self,
+        state: dict | None,
+        verifier: VerifierKey,
+        checkpoint: Checkpoint,
+        consistency_proof: Callable[[int, int], list[bytes]],
+    ) -> Advance:
+        if state is None:
+            return Advance(None, checkpoint.size)
+        if state["vkey"] != verifier.to_text():
+            raise CheckpointError(
+                f"the ledger at {self.location} was first seen with key {state['vkey']}, "
+                f"not {verifier.to_text()}; if it was replaced on purpose, remove {self.path}"
+            )
+        previous = open_checkpoint(state["checkpoint"], verifier)
+        _check_extends(previous, checkpoint, consistency_proof)
+        return Advance(previous.size, checkpoint.size)
 
     @staticmethod
     def _read(path: Path) -> dict | None:
+        """The state file, checked: a JSON object whose ``vkey`` and ``checkpoint`` are strings
+        (anything else, or a file that is not there as a regular file, is a CheckpointError:
+        a verifier that cannot read what it remembers must not start over silently)."""
         try:
-            state = json.loads(path.read_text())
+            state = json.loads(read_document(path, "verifier state"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as error:
-            raise CheckpointError(f"{path}: unreadable verifier state ({error})") from None
-        if not isinstance(state, dict) or not {"vkey", "checkpoint"} <= state.keys():
-            raise CheckpointError(f"{path}: unreadable verifier state")
+            raise CheckpointError(f"{path}: unreadable verifier state ({_reason(error)})") from None
+        if not isinstance(state, dict) or not all(
+            isinstance(state.get(k), str) for k in ("vkey", "checkpoint")
+        ):
+            raise CheckpointError(
+                f"{path}: unreadable verifier state (want a JSON object with the strings "
+                "'vkey' and 'checkpoint'); if it was damaged, remove it and verify again"
+            )
         return state
 
 
@@ -132,3 +160,7 @@ def _check_extends(
             f"verifier trusted at size {old.size} ({error})"
         ) from None
 
+
+
+def _reason(error: BaseException) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)

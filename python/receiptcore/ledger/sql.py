@@ -137,7 +137,7 @@ class SqlLedger:
                 if new_nodes:
                     self._executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", new_nodes)
             if size > start:
-                note = Checkpoint(self.signer.name, size, frontier.root()).sign(self.signer)
+                note = Checkpoint.now(self.signer.name, size, frontier.root()).sign(self.signer)
                 self._execute("INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, note))
             return entries
 
@@ -196,6 +196,10 @@ class SqlLedger:
         else:
             row = self._execute("SELECT note FROM checkpoints WHERE size = ?", (size,)).fetchone()
         if row is None:
+            if size is None and self._size() == 0:  # started, nothing appended yet
+                raise NotInLedger(
+                    f"the ledger at {self.location} holds no entry yet: publish an artifact first"
+                )
             raise CheckpointError(
                 f"the ledger has no signed checkpoint{'' if size is None else f' at size {size}'}"
             )

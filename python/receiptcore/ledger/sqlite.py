@@ -4,6 +4,13 @@ The algorithm is :mod:`.sql`'s; this file supplies SQLite's part. Writers queue 
 (``ledger.lock``, woken the moment it is free, where SQLite's busy handler would poll) and then
 ``BEGIN IMMEDIATE``, which takes SQLite's write lock before the tree size is read. WAL with
 ``synchronous=FULL``: an acknowledged append survives a power cut.
+
+Readers open the file read-only (``mode=ro``): verifying never writes to the ledger, not even to
+an empty or damaged file. An empty database (a first publish killed before its schema was
+committed leaves one) holds no ledger yet, as a missing file does: NotInLedger. Every SQLite error is the ledger's own: a file SQLite cannot read as
+our ledger (truncated, overwritten, empty, not a database) is LedgerCorrupt (exit 15), a database
+that stays locked or cannot be opened is LedgerUnavailable (exit 20), so that ``verify`` fails
+with one line and its code, and ``--mode warn`` carries on, instead of a traceback.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from receiptcore.errors import NotInLedger
+from receiptcore.errors import LedgerCorrupt, LedgerUnavailable, NotInLedger
 from receiptcore.ledger.base import LogEntry
 from receiptcore.ledger.checkpoint import SignerKey, VerifierKey
 from receiptcore.ledger.keyfile import check_vkey_file, load_or_create_signer
@@ -70,7 +78,7 @@ class SqliteLedger(SqlLedger):
         self.home.mkdir(parents=True, exist_ok=True)
         self.location = os.fspath(self.home.resolve())
         self.signer = signer or load_or_create_signer(self.home)
-        self._db = _connect(self.home / DB_FILE, timeout)
+        self._db = _connect(self.home / DB_FILE, timeout, self.location)
         self._init_schema()
 
     @classmethod
@@ -82,7 +90,10 @@ class SqliteLedger(SqlLedger):
         self = cls.__new__(cls)
         self.home, self.signer = Path(home), None
         self.location = os.fspath(self.home.resolve())
-        self._db = _connect(path, timeout)
+        self._db = _connect(path, timeout, self.location, readonly=True)
+        if not self._execute("SELECT 1 FROM sqlite_master LIMIT 1"):
+            self.close()  # an empty database: where a first publish killed early left off
+            raise NotInLedger(f"no ledger in {path} yet (it is empty): publish an artifact first")
         return self
 
     def close(self) -> None:
@@ -101,20 +112,65 @@ class SqliteLedger(SqlLedger):
         if self._db.in_transaction:  # the schema, inside an append: already locked
             yield
             return
-        with exclusive_lock(self.home / "ledger.lock"), _transaction(self._db, "BEGIN IMMEDIATE"):
+        lock = exclusive_lock(self.home / "ledger.lock")
+        with lock, _transaction(self._db, "BEGIN IMMEDIATE", self.location):
             yield
 
     def _read(self):
-        return _transaction(self._db, "BEGIN")
+        return _transaction(self._db, "BEGIN", self.location)
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, params)
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Rows:
+        # Every row is read here: SQLite finds a damaged page while stepping through the rows,
+        # and that must fail inside the one place that names it, not in a caller's loop.
+        with _errors_of(self.location):
+            return _Rows(self._db.execute(sql, params).fetchall())
 
     def _executemany(self, sql: str, rows: list[tuple]) -> None:
-        self._db.executemany(sql, rows)
+        with _errors_of(self.location):
+            self._db.executemany(sql, rows)
 
 
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+class _Rows(list):
+    """The rows of one statement, read whole, with the cursor methods the ledger uses."""
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list:
+        return self
+
+
+@contextmanager
+def _errors_of(location: str) -> Iterator[None]:
+    """SQLite's errors as the ledger's: locked or unopenable is LedgerUnavailable; anything else
+    SQLite says about the file (malformed, not a database, a table missing) is LedgerCorrupt."""
+    try:
+        yield
+    except sqlite3.ProgrammingError:
+        raise  # our own misuse (a closed connection): a bug, not the ledger's state
+    except sqlite3.DatabaseError as error:
+        name = getattr(error, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_READONLY")):
+            raise LedgerUnavailable(f"the ledger database in {location}: {error}") from None
+        raise LedgerCorrupt(
+            f"{location}/{DB_FILE} is not a receiptcore ledger, or is damaged (SQLite: {error}); "
+            "restore it from a copy"
+        ) from None
+
+
+def _connect(
+    path: Path, timeout: float, location: str, readonly: bool = False
+) -> sqlite3.Connection:
+    with _errors_of(location):
+        if readonly:
+            uri = f"file:{quote(os.fspath(path.absolute()))}?mode=ro"
+            return sqlite3.connect(
+                uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        return _connect_writer(path, timeout)
+
+
+def _connect_writer(path: Path, timeout: float) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     # Switching a new database to WAL takes an exclusive lock that SQLite's busy handler does not
     # wait for, so processes opening a fresh ledger together retry here.
@@ -135,16 +191,19 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 @contextmanager
-def _transaction(db: sqlite3.Connection, begin: str) -> Iterator[None]:
+def _transaction(db: sqlite3.Connection, begin: str, location: str) -> Iterator[None]:
     """One explicit transaction (the connection is in autocommit mode otherwise); nested use
     joins the open one."""
     if db.in_transaction:
         yield
         return
-    db.execute(begin)
+    with _errors_of(location):
+        db.execute(begin)
     try:
         yield
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
+    with _errors_of(location):
+        db.execute("COMMIT")

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from receiptcore.contracts import PAYLOAD_TYPE, Envelope, validate
-from receiptcore.errors import SignatureInvalid, UntrustedKey
+from receiptcore.errors import LimitExceeded, SignatureInvalid, UntrustedKey
 from receiptcore.signing.keys import SigningKey
 from receiptcore.signing.trust import Trust
 
@@ -45,18 +45,32 @@ def sign_payload(payload: bytes, key: SigningKey, payload_type: str = PAYLOAD_TY
     )
 
 
-def verify_payload(envelope: Envelope, trust: Trust) -> tuple[bytes, str]:
-    """The payload bytes and the key id that vouched for them.
+MAX_SIGNATURES = 16
+"""Signatures read per envelope at most: a receipt has one signature, a few if several parties
+co-sign. More are refused before any is checked, so an envelope stuffed with signatures under
+a trusted key id costs no more than one with sixteen."""
 
-    Accepts when one signature by a trusted key verifies. Raises UntrustedKey when no signature
+
+def verify_payload(envelope: Envelope, trust: Trust) -> tuple[bytes, list[str]]:
+    """The payload bytes and the ids of the trusted keys whose signatures over it verify.
+
+    Accepts when at least one signature by a trusted key verifies. Raises LimitExceeded for an
+    envelope with more than :data:`MAX_SIGNATURES` signatures, UntrustedKey when no signature
     names a trusted key, SignatureInvalid when the trusted keys' signatures do not verify.
     """
+    if len(envelope.signatures) > MAX_SIGNATURES:
+        raise LimitExceeded(
+            f"envelope has {len(envelope.signatures)} signatures; at most {MAX_SIGNATURES} "
+            "are read",
+            check="signature",
+        )
     payload = b64decode_strict(envelope.payload, "payload")
     message = pae(envelope.payload_type, payload)
+    verified: list[str] = []
     trusted_but_bad = []
     for signature in envelope.signatures:
         public_key = trust.public_key(signature.keyid)
-        if public_key is None:
+        if public_key is None or signature.keyid in verified:
             continue
         raw_signature = b64decode_strict(signature.sig, "signature")
         try:
@@ -64,7 +78,9 @@ def verify_payload(envelope: Envelope, trust: Trust) -> tuple[bytes, str]:
         except InvalidSignature:
             trusted_but_bad.append(signature.keyid)
             continue
-        return payload, signature.keyid
+        verified.append(signature.keyid)
+    if verified:
+        return payload, verified
     if trusted_but_bad:
         raise SignatureInvalid(
             f"the signature by trusted key {trusted_but_bad[0]} does not verify: the envelope "

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from receiptcore.errors import SigningKeyError
 from receiptcore.util.atomic import create_file
+from receiptcore.util.reading import read_document
 
 ENV_SIGNING_KEY = "RECEIPTCORE_SIGNING_KEY"
 PRIVATE_KEY_MODE = 0o600
@@ -90,16 +91,27 @@ def generate_key_pair(path: str | os.PathLike[str]) -> SigningKey:
         if os.path.lexists(existing):
             raise SigningKeyError(f"{existing}: already exists; refusing to overwrite a key")
     key = SigningKey.generate()
+    write_key_pair(path, key)
+    return key
+
+
+def write_key_pair(path: str | os.PathLike[str], key: SigningKey) -> None:
+    """Write ``key``'s public half to ``path + ".pub"``, then its private half to ``path`` (mode
+    0600), each whole or not at all: the private key's name appears last, so a process killed
+    on the way never leaves a private key without its public one. SigningKeyError if either
+    exists."""
+    path = os.fspath(path)
+    try:
+        create_file(path + ".pub", key.public_pem(), 0o644)
+    except FileExistsError:
+        raise SigningKeyError(f"{path}.pub: already exists; refusing to overwrite a key") from None
     try:
         create_file(path, key.private_pem(), PRIVATE_KEY_MODE)
-    except FileExistsError:
-        raise SigningKeyError(f"{path}: already exists; refusing to overwrite a key") from None
-    try:
-        create_file(public_path, key.public_pem(), 0o644)
-    except BaseException:
-        os.unlink(path)
+    except BaseException as error:
+        os.unlink(path + ".pub")
+        if isinstance(error, FileExistsError):
+            raise SigningKeyError(f"{path}: already exists; refusing to overwrite a key") from None
         raise
-    return key
 
 
 def load_signing_key(
@@ -112,8 +124,7 @@ def load_signing_key(
     """
     if path is not None:
         path = os.fspath(path)
-        with open(path, "rb") as source:
-            return _private_from_pem(source.read(), path)
+        return _private_from_pem(read_document(path, "key"), path)
     environ = os.environ if environ is None else environ
     text = environ.get(ENV_SIGNING_KEY)
     if not text:
@@ -128,8 +139,7 @@ def load_signing_key(
 def load_public_key(path: str | os.PathLike[str]) -> bytes:
     """The raw 32-byte public key from a public key PEM, or from a private key PEM."""
     path = os.fspath(path)
-    with open(path, "rb") as source:
-        data = source.read()
+    data = read_document(path, "key")
     if b"PRIVATE KEY" in data:
         return _private_from_pem(data, path).public_key
     try:

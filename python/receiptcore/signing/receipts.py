@@ -16,7 +16,7 @@ recognise a receipt appended twice.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from receiptcore._core import canonicalize
 from receiptcore.commit import Commit, contract_hex
@@ -33,6 +33,7 @@ from receiptcore.signing.dsse import b64decode_strict, sign_payload, verify_payl
 from receiptcore.signing.keys import SigningKey
 from receiptcore.signing.trust import Trust
 from receiptcore.util.atomic import replace_file
+from receiptcore.util.reading import read_document
 
 
 def build_statement(
@@ -97,12 +98,19 @@ def sign_receipt(
     return sign_statement(statement, key)
 
 
-def verify_envelope(envelope: Envelope, trust: Trust) -> Statement:
-    """The Statement, once a trusted key's signature over it verifies and it is a valid receipt.
+def verify_envelope(
+    envelope: Envelope, trust: Trust, logged_at: Callable[[], int | None] = lambda: None
+) -> Statement:
+    """The Statement, once a trusted key's signature over it verifies, that key is not revoked
+    for it, and it is a valid receipt.
 
-    Raises UntrustedKey, SignatureInvalid, or SchemaError (signed, but not a receipt of ours).
+    ``logged_at()`` says when the ledger logged the receipt (Unix seconds, None if unknown); it
+    is asked only if every key that signed it is revoked, and a receipt signed by a revoked key
+    is accepted only if it was logged before the revocation. Raises UntrustedKey,
+    SignatureInvalid, KeyRevoked, LimitExceeded, or SchemaError (signed, but not a receipt).
     """
-    payload, _keyid = verify_payload(envelope, trust)
+    payload, keyids = verify_payload(envelope, trust)
+    trust.check_not_revoked(keyids, logged_at)
     return load(Statement, payload, "receipt payload")
 
 
@@ -112,11 +120,10 @@ def unverified_statement(envelope: Envelope) -> Statement:
 
 
 def read_envelope(path: str | os.PathLike[str]) -> Envelope:
-    """Read an envelope file. OSError if unreadable, SchemaError if not a DSSE envelope."""
+    """Read an envelope file (a regular file, at most ``LIMITS["receipt"]`` bytes). OSError if
+    unreadable, SchemaError if not a DSSE envelope."""
     path = os.fspath(path)
-    with open(path, "rb") as source:
-        data = source.read()
-    return load(Envelope, data, path)
+    return load(Envelope, read_document(path, "receipt"), path)
 
 
 def envelope_bytes(envelope: Envelope) -> bytes:

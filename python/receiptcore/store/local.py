@@ -28,9 +28,21 @@ from receiptcore._core import Hasher, copy_files, hash_file, hash_files, place_f
 from receiptcore.commit import Commit
 from receiptcore.errors import ObjectNotFound
 from receiptcore.store.base import CHUNK, StoreReads, VerifyingReader
+from receiptcore.util.atomic import pid_running
 
 OBJECT_MODE = 0o444
-"""Objects are read-only: nothing of ours ever writes one twice."""
+"""Objects are read-only: nothing of ours ever writes one twice. This is the mode of what is not
+a copy of a file (a manifest, a tree's file list): as readable as the store's folders allow."""
+
+FOLDER_MODE = 0o700
+"""A store folder that receiptcore makes is the owner's alone; to share a store, open its folders
+(``chmod -R g+rX``): each object is then as readable as the file it was made from."""
+
+
+def object_mode(source_mode: int) -> int:
+    """The mode of an object made from a file of ``source_mode``: read-only, and readable by no
+    one who could not read the source (a 0600 file gives 0400, a 0640 one 0440)."""
+    return 0o400 | (source_mode & 0o044)
 
 FilesProgress = Callable[[int, int], object]
 """Called with the bytes and the files done so far."""
@@ -60,8 +72,8 @@ class LocalStore(StoreReads):
         return self._existing(commit).stat().st_size
 
     def put_file(self, path: str | Path, progress: Callable[[int], None] | None = None) -> Commit:
-        """Store the bytes of the file at ``path`` (a symlink is followed); returns their
-        commit."""
+        """Store the bytes of the file at ``path`` (a symlink is followed: callers that must
+        not follow one check first, as publish does); returns their commit."""
         report = None if progress is None else (lambda done, _files: progress(done))
         with self.stage_files([os.path.realpath(path)], report) as staged:
             staged.place()
@@ -76,13 +88,14 @@ class LocalStore(StoreReads):
         # Plain strings, not Path or Commit objects: a tree of 100,000 files is 100,000 of each.
         prefix = os.path.join(self._tmp_dir(), f"{os.getpid()}.{secrets.token_hex(8)}.")
         temps = [f"{prefix}{i}" for i in range(len(paths))]
+        modes = [object_mode(os.stat(path).st_mode) for path in paths]
         try:
             copied = copy_files(list(zip(paths, temps)), durable=True, progress=progress)
         except BaseException:
             for tmp in temps:
                 _unlink(tmp)
             raise
-        return Staged(self, temps, copied)
+        return Staged(self, temps, copied, modes)
 
     def copy_objects(
         self,
@@ -155,10 +168,11 @@ class LocalStore(StoreReads):
         """``objects/tmp``, made if missing, and rid of temporaries whose process is gone (a
         put that was killed)."""
         tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        tmp_dir.mkdir(mode=FOLDER_MODE, exist_ok=True)
         for name in os.listdir(tmp_dir):
             pid = name.split(".", 1)[0]
-            if pid.isdigit() and not _running(int(pid)):
+            if pid.isdigit() and not pid_running(int(pid)):
                 (tmp_dir / name).unlink(missing_ok=True)
         return tmp_dir
 
@@ -175,8 +189,10 @@ class Staged:
     without :meth:`place` (an exception, a refusal) removes the temporaries. ``copied`` holds
     ``(sha256 hex, size)`` per file, in the order given."""
 
-    def __init__(self, store: LocalStore, temps: list[str], copied: list[tuple[str, int]]):
-        self._store, self._temps, self.copied = store, temps, copied
+    def __init__(
+        self, store: LocalStore, temps: list[str], copied: list[tuple[str, int]], modes: list[int]
+    ):
+        self._store, self._temps, self.copied, self._modes = store, temps, copied, modes
 
     @property
     def commits(self) -> list[Commit]:
@@ -187,14 +203,14 @@ class Staged:
         return sum(size for _, size in self.copied)
 
     def place(self) -> None:
-        """Name every object by its commit (an existing object is kept as it is), read-only,
-        with every folder that gained a name fsynced."""
+        """Name every object by its commit (an existing object is kept as it is), read-only and
+        no more readable than its source, with every folder that gained a name fsynced."""
         objects = os.path.join(self._store.root, "sha256")
-        pairs = [
-            (tmp, f"{objects}/{digest[:2]}/{digest[2:]}")
-            for tmp, (digest, _) in zip(self._temps, self.copied)
-        ]
-        place_files(pairs, mode=OBJECT_MODE)
+        by_mode: dict[int, list[tuple[str, str]]] = {}
+        for tmp, (digest, _), mode in zip(self._temps, self.copied, self._modes):
+            by_mode.setdefault(mode, []).append((tmp, f"{objects}/{digest[:2]}/{digest[2:]}"))
+        for mode, pairs in by_mode.items():
+            place_files(pairs, mode=mode)
         self._temps = []
 
     def discard(self) -> None:
@@ -214,13 +230,3 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: running
-        return True
-    return True

@@ -3,6 +3,9 @@ and the one lock writers of a shared file queue on.
 
 Both writers write to a temporary file in the target's directory, flush it to disk, then move it
 into place in one step; a failure on the way leaves the target as it was and no temporary behind.
+A process killed on the way cannot clean up: its temporary (``.<name>.<pid>.<random>.tmp``) is
+removed by the next write in that folder, or by :func:`sweep_temporaries`, once no process of
+that id runs.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ def create_file(path: str | os.PathLike[str], data: bytes, mode: int) -> None:
 def _write_then(path: str | os.PathLike[str], data: bytes, mode: int, publish) -> None:
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
+    sweep_temporaries(directory)
     try:
         fd, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+            dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp"
         )
     except FileNotFoundError:
         # Name the directory the user gave, not our temporary file inside it.
@@ -53,6 +57,36 @@ def _write_then(path: str | os.PathLike[str], data: bytes, mode: int, publish) -
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
+
+
+def sweep_temporaries(directory: str | os.PathLike[str]) -> None:
+    """Remove the temporaries (``.<name>.<pid>.<random>.tmp``) that writers killed in
+    ``directory`` left: those of processes that no longer run. Also the one a writer killed
+    after a :func:`create_file` linked it into place leaves (nothing writes that name again)."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        parts = name[: -len(".tmp")].rsplit(".", 2)
+        if len(parts) == 3 and parts[1].isdigit() and not pid_running(int(parts[1])):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass  # another writer swept it first
+
+
+def pid_running(pid: int) -> bool:
+    """Whether a process ``pid`` runs (someone else's counts: it may be writing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _default_mode() -> int:

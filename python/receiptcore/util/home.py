@@ -67,7 +67,7 @@ def ensure_home(home: Path) -> Path:
     """``home`` made if missing, with a ``.gitignore`` of ``*`` (added to an older home too)."""
     from receiptcore.util.atomic import create_file
 
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the owner's: keys, ledger, objects
     if not (home / ".gitignore").exists():
         try:
             create_file(home / ".gitignore", GITIGNORE.encode(), 0o644)
@@ -92,3 +92,10 @@ def trust_path(home: Path, explicit: str | os.PathLike[str] | None = None) -> Pa
     if explicit is not None:
         return Path(explicit)
     return Path(os.environ.get(ENV_TRUST) or home / TRUST_FILE)
+
+
+def is_inside(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is ``folder`` or below it, symlinks resolved: a file whoever can write
+    ``folder`` can replace."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -8,6 +8,7 @@ import os
 from receiptcore._core import hash_files
 from receiptcore.cli import options
 from receiptcore.cli.output import emit
+from receiptcore.errors import NothingToRead
 from receiptcore.util.files import expand_paths
 from receiptcore.util.progress import progress_bar
 
@@ -35,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
     parser.add_argument("--algo", choices=("sha256", "blake3"), default="sha256")
-    parser.add_argument("--threads", type=int, default=None, help="worker threads (default: one per core)")
+    options.add(parser, "threads")
     parser.add_argument(
         "--tree",
         action="store_true",
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     if args.tree:
         return run_tree(args)
     listed = expand_paths(args.paths)
+    for path in args.paths:
+        if os.path.isdir(path) and not expand_paths([path]):
+            raise NothingToRead(f"{path}: no file to hash (the directory holds no regular file)")
     files = [path for path, _ in listed]
     sizes = [size for _, size in listed]
     total, count = sum(sizes), len(files)

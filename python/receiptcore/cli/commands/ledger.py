@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 
 from receiptcore.cli import options
 from receiptcore.cli.output import emit
@@ -39,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     def action(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
         sub = options.command(actions, name, help=help, description=description)
-        options.add(sub, "home", "ledger", "ledger_key", "state", "json")
+        options.add(sub, "home", "ledger", "ledger_key", "state", "follow_symlinks", "json")
         return sub
 
     check = action(
@@ -53,12 +52,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=run_verify)
 
     show = action("show", "show the ledger or one entry")
-    show.add_argument("index", nargs="?", type=int, help="an entry index")
+    show.add_argument("index", nargs="?", type=options.count(0), help="an entry index")
     show.set_defaults(func=run_show)
 
     proof = action("proof", "inclusion proof of one entry")
-    proof.add_argument("index", type=int, help="the entry index")
-    proof.add_argument("--size", type=int, help="tree size (default: the latest checkpoint's)")
+    proof.add_argument("index", type=options.count(0), help="the entry index")
+    proof.add_argument(
+        "--size", type=options.count(1), help="tree size (default: the latest checkpoint's)"
+    )
     proof.set_defaults(func=run_proof)
 
     forget = options.command(
@@ -75,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     forget.set_defaults(func=run_forget)
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace, trust=None):
     from receiptcore.ledger import open_ledger
     from receiptcore.ledger.keyfile import ledger_key_for
     from receiptcore.ledger.pins import TrustedCheckpoints
@@ -84,7 +85,8 @@ def _open(args: argparse.Namespace):
     ledger = open_ledger(args.ledger, home=args.home)
     pins = TrustedCheckpoints(state_dir(args.state), ledger.location)
     args.pins = pins
-    return ledger, ledger_key_for(ledger, args.ledger_key, pins)
+    trusted = () if trust is None else trust.ledger_keys
+    return ledger, ledger_key_for(ledger, args.ledger_key, pins, trusted)
 
 
 def run_forget(args: argparse.Namespace) -> int:
@@ -114,13 +116,13 @@ def run_verify(args: argparse.Namespace) -> int:
     from receiptcore.signing.receipts import unverified_statement, verify_envelope
     from receiptcore.signing.trust import load_trust
 
-    ledger, verifier = _open(args)
     trust = load_trust(args.trust) if args.trust else None
+    ledger, verifier = _open(args, trust)
 
     def check_entry(entry: LogEntry) -> None:
         envelope = load(Envelope, entry.data, "receipt")
         statement = (
-            verify_envelope(envelope, trust)
+            verify_envelope(envelope, trust, lambda: _logged_at(ledger, verifier, entry.index))
             if trust is not None
             else unverified_statement(envelope)
         )
@@ -155,6 +157,15 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logged_at(ledger, verifier, index: int) -> int | None:
+    """The time of the first signed checkpoint covering entry ``index``: the audit checks that
+    checkpoint's root against the entries it recomputes, so its time is the entry's."""
+    from receiptcore.ledger.checkpoint import open_checkpoint
+
+    covering = next(iter(ledger.checkpoints(start=index + 1, batch=1)), None)
+    return None if covering is None else open_checkpoint(covering[1], verifier).time
+
+
 def run_show(args: argparse.Namespace) -> int:
     ledger, verifier = _open(args)
     if args.index is None:
@@ -172,13 +183,20 @@ def run_show(args: argparse.Namespace) -> int:
             f"entries     {ledger.size()}\n\n{note}",
         )
         return 0
+    from receiptcore.contracts import parse_json_bytes
+    from receiptcore.errors import LedgerCorrupt, SchemaError
+
     entry = ledger.entry(args.index)
+    try:
+        receipt = parse_json_bytes(entry.data, f"ledger entry {entry.index}")
+    except SchemaError as error:
+        raise LedgerCorrupt(f"{error} (it is not a receipt: run ledger verify)", entry.index) from None
     result = {
         "index": entry.index,
         "leaf_hash": entry.leaf_hash.hex(),
         "artifact_id": entry.artifact_id,
         "artifact_commit": entry.artifact_commit,
-        "receipt": json.loads(entry.data),
+        "receipt": receipt,
     }
     emit(
         args,

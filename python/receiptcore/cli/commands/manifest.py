@@ -55,8 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     dataset.add_argument("--source", required=True, help="where the corpus came from")
     dataset.add_argument("--license", required=True, help="declared license (SPDX id where one applies)")
     dataset.add_argument("--owner", required=True, help="who answers for the data")
-    dataset.add_argument("--threads", type=int, default=None, help="hashing threads (default: one per core)")
-    options.add(dataset, "progress")
+    options.add(dataset, "threads", "progress")
     _add_output_flags(dataset)
     dataset.set_defaults(func=run_dataset)
 
@@ -77,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     commit = options.command(kinds, "commit", help="check a manifest file and print its commit", epilog=EXAMPLES)
     commit.add_argument("path", metavar="FILE", help="a dataset or build manifest")
-    options.add(commit, "json")
+    options.add(commit, "follow_symlinks", "json")
     commit.set_defaults(func=run_commit)
 
 

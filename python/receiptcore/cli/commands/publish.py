@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--issuer", default=DEFAULT_ISSUER, help=f"who signs, e.g. ci@models-host (default: {DEFAULT_ISSUER})"
     )
-    options.add(parser, "home", "ledger", "store", "json", "progress")
+    options.add(parser, "home", "ledger", "store", "follow_symlinks", "json", "progress")
     parser.set_defaults(func=run)
 
 

@@ -47,12 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sign.add_argument("--issuer", default=DEFAULT_ISSUER, help=f"who signs (default: {DEFAULT_ISSUER})")
     sign.add_argument("--key", metavar="KEYFILE", help="private key (default: $RECEIPTCORE_SIGNING_KEY)")
     sign.add_argument("--out", required=True, metavar="FILE", help="write the envelope here (atomically)")
-    options.add(sign, "json")
+    options.add(sign, "follow_symlinks", "json")
     sign.set_defaults(func=run_sign)
 
     show = options.command(actions, "show", help="print what a receipt says", epilog=EXAMPLES)
     show.add_argument("path", metavar="FILE", help="a receipt (DSSE envelope)")
-    options.add(show, "trust", "json")
+    options.add(show, "trust", "follow_symlinks", "json")
     show.set_defaults(func=run_show)
 
 

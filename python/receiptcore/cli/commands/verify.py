@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import re
 
 from receiptcore.cli import options
 from receiptcore.cli.output import emit, warn
@@ -56,7 +58,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "what they were when this user last hashed them (kept in the state folder; see "
         "docs/trees.md for what this trusts)",
     )
-    options.add(parser, "commit", "trust", "ledger_key", "home", "ledger", "store", "state", "mode")
+    options.add(
+        parser, "commit", "trust", "ledger_key", "home", "ledger", "store", "state", "mode", "strict",
+        "follow_symlinks",
+    )
     parser.add_argument(
         "--lineage",
         action="store_true",
@@ -68,12 +73,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from receiptcore.ids import parse_reference
+    from receiptcore.ids import ID_PATTERN, parse_reference
     from receiptcore.util.progress import progress_bar
     from receiptcore.verify import default_mode, verify
 
     mode = args.mode or default_mode()
     is_path = os.path.lexists(args.target)
+    if not is_path and not re.match(ID_PATTERN, args.target):
+        # `./model.bin`, `/data/x`, `~/y`: no artifact id looks like that, so it is a path
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", args.target)
     if is_path:
         artifact_id, commit = args.artifact_id, args.commit
     else:
@@ -95,12 +103,15 @@ def run(args: argparse.Namespace) -> int:
                 progress=update,
                 ledger=args.ledger,
                 store=args.store,
+                strict=args.strict,
             )
     except ReceiptcoreError as error:
         verdict = getattr(error, "verdict", None)
         if args.json and verdict is not None:
             emit(args, verdict.to_json())
-        raise
+        raise  # one line: the failure (the verdict's warnings are in its JSON)
+    for problem in verdict.warnings:
+        warn(problem)
     emit(args, verdict.to_json(), verdict.describe() if verdict.verified else None)
     if not verdict.verified:
         warn(f"NOT verified (mode=warn, exit 0): {verdict.error}")
@@ -114,7 +125,8 @@ def _run_lineage(args: argparse.Namespace, is_path: bool, artifact_id: str | Non
     from receiptcore.verify import verify
 
     shared = {"home": args.home, "trust": args.trust, "ledger_key": args.ledger_key,
-              "state": args.state, "ledger": args.ledger, "store": args.store}
+              "state": args.state, "ledger": args.ledger, "store": args.store,
+              "strict": args.strict}
     if is_path:
         verdict = verify(path=args.target, artifact_id=artifact_id, commit=commit,
                          mode="enforce", **shared)
