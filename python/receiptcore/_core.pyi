@@ -16,6 +16,7 @@ __all__ = [
     "CanonicalizationError",
     "Entry",
     "FileChangedError",
+    "Frontier",
     "GitError",
     "Hasher",
     "Listing",
@@ -28,10 +29,12 @@ __all__ = [
     "canonicalize_json",
     "copy_files",
     "files_containing",
+    "frontier_positions",
     "hash_file",
     "hash_files",
     "inspect_files",
     "is_allowed_global",
+    "leaf_hashes",
     "list_files",
     "place_files",
     "read_blobs",
@@ -141,6 +144,42 @@ class Hasher:
     def name(self) -> str: ...
     @property
     def digest_size(self) -> int: ...
+
+# RFC 6962 Merkle log (receiptcore.ledger.merkle builds and checks proofs; these are the hot
+# loops of an append).
+
+def leaf_hashes(data: Sequence[Buffer]) -> list[bytes]:
+    """RFC 6962 leaf hashes, ``sha256(0x00 || d)``, of many buffers, in order.
+
+    One call per batch of appends: the GIL is released while hashing (from 64 KiB in all).
+    """
+
+def frontier_positions(size: int) -> list[tuple[int, int]]:
+    """The perfect subtrees ``(level, index)`` that make up a tree of ``size`` leaves, left to
+    right: one per bit set in ``size``."""
+
+@final
+class Frontier:
+    """The right edge of a growing RFC 6962 tree: the roots of its perfect subtrees, largest
+    first. It is all an appender or an auditor carries.
+
+    ``Frontier(size, hashes)`` rebuilds the edge of a tree of ``size`` leaves from the hashes at
+    ``frontier_positions(size)`` (ValueError if their number or length is wrong).
+    """
+
+    def __new__(cls, size: int = 0, hashes: Sequence[Buffer] = ...) -> Self: ...
+    @property
+    def size(self) -> int: ...
+    def hashes(self) -> list[bytes]:
+        """The hashes at ``frontier_positions(size)``, in order."""
+    def append(self, leaf: Buffer) -> list[tuple[int, int, bytes]]:
+        """Add one leaf hash; the ``(level, index, hash)`` of every interior subtree it
+        completed."""
+    def extend(self, leaves: Sequence[Buffer]) -> list[tuple[int, int, bytes]]:
+        """Add many leaf hashes at once (the GIL released); the ``(level, index, hash)`` of every
+        interior subtree they completed, level by level."""
+    def root(self) -> bytes:
+        """The tree's root hash (``sha256("")`` for the empty tree)."""
 
 # What canonicalize accepts: JSON's types as Python holds them.
 _Json: TypeAlias = (

@@ -9,6 +9,7 @@ pub mod copy;
 pub mod digest;
 pub mod git;
 pub mod grep;
+pub mod merkle;
 pub mod scan_cache;
 pub mod sniff;
 pub mod triage;

@@ -17,8 +17,11 @@ from receiptcore.errors import ProofError
 from receiptcore.ledger import merkle
 from receiptcore.ledger.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MemoryTree,
+    frontier_positions,
     leaf_hash,
+    leaf_hashes,
     node_hash,
     root_from_inclusion_proof,
     verify_consistency,
@@ -225,3 +228,52 @@ def test_a_proof_longer_than_any_tree_is_deep_is_refused_before_hashing(monkeypa
     with pytest.raises(ProofError, match="no proof"):
         merkle.verify_consistency(1, 2, bytes(32), bytes(32), [bytes(32)] * 300_000)
     assert hashed == []
+
+
+# --- the native hot loops of an append: leaf_hashes and Frontier ------------------------------
+
+
+def test_native_leaf_hashes_match_the_rfc6962_hasher_vectors():
+    assert leaf_hashes(LEAVES) == [leaf_hash(d) for d in LEAVES]
+    assert leaf_hashes([b""]) == [h("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")]
+    assert leaf_hashes([]) == []
+    big = [bytes(range(256)) * 300 for _ in range(3)]  # past the size where the GIL is released
+    assert leaf_hashes(big) == [leaf_hash(d) for d in big]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 70), min_size=1, max_size=5), st.booleans())
+def test_the_frontier_grows_as_the_reference_tree_in_any_batching(batches, one_by_one):
+    """Batches extended at once, or leaf by leaf, from a frontier rebuilt from its stored hashes
+    each time (as an appender does): the same roots and the same completed subtrees as the
+    reference tree, each subtree completed exactly once."""
+    tree, frontier, completed = MemoryTree(), Frontier(), set()
+    for count in batches:
+        leaves = leaf_hashes([b"%d" % (len(tree) + i) for i in range(count)])
+        frontier = Frontier(frontier.size, frontier.hashes())
+        if one_by_one:
+            done = [node for leaf in leaves for node in frontier.append(leaf)]
+        else:
+            done = frontier.extend(leaves)
+        for leaf in leaves:
+            tree.append(leaf)
+        assert frontier.size == len(tree) and frontier.root() == tree.root()
+        assert not completed & {(level, i) for level, i, _ in done}
+        completed |= {(level, i) for level, i, _ in done}
+        assert all(tree.perfect(level, i) == node for level, i, node in done)
+        assert frontier.hashes() == [tree.perfect(*p) for p in frontier_positions(len(tree))]
+    interior = {(level, i) for level in range(1, len(tree.levels)) for i in range(len(tree.levels[level]))}
+    assert completed == interior
+
+
+def test_the_empty_frontier_has_the_empty_root_and_a_wrong_edge_is_refused():
+    assert Frontier().root() == EMPTY_ROOT and Frontier().hashes() == []
+    assert frontier_positions(6) == [(2, 0), (1, 2)]
+    with pytest.raises(ValueError, match="a tree of size 6 has 2 frontier subtrees, not 1"):
+        Frontier(6, [bytes(32)])
+    with pytest.raises(ValueError, match="a hash must be 32 bytes, not 31"):
+        Frontier(1, [bytes(31)])
+    with pytest.raises(ValueError, match="a hash must be 32 bytes"):
+        Frontier().extend([bytes(32), b"short"])
+    with pytest.raises(TypeError, match="bytes-like"):
+        Frontier().append("not bytes")

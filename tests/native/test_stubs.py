@@ -106,6 +106,7 @@ def tree(tmp_path):
 
 
 SHA = hashlib.sha256(NPY).hexdigest()
+LEAF = hashlib.sha256(b"\x00" + NPY).digest()  # RFC 6962 leaf hash
 
 
 def _blob(tree: pathlib.Path) -> str:
@@ -144,6 +145,11 @@ BUFFER_CALLS: dict[tuple[str, str], Callable[[Callable[[bytes], Any]], bool]] = 
     ("update", "data"): lambda form: _hasher_update(form(NPY)) == SHA,
     ("canonicalize_json", "text"): lambda form: _core.canonicalize_json(form(b'{"b": 1, "a": [true]}'))
     == b'{"a":[true],"b":1}',
+    ("leaf_hashes", "data"): lambda form: _core.leaf_hashes([form(NPY)]) == [LEAF],
+    ("__new__", "hashes"): lambda form: _core.Frontier(1, [form(LEAF)]).root() == LEAF,
+    ("append", "leaf"): lambda form: _core.Frontier().append(form(LEAF)) == [],
+    ("extend", "leaves"): lambda form: _core.Frontier().extend([form(LEAF)] * 2)
+    == [(1, 0, hashlib.sha256(b"\x01" + LEAF + LEAF).digest())],
 }
 
 

@@ -154,7 +154,7 @@ def test_an_s3_server_stopped_mid_upload_leaves_nothing_visible(own_seaweedfs, t
     with open(big, "wb") as f:
         f.writelines(__import__("os").urandom(8 << 20) for _ in range(24))
 
-    def stop_the_server_halfway(done: int) -> None:
+    def stop_the_server_halfway(done: int, *_: int) -> None:  # publish.Progress: bytes first
         if done >= 96 << 20 and own_seaweedfs.proc.poll() is None:
             own_seaweedfs.stop()
 

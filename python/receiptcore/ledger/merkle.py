@@ -7,8 +7,13 @@ leaves splits at the largest power of two below ``n``.
 Proofs are built from *perfect* subtrees only: ``perfect(level, index)`` returns the hash of the
 ``2**level`` leaves starting at ``index * 2**level``. Those hashes never change once the subtree
 is full, so a store can keep them and serve any proof, at any past tree size, in O(log n) reads
-(see :mod:`receiptcore.ledger.sqlite`). Verification follows RFC 9162 sections 2.1.3.2 and
+(see :mod:`receiptcore.ledger.sql`). Verification follows RFC 9162 sections 2.1.3.2 and
 2.1.4.2 step by step; it needs no storage at all.
+
+An appender's hot loops are native (``receiptcore._core``, re-exported here): ``leaf_hashes``
+of a whole batch, and ``Frontier``, the right edge of a growing tree (the roots of its perfect
+subtrees), which hashes the subtrees a batch completes in one call, with the GIL released.
+:class:`MemoryTree` stays plain Python: the tests' reference for both.
 """
 
 from __future__ import annotations
@@ -16,7 +21,27 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
+from receiptcore._core import Frontier, frontier_positions, leaf_hashes
 from receiptcore.errors import ProofError
+
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "Frontier",
+    "MemoryTree",
+    "PerfectSubtree",
+    "consistency_proof",
+    "frontier_positions",
+    "inclusion_proof",
+    "leaf_hash",
+    "leaf_hashes",
+    "node_hash",
+    "range_hash",
+    "root_from_inclusion_proof",
+    "root_hash",
+    "verify_consistency",
+    "verify_inclusion",
+]
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -198,52 +223,6 @@ def verify_consistency(
         raise ProofError(f"consistency proof does not lead to the old root of size {size1}")
     if sr != root2:
         raise ProofError(f"consistency proof does not lead to the new root of size {size2}")
-
-
-class Frontier:
-    """The right edge of a growing tree: the roots of its perfect subtrees, largest first.
-
-    This is all an appender or an auditor needs to carry: appending a leaf completes at most
-    log2(n) subtrees (returned, to be stored), and the root at any size folds the edge."""
-
-    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
-        """The edge of a tree of ``size`` leaves, from the hashes of
-        :func:`frontier_positions` ``(size)`` in order."""
-        positions = frontier_positions(size)
-        if len(positions) != len(hashes):
-            raise ValueError(f"a tree of size {size} has {len(positions)} frontier subtrees")
-        self.size = size
-        self.nodes = [(level, bytes(h)) for (level, _), h in zip(positions, hashes)]
-
-    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
-        """Add a leaf hash; the ``(level, index, hash)`` of every interior subtree it completed."""
-        self.size += 1
-        self.nodes.append((0, leaf))
-        completed = []
-        while len(self.nodes) > 1 and self.nodes[-1][0] == self.nodes[-2][0]:
-            (level, right), (_, left) = self.nodes.pop(), self.nodes.pop()
-            parent = node_hash(left, right)
-            self.nodes.append((level + 1, parent))
-            completed.append((level + 1, (self.size >> (level + 1)) - 1, parent))
-        return completed
-
-    def root(self) -> bytes:
-        if not self.nodes:
-            return EMPTY_ROOT
-        root = self.nodes[-1][1]
-        for _, h in reversed(self.nodes[:-1]):
-            root = node_hash(h, root)
-        return root
-
-
-def frontier_positions(size: int) -> list[tuple[int, int]]:
-    """The perfect subtrees ``(level, index)`` that make up a tree of ``size``, left to right."""
-    out, start = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            out.append((level, start >> level))
-            start += 1 << level
-    return out
 
 
 class MemoryTree:

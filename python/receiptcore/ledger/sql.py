@@ -15,7 +15,6 @@ already in the log returns their first entry, so a retried append never logs twi
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -28,7 +27,11 @@ from receiptcore.ledger.checkpoint import Checkpoint, SignerKey, VerifierKey, op
 SCHEMA_VERSION = "1"
 TABLES = ("entries", "nodes", "checkpoints", "meta")
 CHUNK = 2000  # rows per executemany / lookup query in a bulk append
-_ENTRY = "idx, leaf_hash, data, artifact_id, artifact_commit"
+COLUMNS = {
+    "entries": ("idx", "leaf_hash", "data", "artifact_id", "artifact_commit"),
+    "nodes": ("level", "idx", "hash"),
+}
+_ENTRY = ", ".join(COLUMNS["entries"])
 
 
 class SqlLedger:
@@ -58,6 +61,14 @@ class SqlLedger:
 
     def _executemany(self, sql: str, rows: list[tuple]) -> None:
         raise NotImplementedError
+
+    def _insert(self, table: str, rows: list[tuple]) -> None:
+        """Insert rows of :data:`COLUMNS` ``[table]``, in order, by ``executemany`` (a backend
+        may do it in fewer statements)."""
+        columns = COLUMNS[table]
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})"
+        for part in _batches(rows, CHUNK):
+            self._executemany(sql, part)
 
     def close(self) -> None:
         raise NotImplementedError
@@ -102,43 +113,37 @@ class SqlLedger:
     def append_many(self, items: Iterable[Item]) -> list[LogEntry]:
         """Append many entries in one transaction, with one checkpoint at the end.
 
-        Subtree hashes are carried along in memory (the frontier), so a bulk load hashes each
-        node once and never reads the tree back."""
+        The leaves are hashed in one native call before the writer lock is taken, and the
+        subtrees the new ones complete in one more (the frontier: the tree is never read back),
+        so the lock is held for the SQL alone: one lookup of the leaves already logged, then
+        every row by ``executemany``."""
         if self.signer is None:
             raise CheckpointError("this ledger was opened read-only: it cannot sign")
+        rows = [(bytes(data), artifact_id, commit) for data, artifact_id, commit in items]
+        leaves = merkle.leaf_hashes([data for data, _, _ in rows])
         with self._write():
             size = start = self._size()
             positions = merkle.frontier_positions(size)
             stored = self.stored_nodes(positions)
             if len(stored) != len(positions):
                 raise LedgerCorrupt(f"stored subtree hashes of the tree of size {size} are missing")
-            frontier = merkle.Frontier(size, [stored[p] for p in positions])
+            logged = self._entries_by_leaf(list(set(leaves)))
             entries: list[LogEntry] = []
-            added: dict[bytes, LogEntry] = {}
-            for chunk in _chunks(items, CHUNK):
-                rows = [(bytes(data), aid, commit) for data, aid, commit in chunk]
-                leaves = [merkle.leaf_hash(data) for data, _, _ in rows]
-                logged = self._entries_by_leaf([leaf for leaf in leaves if leaf not in added])
-                new_entries: list[tuple] = []
-                new_nodes: list[tuple] = []
-                for (data, artifact_id, artifact_commit), leaf in zip(rows, leaves):
-                    found = added.get(leaf) or logged.get(leaf)
-                    if found is not None:
-                        entries.append(found)
-                        continue
-                    entry = LogEntry(size, leaf, data, artifact_id, artifact_commit)
-                    new_entries.append((size, leaf, data, artifact_id, artifact_commit))
-                    added[leaf] = entry
-                    entries.append(entry)
+            new_rows: list[tuple] = []
+            for (data, artifact_id, artifact_commit), leaf in zip(rows, leaves):
+                entry = logged.get(leaf)
+                if entry is None:  # new, or logged earlier in this batch
+                    entry = logged[leaf] = LogEntry(size, leaf, data, artifact_id, artifact_commit)
+                    new_rows.append((size, leaf, data, artifact_id, artifact_commit))
                     size += 1
-                    new_nodes.extend(frontier.append(leaf))
-                if new_entries:
-                    self._executemany(f"INSERT INTO entries ({_ENTRY}) VALUES (?, ?, ?, ?, ?)", new_entries)
-                if new_nodes:
-                    self._executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", new_nodes)
-            if size > start:
-                note = Checkpoint.now(self.signer.name, size, frontier.root()).sign(self.signer)
-                self._execute("INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, note))
+                entries.append(entry)
+            if size == start:
+                return entries
+            self._insert("entries", new_rows)
+            frontier = merkle.Frontier(start, [stored[p] for p in positions])
+            self._insert("nodes", frontier.extend([row[1] for row in new_rows]))
+            note = Checkpoint.now(self.signer.name, size, frontier.root()).sign(self.signer)
+            self._execute("INSERT INTO checkpoints (size, note) VALUES (?, ?)", (size, note))
             return entries
 
     # --- reads ------------------------------------------------------------------------------
@@ -282,10 +287,12 @@ class SqlLedger:
             raise NotInLedger(f"the ledger has fewer than {size} entries")
 
     def _entries_by_leaf(self, leaves: list[bytes]) -> dict[bytes, LogEntry]:
-        if not leaves:
-            return {}
-        sql = f"SELECT {_ENTRY} FROM entries WHERE leaf_hash IN ({_marks(len(leaves))})"
-        return {bytes(row[1]): _entry(row) for row in self._execute(sql, leaves)}
+        """The logged entries among ``leaves`` (a lookup query per :data:`CHUNK`)."""
+        found: dict[bytes, LogEntry] = {}
+        for part in _batches(leaves, CHUNK):
+            sql = f"SELECT {_ENTRY} FROM entries WHERE leaf_hash IN ({_marks(len(part))})"
+            found.update((bytes(row[1]), _entry(row)) for row in self._execute(sql, part))
+        return found
 
 
 def prove(
@@ -332,9 +339,3 @@ def _marks(n: int) -> str:
 def _batches(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk

@@ -16,6 +16,7 @@ mod convert;
 mod copy;
 mod digest;
 mod errors;
+mod merkle;
 mod progress;
 mod sniff;
 mod walk;
@@ -28,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     digest::register(m)?;
     copy::register(m)?;
     canonical::register(m)?;
+    merkle::register(m)?;
     sniff::register(m)?;
     walk::register(m)?;
     Ok(())
