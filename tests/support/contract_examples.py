@@ -172,6 +172,15 @@ TOOLS_V2 = {
         },
         ERROR,
     ),
+REFERENCE = {
+    "kind": "tree",
+    "schema_version": 1,
+    "artifact_id": "models/encoder",
+    "artifact_commit": H2,
+    "uri": "file:///srv/receiptcore/objects/sha256/cd/" + H2[2:],
+    "size": 90865186,
+    "files": 9,
+    "ledger_index": 41,
 }
 
 DOCUMENTS = {
@@ -181,6 +190,7 @@ DOCUMENTS = {
     "artifact_receipt.schema.json": STATEMENT,
     "dsse_envelope.schema.json": ENVELOPE,
     "trust.schema.json": TRUST,
+    "artifact_reference.schema.json": REFERENCE,
 }
 
 

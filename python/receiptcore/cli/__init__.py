@@ -22,7 +22,7 @@ from receiptcore.errors import ExitCode, ReceiptcoreError, exit_code_for, exit_c
 
 COMMANDS = (
     "hash", "manifest", "keys", "receipt", "publish", "verify", "fetch", "ledger", "serve",
-    "scan", "mcp", "tool",
+    "scan", "mcp", "tool", "externalize", "pull",
 )
 PLUGIN_GROUP = "receiptcore.commands"
 

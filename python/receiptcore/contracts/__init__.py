@@ -33,6 +33,7 @@ from receiptcore.contracts.receipt import (
     TrustedKey,
     TrustFile,
 )
+from receiptcore.contracts.reference import ArtifactReference
 from receiptcore.contracts.tools import (
     ArtifactFetchRequest,
     ArtifactFetchResponse,
@@ -56,6 +57,7 @@ __all__ = [
     "TREE_MEDIA_TYPE",
     "ArtifactFetchRequest",
     "ArtifactFetchResponse",
+    "ArtifactReference",
     "ArtifactRef",
     "BuildInputs",
     "BuildManifest",

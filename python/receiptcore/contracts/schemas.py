@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from receiptcore.contracts import manifests, receipt, tools, tools_v2, tree
+from receiptcore.contracts import manifests, receipt, reference, tools, tools_v2, tree
 from receiptcore.contracts._base import SCHEMA_BASE
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -24,6 +24,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "artifact_receipt.schema.json": receipt.Statement,
     "dsse_envelope.schema.json": receipt.Envelope,
     "trust.schema.json": receipt.TrustFile,
+    "artifact_reference.schema.json": reference.ArtifactReference,
 }
 """Schema file name -> the model of a whole document."""
 
