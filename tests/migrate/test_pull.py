@@ -13,7 +13,14 @@ import pytest
 
 from receiptcore.migrate.externalize import externalize
 from receiptcore.migrate.pull import pull
-from support.migrate import PLANNED, clone, make_runtime_repo, snapshot
+from support.migrate import (
+    PLANNED,
+    clone,
+    edit_reference,
+    make_runtime_repo,
+    snapshot,
+    store_object,
+)
 from support.trees import cli
 
 
@@ -64,12 +71,6 @@ def _tree_or_file_of(snap, rel):
     return {p: h for p, h in snap.items() if p == rel or p.startswith(rel + "/")}
 
 
-def _object_path(env, hexdigest):
-    path = env / "home" / "objects" / "sha256" / hexdigest[:2] / hexdigest[2:]
-    os.chmod(path, 0o644)
-    return path
-
-
 def _nothing_written(target):
     names = {p for p in snapshot(target) if not p.endswith(".artifact.json") and p != ".gitignore"}
     return not any(n == a or n.startswith(a + "/") for n in names for a in PLANNED) and not [
@@ -79,28 +80,20 @@ def _nothing_written(target):
 
 def test_a_tampered_store_object_is_refused_and_nothing_written(cloned, env, capsys):
     target, original = cloned
-    _object_path(env, original["indexes/docs.faiss"]).write_bytes(b"not faiss")
+    store_object(env / "home", original["indexes/docs.faiss"]).write_bytes(b"not faiss")
     code, _, err = cli(capsys, "pull", "indexes/docs.faiss", "--no-progress")
     assert code == 9 and err.count("\n") == 1 and "indexes/docs.faiss.artifact.json" in err
     assert os.listdir(target / "indexes") == ["docs.faiss.artifact.json"]  # no temporary either
     shard = original["checkpoints/minilm/model-00001-of-00002.safetensors"]
-    _object_path(env, shard).write_bytes(b"changed")
+    store_object(env / "home", shard).write_bytes(b"changed")
     code, _, err = cli(capsys, "pull", "checkpoints/minilm.artifact.json", "--no-progress")
     assert code == 9 and "model-00001-of-00002.safetensors" in err, err
     assert _nothing_written(target)
 
 
-def _edit(target, rel, **fields):
-    path = target / f"{rel}.artifact.json"
-    import rfc8785
-
-    document = {**json.loads(path.read_bytes()), **fields}
-    path.write_bytes(rfc8785.dumps(document) + b"\n")
-
-
 def test_a_reference_edited_by_hand_is_refused_and_nothing_written(cloned, capsys):
     target, _ = cloned
-    _edit(target, "indexes/docs.faiss", artifact_commit=hashlib.sha256(b"other").hexdigest())
+    edit_reference(target, "indexes/docs.faiss", artifact_commit=hashlib.sha256(b"other").hexdigest())
     code, _, err = cli(capsys, "pull", "--no-progress")
     assert code == 36 and "is not a version of indexes/docs.faiss" in err, err
     assert _nothing_written(target)  # one bad reference stops the pull before any write
@@ -109,7 +102,7 @@ def test_a_reference_edited_by_hand_is_refused_and_nothing_written(cloned, capsy
 @pytest.mark.parametrize(("field", "value", "message"), [("kind", "tree", "published as a file"), ("size", 1, "holds")])
 def test_a_reference_whose_kind_or_size_is_wrong_is_refused(cloned, capsys, field, value, message):
     target, _ = cloned
-    _edit(target, "features/scaler.pkl", **{field: value})
+    edit_reference(target, "features/scaler.pkl", **{field: value})
     code, _, err = cli(capsys, "pull", "features/scaler.pkl", "--no-progress")
     assert code == 36 and message in err
     assert _nothing_written(target)
@@ -117,7 +110,7 @@ def test_a_reference_whose_kind_or_size_is_wrong_is_refused(cloned, capsys, fiel
 
 def test_a_reference_to_an_unknown_id_is_refused(cloned, capsys):
     target, _ = cloned
-    _edit(target, "features/scaler.pkl", artifact_id="never-published")
+    edit_reference(target, "features/scaler.pkl", artifact_id="never-published")
     code, _, err = cli(capsys, "pull", "--no-progress")
     assert code == 11 and "never-published" in err
     assert _nothing_written(target)
@@ -151,8 +144,8 @@ def test_other_bytes_at_the_path_are_never_overwritten(cloned, capsys):
 
 
 def test_warn_mode_reports_and_goes_on(cloned, capsys):
-    target, original = cloned
-    _edit(target, "indexes/docs.faiss", artifact_id="never-published")
+    target, _ = cloned
+    edit_reference(target, "indexes/docs.faiss", artifact_id="never-published")
     code, out, err = cli(capsys, "pull", "--mode", "warn", "--no-progress")
     assert code == 0 and "warning" in err and "never-published" in err
     assert "3 pulled, 1 failed" in out

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from receiptcore.contracts import ArtifactReference, validate
 from receiptcore.errors import SchemaError
-from receiptcore.migrate.reference import asset_path, read_reference, reference_path, write_reference
+from receiptcore.migrate.reference import (
+    asset_path,
+    read_reference,
+    reference_path,
+    write_reference,
+)
 from support.contract_examples import REFERENCE, fresh
 from support.schemas import validator
 

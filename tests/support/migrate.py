@@ -104,3 +104,22 @@ def git_status(root: Path) -> str:
 def clone(source: Path, target: Path) -> Path:
     subprocess.run([*GIT, "clone", "-q", str(source), str(target)], check=True, capture_output=True)
     return target
+
+
+def edit_reference(root: Path, rel: str, **fields) -> None:
+    """Change fields of ``rel``'s reference file, keeping its written form (an edit that a
+    reviewer could miss)."""
+    import json
+
+    import rfc8785
+
+    path = root / f"{rel}.artifact.json"
+    document = {**json.loads(path.read_bytes()), **fields}
+    path.write_bytes(rfc8785.dumps(document) + b"\n")
+
+
+def store_object(home: Path, hexdigest: str) -> Path:
+    """The stored object's file, made writable (for tests that tamper with it)."""
+    path = home / "objects" / "sha256" / hexdigest[:2] / hexdigest[2:]
+    os.chmod(path, 0o644)
+    return path

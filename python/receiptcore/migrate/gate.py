@@ -4,8 +4,10 @@ A reference file is never flagged for being one. It is flagged when it does not 
 its contract or its written form, its id has no receipt in the ledger, its commit is no version
 of the id, its kind or size are not the receipt's, its receipt is not signed by a key in the
 trust file or not in the ledger's signed checkpoint, the ledger was rolled back, the store lacks
-its objects, or the path it stands for is tracked beside it. The stored bytes are not re-hashed
-here (``receiptcore pull --check`` does that): the gate checks proofs, in milliseconds.
+its objects or they changed, or the path it stands for is tracked beside it: the one
+``verify`` by id and commit, which re-hashes the stored bytes (the gate runs where the store is
+near; ``disable = ["unverified-reference"]`` and ``receiptcore pull --check`` in another job
+where it is not).
 
 The ledger, store and trust file are found as ``verify`` finds them (``$RECEIPTCORE_HOME``,
 ``$RECEIPTCORE_LEDGER``...); where there are none, every reference is a finding that says so:
@@ -14,10 +16,9 @@ a gate that cannot check a proof does not pass it.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from receiptcore.errors import ObjectNotFound, ReceiptcoreError, exit_code_for
+from receiptcore.errors import ReceiptcoreError, exit_code_for
 from receiptcore.migrate import git
 from receiptcore.migrate.reference import SUFFIX, asset_path, read_reference
 
@@ -71,31 +72,9 @@ def _why_not(root: Path, rel: str) -> str | None:
     return None
 
 
-def _proofs(reference) -> int:
-    """Trust, signature, inclusion and consistency, as verify checks them; then that the store
-    holds every object (by name: bytes are pull's to hash). Returns the artifact's size (a
-    tree's from its file list, checked against its commit; a file's as the store states it)."""
-    from receiptcore.verify import Check, run_verification
+def _proofs(reference) -> int | None:
+    """The one verification by id and commit: trust, signature, inclusion, consistency, and
+    every stored byte re-hashed. Returns the artifact's size."""
+    from receiptcore.verify import verify
 
-    def objects_present(run) -> Check:
-        commit = run.receipt_commit
-        names = [commit]
-        if run.statement.is_tree:
-            from receiptcore.commit import Commit
-            from receiptcore.digests import read_tree_manifest
-
-            files = read_tree_manifest(run.store, commit).files
-            names = [Commit(f.sha256) for f in files]
-            run.verdict.size = sum(f.size for f in files)
-        missing = [str(c) for c in names if not run.store.exists(c)]
-        if missing:
-            raise ObjectNotFound(f"the store lacks {len(missing)} object(s) of {commit}: {', '.join(missing)}")
-        if not run.statement.is_tree:
-            run.verdict.size = run.store.size(commit)
-        return Check("digest", True, f"the store holds the {len(names)} object(s) of {commit}")
-
-    return run_verification(
-        objects_present, path=None, artifact_id=reference.artifact_id,
-        commit=reference.artifact_commit, home=None, trust=None, ledger_key=None,
-        state=None, mode="enforce", rehash_store=False,
-    ).size
+    return verify(artifact_id=reference.artifact_id, commit=reference.artifact_commit, mode="enforce").size

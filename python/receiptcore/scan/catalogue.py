@@ -116,10 +116,9 @@ RULES = (
          "finding for being one, but it must hold: valid against its contract and in its "
          "written form, its id with a receipt in the ledger, its commit a version of that id, "
          "its kind and size the receipt's, the receipt signed by a key in the trust file and "
-         "included in the ledger's signed checkpoint, the store holding its objects, and the "
-         "path it stands for not tracked beside it. Stored bytes are not re-hashed here "
-         "(receiptcore pull --check does). Where no ledger can be read, every reference is a "
-         "finding: no proof, no merge."),
+         "included in the ledger's signed checkpoint, the stored bytes unchanged (re-hashed, as "
+         "verify does), and the path it stands for not tracked beside it. Where no ledger can "
+         "be read, every reference is a finding: no proof, no merge."),
 )
 RULE_IDS = tuple(rule.id for rule in RULES)
 RULES_BY_ID = {rule.id: rule for rule in RULES}
