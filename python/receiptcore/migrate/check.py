@@ -51,3 +51,43 @@ def check_size(reference, source: str, size: int | None) -> None:
             f"{source}: size {reference.size}, but {reference.artifact_id}@sha256:"
             f"{reference.artifact_commit} holds {size} bytes"
         )
+
+
+def verify_stored(artifact_id: str, commit: str, locations: dict, *, rehash: bool):
+    """The receipt of ``artifact_id@commit`` verified as any consumer verifies it (trust,
+    signature, inclusion, consistency) and its stored objects: re-hashed with ``rehash`` (the
+    one :func:`~receiptcore.verify.verify`), else present under their names with their sizes.
+
+    Without ``rehash`` is for a publisher that has just hashed every byte as it wrote it into
+    the store: reading the objects back at once would read the page cache, not the disk, and
+    prove nothing more. ``locations``: home, trust, ledger_key, state, ledger, store."""
+    from receiptcore.verify import Check, run_verification, verify
+
+    if rehash:
+        return verify(artifact_id=artifact_id, commit=commit, mode="enforce", **locations)
+
+    def stored_by_name(run) -> Check:
+        from receiptcore.digests import read_tree_manifest
+        from receiptcore.errors import DigestMismatch, ObjectNotFound
+
+        target = run.receipt_commit
+        if run.statement.is_tree:
+            files = read_tree_manifest(run.store, target).files  # checked against the commit
+            wanted = [(Commit(f.sha256), f.size) for f in files]
+        else:
+            wanted = [(target, None)]
+        size = 0
+        for name, expected in wanted:
+            if not run.store.exists(name):
+                raise ObjectNotFound(f"the artifact store {run.store.location} lacks {name} of {target}")
+            actual = run.store.size(name)
+            if expected is not None and actual != expected:
+                raise DigestMismatch(f"stored object {name} of {target} is {actual} bytes, not {expected}")
+            size += actual
+        run.verdict.files, run.verdict.size = len(wanted), size
+        return Check("digest", True, f"the store holds the {len(wanted)} object(s) of {target}")
+
+    return run_verification(
+        stored_by_name, path=None, artifact_id=artifact_id, commit=commit, mode="enforce",
+        rehash_store=False, **locations,
+    )

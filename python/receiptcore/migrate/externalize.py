@@ -5,9 +5,11 @@ or a reference whose artifact is published, never neither:
 
 1. publish it (:func:`receiptcore.publish.publish`: the bytes hashed once while copied into the
    store, each fsynced, a signed receipt appended to the ledger);
-2. verify it as any consumer will (:func:`receiptcore.verify.verify` by id and commit: trust
-   file, signature, inclusion in the signed checkpoint, consistency, and every stored byte
-   re-hashed). A failure stops here, the original untouched;
+2. verify it as any consumer will (by id and commit: trust file, signature, inclusion in the
+   signed checkpoint, consistency) and that the store holds every object under its name with
+   its size (:func:`receiptcore.migrate.check.verify_stored`: publish hashed every byte as it
+   wrote it; reading it back at once would read the page cache). A failure stops here, the
+   original untouched;
 3. write the reference file (atomically, fsynced);
 4. remove the original from the work tree (first renamed aside in one step, then deleted), from
    the git index, and add it to the root ``.gitignore``; the reference and ``.gitignore`` are
@@ -107,10 +109,11 @@ def _publish(root: Path, artifact, new_version, key, issuer, home, ledger, store
 
 
 def _verify_stored(publication, checks: dict) -> None:
-    """The stored copy, as any consumer will check it, before the original may go."""
-    from receiptcore.verify import verify
+    """The receipt as any consumer checks it, and the stored objects by name and size (every
+    byte was hashed as publish wrote it), before the original may go."""
+    from receiptcore.migrate.check import verify_stored
 
-    verify(artifact_id=publication.artifact_id, commit=publication.artifact_commit, mode="enforce", **checks)
+    verify_stored(publication.artifact_id, publication.artifact_commit, checks, rehash=False)
 
 
 def _reference_of(publication):

@@ -73,8 +73,8 @@ def _why_not(root: Path, rel: str) -> str | None:
 
 
 def _proofs(reference) -> int | None:
-    """The one verification by id and commit: trust, signature, inclusion, consistency, and
-    every stored byte re-hashed. Returns the artifact's size."""
-    from receiptcore.verify import verify
+    """The one verification by id and commit, every stored byte re-hashed; the artifact's size."""
+    from receiptcore.migrate.check import verify_stored
 
-    return verify(artifact_id=reference.artifact_id, commit=reference.artifact_commit, mode="enforce").size
+    locations = dict.fromkeys(("home", "trust", "ledger_key", "state", "ledger", "store"))
+    return verify_stored(reference.artifact_id, reference.artifact_commit, locations, rehash=True).size
