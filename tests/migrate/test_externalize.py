@@ -70,6 +70,7 @@ def test_a_second_run_changes_nothing(repo, env, capsys):
     code, out, err = cli(capsys, "externalize", "--root", "repo", "--no-progress")
     assert code == 0 and out.strip() == "nothing to externalize", err
     assert externalize(repo.root) == []
+    assert externalize(repo.root, ids={"repo/datasets": "corpus"}) == []  # the same command again
     assert snapshot(repo.root) == before and git_status(repo.root) == status
     assert _ledger_size(env) == entries
     assert make_plan(repo.root).artifacts == []

@@ -162,7 +162,9 @@ def make_plan(
     for rel, (rules, flagged) in sorted(chosen.items()):
         if reference_path(rel).as_posix() not in pending:  # finished, not planned anew
             artifacts.append(_artifact(root, rel, rules, flagged))
-    _assign_ids(artifacts, {_relative(root, p): i for p, i in (ids or {}).items()})
+    given = {_relative(root, p): i for p, i in (ids or {}).items()}
+    done = {rel for rel in given if rel not in chosen and (root / reference_path(rel)).exists()}
+    _assign_ids(artifacts, {rel: i for rel, i in given.items() if rel not in done})
     _find_code_sites(root, artifacts)
     history = git.history_bytes(root, [a.path for a in artifacts])
     for a in artifacts:
