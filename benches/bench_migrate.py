@@ -7,13 +7,15 @@
   3. DVC (PyPI `dvc`, found on PATH: it pins packages the test extra needs newer, so it lives in
      a virtual environment of its own): `dvc add` + `dvc push` to a local remote, and `dvc pull`
      of the same folder from that remote, its cache emptied; times and ratios;
-  4. `externalize --plan` on a repository of FILES tracked files against `receiptcore scan` of it
-     (target: at most 1.2x), both as commands.
+  4. `externalize --plan` on a repository of FILES tracked files (one in ten Python, one Python
+     file in NAMING_EVERY naming the weights) against `receiptcore scan` of it (target: at most
+     1.2x), both as commands.
 
 Each row says whether it produced the right answer (the bytes that come back are the bytes put
 in, checked with hashlib; the plan finds the planted weights).
 
-    python benches/bench_migrate.py [--shards 8] [--shard-mib 512] [--files 100000] [--dir PATH]
+    python benches/bench_migrate.py [--shards 8] [--shard-mib 512] [--files 100000] [--naming-every 100]
+                                    [--dir PATH]
                                     [--skip dvc,plan]
 """
 
@@ -169,7 +171,7 @@ def bench_move(base: Path, shards: int, shard_size: int, skip: set[str]) -> None
           "target: pull's throughput >= 0.9x fetch's (time <= 1.11x)")
 
 
-def bench_plan(base: Path, files: int) -> None:
+def bench_plan(base: Path, files: int, naming_every: int) -> None:
     repo = base / "plan-repo"
     repo.mkdir()
     run(*GIT, "init", "-q", cwd=repo)
@@ -178,8 +180,10 @@ def bench_plan(base: Path, files: int) -> None:
         if i % 1000 == 0:
             folder.mkdir()
             (folder / "__init__.py").write_text("")
-        if i % 10 == 0:  # one file in ten is code, some naming the weights
+        if i % 10 == 0 and (i // 10) % naming_every == 0:  # code that names the weights
             (folder / f"m{i}.py").write_text(f'PATH = "models/w{i % 3}.safetensors"\nX = {i}\n')
+        elif i % 10 == 0:  # one file in ten is code
+            (folder / f"m{i}.py").write_text(f'import os\n\nX = {i}\nPATH = os.path.join("data", "x")\n')
         else:
             (folder / f"f{i}.txt").write_text(f"line {i}\n")
     (repo / "models").mkdir()
@@ -204,8 +208,10 @@ def bench_plan(base: Path, files: int) -> None:
     # three flagged files in one folder with nothing else: one tree artifact
     ok = [(a["path"], a["kind"]) for a in found["artifacts"]] == [("models", "tree")]
     sites = sum(len(a["code_sites"]) for a in found["artifacts"])
-    table(f"externalize --plan vs scan: {files} tracked files ({files // 10} Python)", [
-        ("receiptcore scan", t_scan, True), ("externalize --plan", t_plan, ok and sites == files // 10),
+    naming = len(range(0, files // 10, naming_every))
+    table(f"externalize --plan vs scan: {files} tracked files ({files // 10} Python, {naming} naming "
+          "the weights)", [
+        ("receiptcore scan", t_scan, True), ("externalize --plan", t_plan, ok and sites == naming),
     ], None, "receiptcore scan", "target: --plan <= 1.2x scan")
 
 
@@ -214,6 +220,8 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--shard-mib", type=int, default=512)
     parser.add_argument("--files", type=int, default=100_000)
+    parser.add_argument("--naming-every", type=int, default=100,
+                        help="one Python file in N names the weights (1: every one)")
     parser.add_argument("--dir", type=Path, help="where to write (default: a temporary folder)")
     parser.add_argument("--skip", default="", help="comma-separated: move, dvc, plan")
     args = parser.parse_args()
@@ -223,7 +231,7 @@ def main() -> None:
         if "move" not in skip:
             bench_move(base, args.shards, args.shard_mib << 20, skip)
         if "plan" not in skip:
-            bench_plan(base, args.files)
+            bench_plan(base, args.files, args.naming_every)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -319,24 +319,18 @@ def _assign_ids(artifacts: list[PlannedArtifact], given: dict[str, str]) -> None
 def _find_code_sites(root: Path, artifacts: list[PlannedArtifact]) -> None:
     """The string literals in tracked Python files that name a planned path: the path from the
     repository's root or from the file's folder (``./`` and ``../`` resolved), something below
-    a planned folder, or a planned file's own name. A file that mentions none of the names is
-    not parsed."""
+    a planned folder, or a planned file's own name. Only the files ``git grep`` finds holding
+    a planned name are parsed."""
     if not artifacts:
         return
-    needles = {posixpath.basename(a.path).encode() for a in artifacts}
-    for source in git.tracked_python(root):
-        if _below_any(source, [a.path for a in artifacts if a.kind == "tree"]):
+    trees = [a.path for a in artifacts if a.kind == "tree"]
+    for source in git.python_naming(root, [posixpath.basename(a.path) for a in artifacts]):
+        if _below_any(source, trees):
             continue
         try:
-            data = (root / source).read_bytes()
-        except OSError:
+            tree = ast.parse((root / source).read_bytes(), source)
+        except (OSError, SyntaxError, ValueError):
             continue  # the gate reports what it cannot read
-        if not any(n in data for n in needles):
-            continue
-        try:
-            tree = ast.parse(data, source)
-        except (SyntaxError, ValueError):
-            continue
         here = posixpath.dirname(source)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
