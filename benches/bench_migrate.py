@@ -97,12 +97,15 @@ def bench_move(base: Path, shards: int, shard_size: int, skip: set[str]) -> None
     expected = digests(pristine)
     size = sum((pristine / p).stat().st_size for p in expected)
     os.environ["RECEIPTCORE_STATE"] = str(base / "state")
+    os.environ.pop("RECEIPTCORE_HOME", None)
     repo = base / "repo"
     repo.mkdir()
     run(*GIT, "init", "-q", cwd=repo)
     homes = iter(range(1000))
 
     def fresh_home() -> None:  # each run stores every byte again: never a no-op
+        if "RECEIPTCORE_HOME" in os.environ:  # the last run's store: disk is finite
+            shutil.rmtree(os.environ["RECEIPTCORE_HOME"], ignore_errors=True)
         os.environ["RECEIPTCORE_HOME"] = str(base / f"home{next(homes)}")
 
     def restore() -> None:  # the folder back in the repository: hard links, same page cache
