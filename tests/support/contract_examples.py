@@ -172,6 +172,8 @@ TOOLS_V2 = {
         },
         ERROR,
     ),
+}
+
 REFERENCE = {
     "kind": "tree",
     "schema_version": 1,
