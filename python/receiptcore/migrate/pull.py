@@ -25,6 +25,7 @@ from typing import Any, Literal
 from receiptcore.errors import DigestMismatch, ReceiptcoreError, ReferenceConflict, exit_code_for
 from receiptcore.migrate import git
 from receiptcore.migrate.reference import SUFFIX, asset_path, read_reference, reference_path
+from receiptcore.util.atomic import fsync_dir
 from receiptcore.util.progress import Update
 
 Status = Literal["pulled", "present", "verified", "failed"]
@@ -189,11 +190,7 @@ def _place(staged: Path, target: Path) -> None:
         os.rename(staged, target)
     else:
         os.link(staged, target)  # refuses an existing name
-    fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(target.parent)
 
 
 def _discard(staged: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from receiptcore._core import canonicalize
 from receiptcore.errors import SchemaError
-from receiptcore.util.atomic import replace_file
+from receiptcore.util.atomic import fsync_dir, replace_file
 
 SUFFIX = ".artifact.json"
 
@@ -48,7 +48,7 @@ def write_reference(path: str | os.PathLike[str], reference) -> None:
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         stale.unlink(missing_ok=True)
     replace_file(path, reference_bytes(reference))
-    _fsync_dir(Path(path).parent)
+    fsync_dir(Path(path).parent)
 
 
 def read_reference(path: str | os.PathLike[str]):
@@ -66,10 +66,3 @@ def read_reference(path: str | os.PathLike[str]):
         )
     return reference
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
