@@ -11,7 +11,7 @@ from receiptcore.errors import ReferenceConflict
 from receiptcore.migrate.externalize import externalize
 from receiptcore.migrate.plan import make_plan
 from receiptcore.verify import verify
-from support.migrate import PLANNED, git_status, make_runtime_repo, snapshot
+from support.migrate import PLANNED, git_status, make_runtime_repo, scaler_bytes, snapshot
 from support.schemas import validator
 from support.trees import cli, independent_tree_commit
 
@@ -79,7 +79,7 @@ def test_a_second_run_changes_nothing(repo, env, capsys):
 def test_weights_added_back_are_flagged_again(repo, capsys):
     externalize(repo.root)
     repo.commit("externalized")
-    repo.write("features/scaler.pkl", b"\x80\x04K\x01.")
+    repo.write("features/scaler.pkl", scaler_bytes(1))
     repo.add("features/scaler.pkl", force=True)  # past .gitignore
     code, out, _ = cli(capsys, "scan", "repo")
     assert code == 1 and "features/scaler.pkl" in out
@@ -87,11 +87,11 @@ def test_weights_added_back_are_flagged_again(repo, capsys):
 
 def test_a_changed_asset_beside_its_reference_is_never_removed(repo, capsys):
     externalize(repo.root, ["repo/features/scaler.pkl"])
-    repo.write("features/scaler.pkl", b"\x80\x04K\x02.")  # someone re-adds other bytes
+    repo.write("features/scaler.pkl", scaler_bytes(2))  # someone re-adds other bytes
     repo.add("features/scaler.pkl", force=True)
     with pytest.raises(ReferenceConflict, match="nothing was removed"):
         externalize(repo.root)
-    assert (repo.root / "features/scaler.pkl").read_bytes() == b"\x80\x04K\x02."
+    assert (repo.root / "features/scaler.pkl").read_bytes() == scaler_bytes(2)
     code, _, err = cli(capsys, "externalize", "--root", "repo", "--no-progress")
     assert code == 35 and err.count("\n") == 1
 
@@ -100,7 +100,7 @@ def test_a_path_pulled_back_and_changed_becomes_the_next_version(repo, capsys):
     externalize(repo.root, ["repo/features/scaler.pkl"])
     ref = repo.root / "features/scaler.pkl.artifact.json"
     first = json.loads(ref.read_bytes())
-    repo.write("features/scaler.pkl", b"\x80\x04K\x03.")
+    repo.write("features/scaler.pkl", scaler_bytes(3))
     code, _, err = cli(capsys, "externalize", "repo/features/scaler.pkl", "--root", "repo", "--no-progress")
     assert code == 16 and "--new-version" in err  # other bytes under the id: explicit only
     assert json.loads(ref.read_bytes()) == first

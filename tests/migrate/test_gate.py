@@ -11,7 +11,7 @@ import json
 import pytest
 
 from receiptcore.migrate.externalize import externalize
-from support.migrate import edit_reference, make_runtime_repo, snapshot, store_object
+from support.migrate import edit_reference, make_runtime_repo, scaler_bytes, snapshot, store_object
 from support.trees import cli
 
 REF = "indexes/docs.faiss.artifact.json"
@@ -91,7 +91,7 @@ def test_an_untrusted_key_makes_every_reference_a_finding(repo, env, monkeypatch
 
 
 def test_an_asset_tracked_beside_its_reference_is_a_finding(repo, capsys):
-    repo.write("features/scaler.pkl", b"\x80\x04K\x01.")
+    repo.write("features/scaler.pkl", scaler_bytes(1))
     repo.add("features/scaler.pkl", force=True)
     code, out, _ = cli(capsys, "scan", str(repo.root))
     assert code == 1 and "features/scaler.pkl is tracked beside its reference" in out

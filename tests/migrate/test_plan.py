@@ -9,7 +9,14 @@ import pytest
 
 from receiptcore.errors import ArtifactIdError, ConfigError
 from receiptcore.migrate.plan import make_plan
-from support.migrate import CODE_SITES, PLANNED, git_status, make_runtime_repo, snapshot
+from support.migrate import (
+    CODE_SITES,
+    PLANNED,
+    git_status,
+    make_runtime_repo,
+    scaler_bytes,
+    snapshot,
+)
 from support.trees import cli
 
 
@@ -60,7 +67,7 @@ def test_the_text_plan_says_the_same_for_people(repo, capsys):
 
 
 def test_history_counts_every_version_git_still_holds(repo):
-    repo.write("features/scaler.pkl", b"\x80\x04K\x01." * 100)
+    repo.write("features/scaler.pkl", scaler_bytes(7))
     repo.add("features/scaler.pkl")
     repo.commit("retrained")
     plan = make_plan(repo.root)
