@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from receiptcore.errors import ConfigError
-from receiptcore.util.atomic import replace_file
+from receiptcore.util.atomic import discard_stale_temporaries, replace_file
 
 GITIGNORE = ".gitignore"
 _ZERO = "0" * 40
@@ -106,6 +106,7 @@ def ignored_lines(root: Path) -> set[str]:
 def ignore(root: Path, patterns: list[str]) -> bool:
     """Append the ``patterns`` the root ``.gitignore`` lacks (atomically); True if it changed."""
     path = root / GITIGNORE
+    discard_stale_temporaries(path)  # of a write a kill interrupted
     text = path.read_text(encoding="utf-8", errors="surrogateescape") if path.exists() else ""
     have = set(text.splitlines())
     missing = [p for p in patterns if p not in have]

@@ -10,13 +10,12 @@ one place that says which path a reference restores.
 
 from __future__ import annotations
 
-import glob
 import os
 from pathlib import Path
 
 from receiptcore._core import canonicalize
 from receiptcore.errors import SchemaError
-from receiptcore.util.atomic import fsync_dir, replace_file
+from receiptcore.util.atomic import discard_stale_temporaries, fsync_dir, replace_file
 
 SUFFIX = ".artifact.json"
 
@@ -44,9 +43,7 @@ def write_reference(path: str | os.PathLike[str], reference) -> None:
     """Write (or replace) the reference file atomically and durably: a reader, or a crash,
     sees the old file or the new one, never half of either. A temporary an interrupted write
     left beside it is removed first."""
-    path = Path(path)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    discard_stale_temporaries(path)
     replace_file(path, reference_bytes(reference))
     fsync_dir(Path(path).parent)
 

@@ -7,6 +7,7 @@ into place in one step; a failure on the way leaves the target as it was and no 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -53,6 +54,19 @@ def _write_then(path: str | os.PathLike[str], data: bytes, mode: int, publish) -
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
+
+
+def discard_stale_temporaries(path: str | os.PathLike[str]) -> None:
+    """Remove the temporaries an interrupted :func:`replace_file` of ``path`` left beside it.
+    Only for a file no other process may be writing at the same time."""
+    import glob
+
+    path = os.fspath(path)
+    pattern = os.path.join(glob.escape(os.path.dirname(path) or "."),
+                           f".{glob.escape(os.path.basename(path))}.*.tmp")
+    for stale in glob.glob(pattern):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stale)
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:
