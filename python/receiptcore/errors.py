@@ -64,6 +64,8 @@ class ExitCode(IntEnum):
     TOOL_UNAVAILABLE = 32, "the tool cannot serve this here (no rag engine, not an index it can search)"
     TOOL_SERVER = 33, "the tool server could not be reached, failed, or answered outside the contract"
     UNAUTHORIZED = 34, "the tool server refused the caller (bearer token, Origin or Host)"
+    REFERENCE_CONFLICT = 35, "a path holds other bytes than its reference file names: nothing is overwritten"
+    REFERENCE_MISMATCH = 36, "a reference file names a version, kind or size its artifact does not have"
     CORPUS = 40, "a corpus cannot be embedded: empty, or a file that is not UTF-8 text"
     DIMENSION_MISMATCH = 41, "vectors and the model that embeds queries differ in dimension"
     INTERRUPTED = 130, "interrupted (Ctrl-C)"
@@ -188,6 +190,22 @@ class StoreUnavailable(ReceiptcoreError):
     only once it is complete, so publishing again is safe."""
 
     exit_code = ExitCode.STORE_UNAVAILABLE
+
+
+class ReferenceConflict(ReceiptcoreError):
+    """A path and its reference file disagree: ``externalize`` found the asset beside a
+    reference to other bytes, or ``pull`` found other bytes where the reference's artifact
+    goes. Neither overwrites anything: the message names both and how to resolve it."""
+
+    exit_code = ExitCode.REFERENCE_CONFLICT
+
+
+class ReferenceMismatch(ReceiptcoreError):
+    """A reference file names what its artifact's receipts do not: a commit that is no version
+    of its id in the ledger (a reference edited by hand), or another kind or size than the
+    verified receipt's. The message names the field and both values."""
+
+    exit_code = ExitCode.REFERENCE_MISMATCH
 
 
 class TreeMismatch(DigestMismatch):
@@ -433,6 +451,8 @@ __all__ = [
     "PayloadRefused",
     "ProofError",
     "ReceiptcoreError",
+    "ReferenceConflict",
+    "ReferenceMismatch",
     "RequestTooLarge",
     "RollbackDetected",
     "SchemaError",

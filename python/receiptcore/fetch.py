@@ -20,6 +20,7 @@ from receiptcore._core import place_files
 from receiptcore.commit import Commit
 from receiptcore.digests import Progress, read_tree_manifest
 from receiptcore.errors import ConfigError, DigestMismatch, TreeMismatch
+from receiptcore.util.atomic import fsync_dir
 from receiptcore.verify import Check, Verdict, run_verification
 
 
@@ -118,9 +119,9 @@ def _fetch_tree(store, commit: Commit, out: Path, progress, verdict: Verdict) ->
                 changed=changed,
             )
         for folder in [*folders, ""]:
-            _fsync_dir(tmp / folder)
+            fsync_dir(tmp / folder)
         os.rename(tmp, out)  # replaces an empty folder, nothing else
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -133,10 +134,3 @@ def _report(progress: Progress | None, total: int, count: int):
         return None
     return lambda done, files: progress(done, total, files, count)
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -299,6 +299,28 @@ def unauthorized(m: Machine) -> list[str]:
     m.monkeypatch.setenv("RECEIPTCORE_MCP_TOKEN", "a-wrong-token")
     request = {"artifact": _reference(m, "model.bin")}
     return ["tool", "receipt.verify", json.dumps(request), "--server", url]
+def _externalized(m: Machine) -> Repo:
+    (m.root / "repo").mkdir()
+    repo = Repo(m.root / "repo")
+    repo.write("model.safetensors", safetensors_bytes())
+    repo.add("model.safetensors")
+    repo.commit()
+    with contextlib.redirect_stdout(open(os.devnull, "w")):
+        assert main(["externalize", "--root", "repo", "--no-progress"]) == 0
+    return repo
+
+
+def reference_conflict(m: Machine) -> list[str]:
+    repo = _externalized(m)
+    repo.write("model.safetensors", b"someone else's weights")
+    return ["pull", "repo/model.safetensors.artifact.json", "--no-progress"]
+
+
+def reference_mismatch(m: Machine) -> list[str]:
+    repo = _externalized(m)
+    ref = repo.root / "model.safetensors.artifact.json"
+    ref.write_bytes(re.sub(rb'"artifact_commit":"[0-9a-f]{64}"', b'"artifact_commit":"' + b"0" * 64 + b'"', ref.read_bytes()))
+    return ["pull", "repo/model.safetensors.artifact.json", "--no-progress"]
 
 
 def interrupted(m: Machine) -> list[str]:
@@ -363,6 +385,8 @@ SCENARIOS: dict[str, tuple[ExitCode, Callable[[Machine], list[str]]]] = {
     "unauthorized": (ExitCode.UNAUTHORIZED, unauthorized),
     "corpus-not-text": (ExitCode.CORPUS, corpus_not_text),
     "dimension-mismatch": (ExitCode.DIMENSION_MISMATCH, dimension_mismatch),
+    "reference-conflict": (ExitCode.REFERENCE_CONFLICT, reference_conflict),
+    "reference-mismatch": (ExitCode.REFERENCE_MISMATCH, reference_mismatch),
     "interrupted": (ExitCode.INTERRUPTED, interrupted),
     "reader-went-away": (ExitCode.BROKEN_PIPE, reader_went_away),
 }

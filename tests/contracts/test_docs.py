@@ -20,7 +20,10 @@ from receiptcore.signing.trust import add_trusted_key
 from support.paths import REPO
 from support.schemas import CASES, validator
 
-DOCS = [REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md", REPO / "docs" / "trees.md"]
+DOCS = [
+    REPO / "docs" / "contracts.md", REPO / "docs" / "receipts.md", REPO / "docs" / "trees.md",
+    REPO / "docs" / "migrate.md",
+]
 BLOCK = re.compile(r"<!-- (example|recipe): (\S+) -->\n```(\w+)\n(.*?)\n```", re.DOTALL)
 
 

@@ -192,6 +192,17 @@ TOOLS_V2 = {
     ),
 }
 
+REFERENCE = {
+    "kind": "tree",
+    "schema_version": 1,
+    "artifact_id": "models/encoder",
+    "artifact_commit": H2,
+    "uri": "file:///srv/receiptcore/objects/sha256/cd/" + H2[2:],
+    "size": 90865186,
+    "files": 9,
+    "ledger_index": 41,
+}
+
 DOCUMENTS = {
     "dataset_manifest.schema.json": DATASET,
     "build_manifest.schema.json": BUILD,
@@ -200,6 +211,7 @@ DOCUMENTS = {
     "dsse_envelope.schema.json": ENVELOPE,
     "trust.schema.json": TRUST,
     "v2/trust.schema.json": TRUST_V2,
+    "artifact_reference.schema.json": REFERENCE,
 }
 
 

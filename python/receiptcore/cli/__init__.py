@@ -23,7 +23,7 @@ from receiptcore.util.reading import FOLLOW_SYMLINKS
 
 COMMANDS = (
     "hash", "manifest", "keys", "receipt", "publish", "verify", "fetch", "ledger", "serve",
-    "scan", "mcp", "tool",
+    "scan", "mcp", "tool", "externalize", "pull",
 )
 PLUGIN_GROUP = "receiptcore.commands"
 

@@ -36,6 +36,7 @@ from receiptcore.contracts.receipt import (
     TrustFile,
     TrustFileV2,
 )
+from receiptcore.contracts.reference import ArtifactReference
 from receiptcore.contracts.tools import (
     ArtifactFetchRequest,
     ArtifactFetchResponse,
@@ -60,6 +61,7 @@ __all__ = [
     "ArtifactFetchRequest",
     "ArtifactFetchResponse",
     "ArtifactRef",
+    "ArtifactReference",
     "BuildInputs",
     "BuildManifest",
     "BuildOutput",

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from receiptcore.contracts import manifests, receipt, tools, tools_v2, tree
+from receiptcore.contracts import manifests, receipt, reference, tools, tools_v2, tree
 from receiptcore.contracts._base import SCHEMA_BASE
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -26,6 +26,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "dsse_envelope.schema.json": receipt.Envelope,
     "trust.schema.json": receipt.TrustFile,
     "v2/trust.schema.json": receipt.TrustFileV2,
+    "artifact_reference.schema.json": reference.ArtifactReference,
 }
 """Schema file name -> the model of a whole document. A contract's later major versions live
 beside the first, under ``v<N>/`` (version 1 files stay where they were)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from receiptcore.migrate.gate import check_references
 from receiptcore.scan.baseline import load_baseline, pin_contents, split_new, write_baseline
 from receiptcore.scan.catalogue import RULES
 from receiptcore.scan.config import ScanConfig, load_config
@@ -28,8 +29,8 @@ def find_all(root: Path, config: ScanConfig, selection: str = "git",
     content cleared their name, and how many files were looked at."""
     records = select_files(root, selection, base, cache=config.cache)
     findings, cleared = check_files(records, config, root)
-    return ScanResult(findings + check_imports(root, config), [], config.mode, selection,
-                      len(records), cleared, records.cached)
+    findings += check_imports(root, config) + check_references(root, config.disable)
+    return ScanResult(findings, [], config.mode, selection, len(records), cleared, records.cached)
 
 
 def run_scan(root: Path, config: ScanConfig, selection: str = "git", base: str | None = None,

@@ -109,6 +109,16 @@ RULES = (
          "statement counts, including those inside functions, unless ignore_type_checking "
          "= true drops the ones under 'if TYPE_CHECKING:'. Reported with the whole chain and "
          "the file and line of its first import."),
+    Rule("unverified-reference", "reference files whose artifact has no verified receipt",
+         "on; the ledger, store and trust file as verify finds them",
+         "disable = [\"unverified-reference\"]",
+         "A reference file (PATH.artifact.json, left by receiptcore externalize) is never a "
+         "finding for being one, but it must hold: valid against its contract and in its "
+         "written form, its id with a receipt in the ledger, its commit a version of that id, "
+         "its kind and size the receipt's, the receipt signed by a key in the trust file and "
+         "included in the ledger's signed checkpoint, the stored bytes unchanged (re-hashed, as "
+         "verify does), and the path it stands for not tracked beside it. Where no ledger can "
+         "be read, every reference is a finding: no proof, no merge."),
 )
 RULE_IDS = tuple(rule.id for rule in RULES)
 RULES_BY_ID = {rule.id: rule for rule in RULES}

@@ -89,6 +89,15 @@ def pid_running(pid: int) -> bool:
     return True
 
 
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries to disk: a name made or removed in it survives a crash."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _default_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)

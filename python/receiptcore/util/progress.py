@@ -13,9 +13,11 @@ Update = Callable[[int, int, int, int], None]
 
 
 @contextmanager
-def progress_bar(description: str, enabled: bool | None = None) -> Iterator[Update]:
+def progress_bar(
+    description: str, enabled: bool | None = None, counting: str = "files"
+) -> Iterator[Update]:
     """Yields an :data:`Update` that drives a bar on stderr: bytes done of the total, bytes/s,
-    and files done of the total.
+    and ``counting`` (files, or artifacts) done of the total.
 
     ``enabled=None`` shows the bar only when stderr is a terminal.
     """
@@ -27,7 +29,7 @@ def progress_bar(description: str, enabled: bool | None = None) -> Iterator[Upda
         def update(done: int, total: int, files: int, count: int) -> None:
             if bar.total != total:
                 bar.total = total
-            bar.set_postfix_str(f"files {files}/{count}", refresh=False)
+            bar.set_postfix_str(f"{counting} {files}/{count}", refresh=False)
             bar.update(done - bar.n)
 
         yield update

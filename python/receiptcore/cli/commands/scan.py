@@ -23,7 +23,7 @@ examples:
 
 rules (most severe first; a file flagged by several is one finding listing them all):
        unsafe-pickle, private-key, weights, tensor-data, vector-index, dataset, lfs-pointer,
-       submodule, forbidden-dir, large-file, unreadable, import-boundary.
+       submodule, forbidden-dir, large-file, unreadable, import-boundary, unverified-reference.
 config: [tool.receiptcore.scan] in pyproject.toml, or [scan] in receiptcore.toml.
 exit codes: 0 clean (or mode = "warn"), 1 new findings, 2 usage or configuration error.
 """
