@@ -25,6 +25,7 @@ import base64
 import logging
 import os
 import shlex
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,17 @@ class Fetched:
     size: int
     data: bytes | None
     path: Path | None
+    warnings: list[ToolError] = field(default_factory=list)
+
+
+@dataclass
+class FetchedTree:
+    """A tree artifact written to ``path``: every file hashed to its entry in the file list,
+    and the list to the commit (or, in warn mode, with the warnings)."""
+
+    artifact: ArtifactRef
+    path: Path
+    files: list
     warnings: list[ToolError] = field(default_factory=list)
 
 
@@ -279,6 +291,59 @@ class ToolClient:
             sink.keep()
         return Fetched(asked, sink.size, sink.data, sink.path, warnings)
 
+    async def fetch_tree(
+        self, artifact_id: str, commit: str, out: str | os.PathLike[str]
+    ) -> FetchedTree:
+        """A tree artifact written to the folder ``out`` (which must not exist), checked here:
+        the receipt's proofs, then its file list hashed against the commit, then every file,
+        fetched by its number, hashed against the list's sha256. ``out`` appears, by one
+        rename, only once every file did (in warn mode, with the warnings)."""
+        from receiptcore.tree import read_manifest
+
+        listing = await self.fetch(artifact_id, commit)
+        warnings = list(listing.warnings)
+        manifest = read_manifest(listing.data or b"", f"the file list of {artifact_id}")
+        out = Path(out)
+        if os.path.lexists(out):
+            raise FileExistsError(17, "File exists", os.fspath(out))
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part"))
+        try:
+            for number, entry in enumerate(manifest.files):
+                target = tmp / entry.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                await self._fetch_file_of(artifact_id, commit, number, entry, target, warnings)
+            os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return FetchedTree(listing.artifact, out, manifest.files, warnings)
+
+    async def _fetch_file_of(self, artifact_id, commit, number, entry, target, warnings) -> None:
+        asked = ArtifactRef(artifact_id=artifact_id, commit=_hex(commit))
+        located = await self.call(
+            "artifact.fetch", {"artifact": asked.to_json_obj(), "file": number}
+        )
+        if located.file is None or (located.file.path, located.file.sha256) != (entry.path, entry.sha256):
+            raise ToolServerError(
+                f"artifact.fetch of file {number} of {artifact_id} answered for another file"
+            )
+        for failure in located.warnings:
+            self._fail(failure.to_exception(), warnings)
+        with _Sink(target) as sink:
+            if located.uri is not None and located.uri.startswith(("http://", "https://")):
+                await self._read_url(located, sink)
+            else:
+                await self._read_chunks(asked, located.size, sink, file=number)
+            try:
+                check_bytes(
+                    sink.hasher.hexdigest(),
+                    ArtifactRef(artifact_id=artifact_id, commit=entry.sha256),
+                    f"the {sink.size} bytes of {artifact_id}'s {entry.path}",
+                )
+            except ReceiptcoreError as error:
+                self._fail(error, warnings)
+            sink.keep()
+
     async def _read_url(self, located: ArtifactFetchResponse, sink: _Sink) -> None:
         """GET the server's endpoint on a worker thread: a plain blocking reader keeps up with
         the hashing, where an async HTTP client's per-piece overhead did not (benches/)."""
@@ -309,12 +374,16 @@ class ToolClient:
         finally:
             connection.close()
 
-    async def _read_chunks(self, asked: ArtifactRef, size: int, sink: _Sink) -> None:
+    async def _read_chunks(
+        self, asked: ArtifactRef, size: int, sink: _Sink, file: int | None = None
+    ) -> None:
         offset = 0
+        which = {} if file is None else {"file": file}
         while True:
             response = await self.call(
                 "artifact.fetch",
-                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": CHUNK}},
+                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": CHUNK},
+                 **which},
             )
             chunk = response.chunk
             if chunk is None or chunk.offset != offset:
