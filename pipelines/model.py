@@ -20,7 +20,9 @@ from receiptcore.errors import DimensionMismatch
 MODEL_ID = "all-minilm-l6-v2"
 """The artifact id under which the packaged model folder is published."""
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           # no progress bars of theirs ("Loading weights"): a pipeline draws its own
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
 
 def packaged_model_dir() -> Path:

@@ -125,7 +125,7 @@ def test_a_changed_file_of_the_cached_model_is_refused_by_name(corpus, home, tin
     assert main(["pipeline", "embed", str(corpus), "--id", "other", "--model", str(tiny),
                  "--no-progress"]) == 9
     err = capsys.readouterr().err
-    assert err.startswith(f"receiptcore: error: input {tiny}: ") and "config.json (content)" in err
+    assert err.startswith(f"receiptcore: error: input {tiny}: ") and "1 changed: config.json" in err
     assert err.count("\n") == 1 and _ledger_size(home) == before
 
 
