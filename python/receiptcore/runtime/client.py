@@ -54,7 +54,7 @@ from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
 from receiptcore.ledger.pins import TrustedCheckpoints
 from receiptcore.runtime.checks import check_bytes, check_receipt
 from receiptcore.signing.trust import Trust, load_trust
-from receiptcore.util.home import home_dir, state_dir, trust_path
+from receiptcore.util.home import ENV_TRUST, home_dir, state_dir, trust_path
 from receiptcore.verify import Mode, default_mode
 
 CHUNK = 256 << 10
@@ -125,8 +125,7 @@ class ToolClient:
         self.mode: Mode = mode or default_mode()
         self.token = token
         self.env = env
-        home_path = home_dir(home)
-        self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home_path, trust))
+        self.trust = trust if isinstance(trust, Trust) else load_trust(_trust_file(home, trust))
         self.ledger_key = VerifierKey.from_text(ledger_key) if isinstance(ledger_key, str) else ledger_key
         where = location or (server if isinstance(server, str) else shlex.join(server))
         self.pins = TrustedCheckpoints(state_dir(state), f"mcp:{where}")
@@ -472,6 +471,14 @@ class _Sink:
             os.replace(self._file.name, self.path)
         else:
             os.unlink(self._file.name)
+
+
+def _trust_file(home, trust) -> Path:
+    """The trust file: ``trust``, else ``$RECEIPTCORE_TRUST``, else the home's; a runtime
+    given its trust file needs no receiptcore home of its own."""
+    if trust is not None or os.environ.get(ENV_TRUST):
+        return trust_path(Path(), trust)
+    return trust_path(home_dir(home))
 
 
 def _hex(commit: str) -> str:
