@@ -67,10 +67,10 @@ def resolve_model(ref: ArtifactRef | None, *, home=None, cache: Path | None = No
     ``None``: the packaged MiniLM folder, verified in place as the latest version of
     ``MODEL_ID``; published first when it is not that yet: on the first run, or, with
     ``new_version``, when another release of the package is installed (without it, the
-    library's VersionExists names the version the ledger has). A reference: the packaged folder when it is
-    exactly that version, else the folder fetched from the store into ``cache``
-    (``<home>/cache/models/<commit>``, written whole or not at all) or, once there, re-verified
-    file by file. Each path hashes the model's bytes once.
+    library's VersionExists names the version the ledger has). A reference: the packaged
+    folder when it is exactly that version, else the folder fetched from the store into
+    ``cache`` (``<home>/cache/models/<commit>``, written whole or not at all) or, once there,
+    re-verified file by file.
     """
     if ref is None:
         return _packaged(home, new_version), packaged_model_dir()
