@@ -276,19 +276,28 @@ class ToolClient:
         located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
         if located.artifact != asked:
             raise ToolServerError(f"artifact.fetch answered for {located.artifact.artifact_id}, not {artifact_id}")
+        sink = await self._receive(located, asked, out, asked.commit, artifact_id, warnings)
+        return Fetched(asked, sink.size, sink.data, sink.path, warnings)
+
+    async def _receive(
+        self, located, asked: ArtifactRef, out, sha256: str, what: str, warnings, file=None
+    ) -> _Sink:
+        """The bytes ``located`` names, read from its ``uri`` or in ``range`` chunks into ``out``
+        (memory when None), every one hashed: they must hash to ``sha256``."""
         for failure in located.warnings:
             self._fail(failure.to_exception(), warnings)
         with _Sink(out) as sink:
             if located.uri is not None and located.uri.startswith(("http://", "https://")):
                 await self._read_url(located, sink)
             else:
-                await self._read_chunks(asked, located.size, sink)
+                await self._read_chunks(asked, located.size, sink, file=file)
             try:
-                check_bytes(sink.hasher.hexdigest(), asked, f"the {sink.size} bytes of {artifact_id}")
+                expected = ArtifactRef(artifact_id=asked.artifact_id, commit=sha256)
+                check_bytes(sink.hasher.hexdigest(), expected, f"the {sink.size} bytes of {what}")
             except ReceiptcoreError as error:
                 self._fail(error, warnings)
             sink.keep()
-        return Fetched(asked, sink.size, sink.data, sink.path, warnings)
+        return sink
 
     async def fetch_tree(
         self, artifact_id: str, commit: str, out: str | os.PathLike[str]
@@ -326,22 +335,8 @@ class ToolClient:
             raise ToolServerError(
                 f"artifact.fetch of file {number} of {artifact_id} answered for another file"
             )
-        for failure in located.warnings:
-            self._fail(failure.to_exception(), warnings)
-        with _Sink(target) as sink:
-            if located.uri is not None and located.uri.startswith(("http://", "https://")):
-                await self._read_url(located, sink)
-            else:
-                await self._read_chunks(asked, located.size, sink, file=number)
-            try:
-                check_bytes(
-                    sink.hasher.hexdigest(),
-                    ArtifactRef(artifact_id=artifact_id, commit=entry.sha256),
-                    f"the {sink.size} bytes of {artifact_id}'s {entry.path}",
-                )
-            except ReceiptcoreError as error:
-                self._fail(error, warnings)
-            sink.keep()
+        await self._receive(located, asked, target, entry.sha256,
+                            f"{artifact_id}'s {entry.path}", warnings, file=number)
 
     async def _read_url(self, located: ArtifactFetchResponse, sink: _Sink) -> None:
         """GET the server's endpoint on a worker thread: a plain blocking reader keeps up with
