@@ -10,7 +10,7 @@
   3. lora: `pipeline lora` vs a plain peft training loop over the same pairs and steps
      (target: overhead <= 5%).
 
-Parts 2 and 3 publish model folders, so they need folder (tree) artifacts (issue #12).
+Parts 2 and 3 publish model folders as tree artifacts.
 
     python benches/bench_pipelines.py [--vectors 100000] [--chunks 10000] [--rss-chunks 200000]
 """
@@ -18,7 +18,6 @@ Parts 2 and 3 publish model folders, so they need folder (tree) artifacts (issue
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
@@ -29,8 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from _common import table
-
-TREES = importlib.util.find_spec("receiptcore.fetch") is not None
 
 
 def timed(fn):
@@ -119,9 +116,6 @@ def _corpus(root: Path, chunks: int, words_per_chunk: int = 100) -> None:
 
 
 def bench_embed(chunks: int, rss_chunks: int, work: Path) -> None:
-    if not TREES:
-        print("\n## embed: skipped: publishing the model folder needs tree artifacts (#12)")
-        return
     from pipelines.chunking import chunk_documents, load_tokenizer
     from pipelines.corpus import Document
     from pipelines.embed import embed
@@ -176,9 +170,6 @@ print((after - before) / 1024)
 
 
 def bench_lora(work: Path, steps: int = 30) -> None:
-    if not TREES:
-        print("\n## lora: skipped: publishing the base model folder needs tree artifacts (#12)")
-        return
     import torch
     from peft import LoraConfig, get_peft_model
 

@@ -4,7 +4,7 @@
   endpoint; every byte hashed by the client) vs reading and hashing the same stored file locally
   (``hashlib.sha256``, 1 MiB reads); target ≥ 0.8× the local throughput. The same through
   ``artifact.fetch`` chunks over stdio (no HTTP endpoint) is printed beside it.
-- ``rag.query`` (needs the models side, ``pip install ./pipelines``, and folder artifacts):
+- ``rag.query`` (needs the models side, ``pip install ./pipelines``):
   this project's ``docs/`` embedded with the packaged MiniLM and indexed with faiss; with index
   and model verified and cached, 8 concurrent clients on loopback vs the same encode + search
   done in-process by 8 threads (target ≥ 0.8× the throughput), the added p50 latency of one
@@ -236,8 +236,8 @@ def hash_and_load_alone(models: Models, ref: dict) -> float:
 def bench_rag(queries: int) -> None:
     import importlib.util
 
-    if importlib.util.find_spec("pipelines") is None or importlib.util.find_spec("receiptcore.fetch") is None:
-        print("\n## rag.query: skipped (needs pip install ./pipelines and folder artifacts)")
+    if importlib.util.find_spec("pipelines") is None:
+        print("\n## rag.query: skipped (needs the models side: pip install ./pipelines)")
         return
     with tempfile.TemporaryDirectory(prefix="bench-rag-") as tmp:
         models = Models(Path(tmp))

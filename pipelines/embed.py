@@ -90,7 +90,7 @@ def embed(
     manifest = dataset_manifest(corpus, name=artifact_id, source=source or os.fspath(corpus),
                                 license=license, owner=owner, files=files)
     documents, skipped = read_documents(manifest, files)
-    model_ref, folder = resolve_model(model, home=home)
+    model_ref, folder = resolve_model(model, home=home, new_version=new_version)
     sentence_model = load_model(folder)
     dimension = dimension_of(sentence_model)
     rows = list(chunk_rows(chunk_documents(documents, load_tokenizer(folder), chunk_size,

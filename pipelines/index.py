@@ -106,6 +106,8 @@ def build_index(
     if model is not None:
         inputs["model"], folder = resolve_model(model, home=home)
         recorded = dimension_of(load_model(folder))
+    else:  # not read here, but recorded as an input: verified like every input
+        verify_input(inputs["model"], home=home)
     verify_input(inputs["chunks"], home=home)
 
     work = Path(tempfile.mkdtemp(prefix="receiptcore-index-"))

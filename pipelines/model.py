@@ -20,7 +20,9 @@ from receiptcore.errors import DimensionMismatch
 MODEL_ID = "all-minilm-l6-v2"
 """The artifact id under which the packaged model folder is published."""
 
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           # no progress bars of theirs ("Loading weights"): a pipeline draws its own
+           "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
 
 def packaged_model_dir() -> Path:
@@ -56,39 +58,58 @@ def dimension_of(model) -> int:
     return int(dimension)
 
 
-def resolve_model(ref: ArtifactRef | None, *, home=None, cache: Path | None = None):
-    """``(pinned ref, local folder)`` of the model to use, published and verified.
+def resolve_model(ref: ArtifactRef | None, *, home=None, cache: Path | None = None,
+                  new_version: bool = False):
+    """``(pinned ref, local folder)`` of the model to use, a tree artifact verified through the
+    library's one :func:`~receiptcore.verify.verify` (or :func:`~receiptcore.fetch.fetch`, which
+    runs the same checks) before anything loads it.
 
-    ``None``: the packaged MiniLM, published as ``MODEL_ID`` (a no-op when these bytes are
-    already its version) and verified in place. A reference: verified, then fetched from the
-    store into ``cache`` (``<home>/cache/models/<commit>``), or re-verified there if present.
+    ``None``: the packaged MiniLM folder, verified in place as the latest version of
+    ``MODEL_ID``; published first when it is not that yet: on the first run, or, with
+    ``new_version``, when another release of the package is installed (without it, the
+    library's VersionExists names the version the ledger has). A reference: the packaged
+    folder when it is exactly that version, else the folder fetched from the store into
+    ``cache`` (``<home>/cache/models/<commit>``, written whole or not at all) or, once there,
+    re-verified file by file.
     """
-    from receiptcore.publish import publish
+    if ref is None:
+        return _packaged(home, new_version), packaged_model_dir()
+    from pipelines.provenance import naming_the_input, verify_input
     from receiptcore.util.home import home_dir
     from receiptcore.verify import verify
 
-    if ref is None:
-        folder = packaged_model_dir()
-        published = publish(folder, artifact_id=MODEL_ID, home=home)
+    if ref.commit is None:  # pinned first: the cache is keyed by commit
+        ref = verify_input(ref, home=home).ref
+    if ref.artifact_id == MODEL_ID and _is_packaged(ref, home):
+        return ref, packaged_model_dir()
+    folder = (cache or home_dir(home) / "cache" / "models") / ref.commit.hex
+    with naming_the_input(ref):
+        if folder.is_dir():
+            verify(path=folder, artifact_id=ref.artifact_id, commit=ref.commit, home=home,
+                   mode="enforce")
+        else:
+            from receiptcore.fetch import fetch
+
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            fetch(ref.artifact_id, commit=ref.commit, out=folder, home=home)
+    return ref, folder
+
+
+def _packaged(home, new_version: bool) -> ArtifactRef:
+    """The packaged folder, verified as the latest version of ``MODEL_ID`` (published first
+    when it is not)."""
+    from receiptcore.errors import DigestMismatch, HomeNotFound, NotInLedger
+    from receiptcore.publish import publish
+    from receiptcore.verify import verify
+
+    folder = packaged_model_dir()
+    try:
+        verdict = verify(path=folder, artifact_id=MODEL_ID, home=home, mode="enforce")
+    except (HomeNotFound, NotInLedger, DigestMismatch):  # not published yet, or other bytes
+        published = publish(folder, artifact_id=MODEL_ID, home=home, new_version=new_version)
         verdict = verify(path=folder, artifact_id=MODEL_ID, commit=published.artifact_commit,
                          home=home, mode="enforce")
-        return ArtifactRef(MODEL_ID, verdict.artifact_commit), folder
-    from pipelines.provenance import verify_input
-
-    verified = verify_input(ref, home=home)
-    if ref.artifact_id == MODEL_ID and _is_packaged(verified.ref, home):
-        return verified.ref, packaged_model_dir()
-    cache = cache or home_dir(home) / "cache" / "models"
-    folder = cache / verified.ref.commit.hex
-    if folder.is_dir():
-        verify(path=folder, artifact_id=ref.artifact_id, commit=verified.ref.commit, home=home,
-               mode="enforce")
-    else:
-        from receiptcore.fetch import fetch  # tree artifacts (#12)
-
-        cache.mkdir(parents=True, exist_ok=True)
-        fetch(ref.artifact_id, commit=verified.ref.commit, out=folder, home=home)
-    return verified.ref, folder
+    return ArtifactRef(MODEL_ID, verdict.artifact_commit)
 
 
 def _is_packaged(ref: ArtifactRef, home) -> bool:

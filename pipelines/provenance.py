@@ -13,7 +13,7 @@ runs (then raised): an interrupted pipeline publishes all of its outputs or none
 
 from __future__ import annotations
 
-import inspect
+import copy
 import os
 import signal
 import subprocess
@@ -56,13 +56,22 @@ class VerifiedInput:
 def verify_input(ref: ArtifactRef, home=None) -> VerifiedInput:
     """Verify ``ref`` (its latest version when no commit is pinned); raises the verification's
     own error, whose message says which input failed."""
-    try:
+    with naming_the_input(ref):
         verdict = verify(artifact_id=ref.artifact_id, commit=ref.commit, home=home, mode="enforce")
-    except Exception as error:
-        if hasattr(error, "exit_code"):
-            raise type(error)(f"input {ref}: {error}") from error
-        raise
     return VerifiedInput(ArtifactRef(ref.artifact_id, verdict.artifact_commit), verdict)
+
+
+@contextmanager
+def naming_the_input(ref: ArtifactRef) -> Iterator[None]:
+    """A verification's error (same class, same exit code), its message prefixed with the input."""
+    try:
+        yield
+    except Exception as error:
+        if not hasattr(error, "exit_code"):
+            raise
+        named = copy.copy(error)  # keeps what the error carries (a tree's differing files...)
+        named.args = (f"input {ref}: {error}",)
+        raise named from error
 
 
 def fetch_file(verified: VerifiedInput, dest: str | os.PathLike[str], home=None) -> Path:
@@ -126,11 +135,10 @@ def publish_outputs(
     under an id that already has a version need ``new_version`` (the library refuses them
     otherwise, naming the version it has)."""
     options: dict[str, Any] = {} if issuer is None else {"issuer": issuer}
-    if new_version and "new_version" in inspect.signature(publish).parameters:
-        options["new_version"] = True  # a library without versions (before #12) allows it anyway
     with _interrupts_held():
         return [
-            publish(path, build=build, artifact_id=artifact_id, home=home, key=key, **options)
+            publish(path, build=build, artifact_id=artifact_id, home=home, key=key,
+                    new_version=new_version, **options)
             for artifact_id, path in sorted(outputs.items())
         ]
 

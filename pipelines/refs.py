@@ -16,17 +16,12 @@ class ArtifactRef:
 
     @classmethod
     def parse(cls, text: str) -> ArtifactRef:
-        """``ID@COMMIT`` (commit as ``sha256:<hex>`` or bare hex) or ``ID``. An id may itself hold
-        ``@``: only a last part that is a commit is taken as one."""
-        head, sep, tail = text.rpartition("@")
-        if sep and head:
-            try:
-                return cls(head, Commit.parse(tail))
-            except ValueError:
-                pass
-        if not text:
-            raise ValueError("an artifact reference is ID or ID@COMMIT, not empty")
-        return cls(text)
+        """``ID@COMMIT`` (commit as ``sha256:<hex>`` or bare hex) or ``ID``, read by the
+        library's :func:`receiptcore.ids.parse_reference` (an id may itself hold ``@``)."""
+        from receiptcore.ids import parse_reference
+
+        artifact_id, commit = parse_reference(text)
+        return cls(artifact_id, commit)
 
     def to_json(self) -> dict[str, str]:
         """The form build manifests record under ``parameters.inputs`` (bare hex commit)."""

@@ -6,7 +6,8 @@ MCP wiring, same contracts, valid responses) whose answers are forged in one way
 LIE is one of: ``forged-receipt`` (a receipt for the asked artifact signed by a key of its own),
 ``altered-receipt`` (the real envelope, its payload changed), ``other-tree`` (the inclusion proof
 of another entry), ``rolled-back`` (true proofs, but at an older signed checkpoint),
-``wrong-bytes`` (artifact.fetch chunks with one byte changed), ``honest``.
+``wrong-bytes`` (artifact.fetch chunks with one byte changed), ``wrong-file`` (the same, only in
+the chunks of a tree's files, not of its file list), ``honest``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class LyingService(ToolService):
     def artifact_fetch(self, request):
         honest = super().artifact_fetch(request).to_json_obj()
         chunk = honest["chunk"]
-        if self.lie == "wrong-bytes" and chunk is not None and chunk["length"]:
+        lies = self.lie == "wrong-bytes" or (self.lie == "wrong-file" and request.file is not None)
+        if lies and chunk is not None and chunk["length"]:
             data = bytearray(base64.b64decode(chunk["data"]))
             data[0] ^= 0xFF
             chunk["data"] = base64.b64encode(bytes(data)).decode()

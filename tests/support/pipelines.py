@@ -1,5 +1,5 @@
 """Embeddings published as `pipeline embed` publishes them, from random vectors, for the tests
-of the index pipeline and of its exit codes (no model run, no folder artifact needed)."""
+of the index pipeline and of its exit codes (no model run)."""
 
 from __future__ import annotations
 
@@ -11,24 +11,25 @@ from pipelines.formats import ChunkRow, EmbeddingsWriter, write_chunk_table
 from pipelines.provenance import make_build, publish_outputs
 from pipelines.refs import ArtifactRef
 from receiptcore.commit import Commit
-from receiptcore.commitments import artifact_commit, build_manifest, commit_of, dataset_manifest
+from receiptcore.commitments import commit_of, dataset_manifest
 from receiptcore.publish import publish, store_manifest
 
 
 def published_embeddings(tmp_path, home, *, rows=200, dimension=24, recorded=None):
     """What `pipeline embed` publishes, made here from random vectors: a dataset manifest,
     <id>.embeddings and <id>.chunks under one build manifest naming a model input. The model is
-    a stand-in file artifact: the index pipeline reads only its reference."""
+    a small folder published as a tree artifact, as a model is: the index pipeline verifies it
+    but reads none of its bytes."""
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
     (corpus / "a.md").write_text("text\n")
     manifest = dataset_manifest(corpus, name="docs", source="t", license="CC0-1.0", owner="o")
     store_manifest(manifest, home=home)
-    weights = tmp_path / "weights.bin"
-    weights.write_bytes(os.urandom(1000))
-    model = publish(weights, build=build_manifest(dataset_manifest_commits=[], code_revision="r",
-                                                  outputs={"model": artifact_commit(weights)}),
-                    artifact_id="model", home=home)
+    folder = tmp_path / "model"
+    folder.mkdir(exist_ok=True)
+    (folder / "config.json").write_text('{"hidden_size": 24}')
+    (folder / "model.safetensors").write_bytes(os.urandom(1000))
+    model = publish(folder, artifact_id="model", home=home)
     vectors = np.random.default_rng(0).standard_normal((rows, dimension)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     out = tmp_path / "out"

@@ -51,6 +51,17 @@ class Models:
         shutil.copy(self.home / "trust.json", self.client_trust)  # what the runtime was given
         return published
 
+    def publish_tree(self, name: str, files: dict[str, bytes]) -> Publication:
+        """A folder of ``files`` (relative path -> bytes) published as one tree artifact."""
+        root = self.root / "src" / name
+        for rel, data in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+        published = publish(root, artifact_id=name, home=self.home)
+        self.client_trust.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.home / "trust.json", self.client_trust)
+        return published
+
     def argv(self, *extra: str) -> list[str]:
         """The command of a stdio server of this host."""
         return [*CLI, "mcp", "--home", str(self.home), "--state", str(self.server_state), *extra]

@@ -1,10 +1,9 @@
 """rag.query through the official MCP client and the runtime's client, over stdio and HTTP,
 against a real server process: an index the pipelines built from a small corpus with the
-packaged MiniLM (offline), and every way it can fail closed."""
+packaged MiniLM (offline; the model a tree artifact the server fetches and verifies), and every
+way it can fail closed."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import pytest
 
@@ -12,14 +11,7 @@ from receiptcore.errors import ReceiptcoreError
 from receiptcore.runtime import ToolClient
 from support.toolserver import Models, mcp_client, server_address
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pipelines") is None
-        or importlib.util.find_spec("receiptcore.fetch") is None,
-        reason="needs the models side (pip install ./pipelines) and folder artifacts (#12)",
-    ),
-]
+pytestmark = pytest.mark.anyio
 TRANSPORTS = ["stdio", "http"]
 QUESTION = "Which key signs the checkpoints?"
 
@@ -135,3 +127,24 @@ async def test_a_tampered_model_is_refused(host):
             with pytest.raises(ReceiptcoreError) as refused:
                 await client.query(index_ref(commits), QUESTION, 1)
     assert refused.value.check == "digest"
+
+
+async def test_a_model_whose_stored_file_changed_is_never_loaded(host):
+    import hashlib
+
+    from pipelines.model import packaged_model_dir
+    from receiptcore.store import LocalStore
+
+    models, commits = host
+    config = hashlib.sha256((packaged_model_dir() / "config.json").read_bytes()).hexdigest()
+    stored = LocalStore(models.home / "objects").path(config)
+    stored.chmod(0o644)
+    stored.write_bytes(stored.read_bytes() + b" ")
+    async with mcp_client("stdio", models.argv()) as client:
+        refused = await client.call_tool(
+            "rag.query", {"index": index_ref(commits), "query": QUESTION, "top_k": 1})
+    error = refused.structured_content["error"]
+    assert (error["reason"], error["exit_name"]) == ("TreeMismatch", "digest_mismatch")
+    assert "config.json" in error["message"]
+    cache = models.home / "cache" / "models"
+    assert not cache.exists() or list(cache.iterdir()) == []  # nothing fetched half

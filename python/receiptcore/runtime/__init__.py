@@ -12,12 +12,13 @@ no training or ML library, no ``pipelines``, and not the server (``receiptcore.t
 """
 
 from receiptcore.runtime.blocking import Tools
-from receiptcore.runtime.client import Answer, Fetched, Receipt, ToolClient
+from receiptcore.runtime.client import Answer, Fetched, FetchedTree, Receipt, ToolClient
 from receiptcore.runtime.shims import RemoteIndex, load_index, search
 
 __all__ = [
     "Answer",
     "Fetched",
+    "FetchedTree",
     "Receipt",
     "RemoteIndex",
     "ToolClient",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Self
 
-from receiptcore.runtime.client import Answer, Fetched, Receipt, ToolClient
+from receiptcore.runtime.client import Answer, Fetched, FetchedTree, Receipt, ToolClient
 
 
 class Tools:
@@ -52,6 +52,9 @@ class Tools:
 
     def fetch(self, artifact_id: str, commit: str, out=None) -> Fetched:
         return self._portal.call(self.client.fetch, artifact_id, commit, out)
+
+    def fetch_tree(self, artifact_id: str, commit: str, out) -> FetchedTree:
+        return self._portal.call(self.client.fetch_tree, artifact_id, commit, out)
 
     def query(self, index, query: str, top_k: int = 5) -> Answer:
         return self._portal.call(self.client.query, index, query, top_k)

@@ -25,6 +25,7 @@ import base64
 import logging
 import os
 import shlex
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
 from receiptcore.ledger.pins import TrustedCheckpoints
 from receiptcore.runtime.checks import check_bytes, check_receipt
 from receiptcore.signing.trust import Trust, load_trust
-from receiptcore.util.home import home_dir, state_dir, trust_path
+from receiptcore.util.home import ENV_TRUST, home_dir, state_dir, trust_path
 from receiptcore.verify import Mode, default_mode
 
 CHUNK = 256 << 10
@@ -86,6 +87,17 @@ class Fetched:
 
 
 @dataclass
+class FetchedTree:
+    """A tree artifact written to ``path``: every file hashed to its entry in the file list,
+    and the list to the commit (or, in warn mode, with the warnings)."""
+
+    artifact: ArtifactRef
+    path: Path
+    files: list
+    warnings: list[ToolError] = field(default_factory=list)
+
+
+@dataclass
 class Answer:
     response: RagQueryResponse
     warnings: list[ToolError] = field(default_factory=list)
@@ -113,8 +125,7 @@ class ToolClient:
         self.mode: Mode = mode or default_mode()
         self.token = token
         self.env = env
-        home_path = home_dir(home)
-        self.trust = trust if isinstance(trust, Trust) else load_trust(trust_path(home_path, trust))
+        self.trust = trust if isinstance(trust, Trust) else load_trust(_trust_file(home, trust))
         self.ledger_key = VerifierKey.from_text(ledger_key) if isinstance(ledger_key, str) else ledger_key
         where = location or (server if isinstance(server, str) else shlex.join(server))
         self.pins = TrustedCheckpoints(state_dir(state), f"mcp:{where}")
@@ -265,19 +276,67 @@ class ToolClient:
         located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
         if located.artifact != asked:
             raise ToolServerError(f"artifact.fetch answered for {located.artifact.artifact_id}, not {artifact_id}")
+        sink = await self._receive(located, asked, out, asked.commit, artifact_id, warnings)
+        return Fetched(asked, sink.size, sink.data, sink.path, warnings)
+
+    async def _receive(
+        self, located, asked: ArtifactRef, out, sha256: str, what: str, warnings, file=None
+    ) -> _Sink:
+        """The bytes ``located`` names, read from its ``uri`` or in ``range`` chunks into ``out``
+        (memory when None), every one hashed: they must hash to ``sha256``."""
         for failure in located.warnings:
             self._fail(failure.to_exception(), warnings)
         with _Sink(out) as sink:
             if located.uri is not None and located.uri.startswith(("http://", "https://")):
                 await self._read_url(located, sink)
             else:
-                await self._read_chunks(asked, located.size, sink)
+                await self._read_chunks(asked, located.size, sink, file=file)
             try:
-                check_bytes(sink.hasher.hexdigest(), asked, f"the {sink.size} bytes of {artifact_id}")
+                expected = ArtifactRef(artifact_id=asked.artifact_id, commit=sha256)
+                check_bytes(sink.hasher.hexdigest(), expected, f"the {sink.size} bytes of {what}")
             except ReceiptcoreError as error:
                 self._fail(error, warnings)
             sink.keep()
-        return Fetched(asked, sink.size, sink.data, sink.path, warnings)
+        return sink
+
+    async def fetch_tree(
+        self, artifact_id: str, commit: str, out: str | os.PathLike[str]
+    ) -> FetchedTree:
+        """A tree artifact written to the folder ``out`` (which must not exist), checked here:
+        the receipt's proofs, then its file list hashed against the commit, then every file,
+        fetched by its number, hashed against the list's sha256. ``out`` appears, by one
+        rename, only once every file did (in warn mode, with the warnings)."""
+        from receiptcore.tree import read_manifest
+
+        listing = await self.fetch(artifact_id, commit)
+        warnings = list(listing.warnings)
+        manifest = read_manifest(listing.data or b"", f"the file list of {artifact_id}")
+        out = Path(out)
+        if os.path.lexists(out):
+            raise FileExistsError(17, "File exists", os.fspath(out))
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part"))
+        try:
+            for number, entry in enumerate(manifest.files):
+                target = tmp / entry.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                await self._fetch_file_of(artifact_id, commit, number, entry, target, warnings)
+            os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return FetchedTree(listing.artifact, out, manifest.files, warnings)
+
+    async def _fetch_file_of(self, artifact_id, commit, number, entry, target, warnings) -> None:
+        asked = ArtifactRef(artifact_id=artifact_id, commit=_hex(commit))
+        located = await self.call(
+            "artifact.fetch", {"artifact": asked.to_json_obj(), "file": number}
+        )
+        if located.file is None or (located.file.path, located.file.sha256) != (entry.path, entry.sha256):
+            raise ToolServerError(
+                f"artifact.fetch of file {number} of {artifact_id} answered for another file"
+            )
+        await self._receive(located, asked, target, entry.sha256,
+                            f"{artifact_id}'s {entry.path}", warnings, file=number)
 
     async def _read_url(self, located: ArtifactFetchResponse, sink: _Sink) -> None:
         """GET the server's endpoint on a worker thread: a plain blocking reader keeps up with
@@ -309,12 +368,16 @@ class ToolClient:
         finally:
             connection.close()
 
-    async def _read_chunks(self, asked: ArtifactRef, size: int, sink: _Sink) -> None:
+    async def _read_chunks(
+        self, asked: ArtifactRef, size: int, sink: _Sink, file: int | None = None
+    ) -> None:
         offset = 0
+        which = {} if file is None else {"file": file}
         while True:
             response = await self.call(
                 "artifact.fetch",
-                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": CHUNK}},
+                {"artifact": asked.to_json_obj(), "range": {"offset": offset, "length": CHUNK},
+                 **which},
             )
             chunk = response.chunk
             if chunk is None or chunk.offset != offset:
@@ -403,6 +466,14 @@ class _Sink:
             os.replace(self._file.name, self.path)
         else:
             os.unlink(self._file.name)
+
+
+def _trust_file(home, trust) -> Path:
+    """The trust file: ``trust``, else ``$RECEIPTCORE_TRUST``, else the home's; a runtime
+    given its trust file needs no receiptcore home of its own."""
+    if trust is not None or os.environ.get(ENV_TRUST):
+        return trust_path(Path(), trust)
+    return trust_path(home_dir(home))
 
 
 def _hex(commit: str) -> str:

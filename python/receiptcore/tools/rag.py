@@ -138,9 +138,10 @@ class RagIndexes:
         from receiptcore.lineage import input_refs, read_stored_manifest
 
         engine = self._engine_future()
-        home = self.service.config.home
+        home, store = self.service.config.home, self.service.config.store
         index = self.service.verified(ref.artifact_id, ref.commit)
-        build = read_stored_manifest(index.build_manifest_commit, BuildManifest, home=home)
+        build = read_stored_manifest(index.build_manifest_commit, BuildManifest, home=home,
+                                     store=store)
         inputs = input_refs(build, index.build_manifest_commit)
         missing = {"model", "chunks"} - set(inputs)
         if missing:
@@ -153,7 +154,8 @@ class RagIndexes:
             artifact_id, commit = inputs[role]
             refs[role] = (artifact_id, Commit.parse(str(commit)).hex)
         chunks = self.service.verified(*refs["chunks"])
-        embed_build = read_stored_manifest(chunks.build_manifest_commit, BuildManifest, home=home)
+        embed_build = read_stored_manifest(chunks.build_manifest_commit, BuildManifest, home=home,
+                                           store=store)
         normalize = bool(embed_build.inputs.parameters.get("normalize", True))
         model, folder = self.service.model_folder(*refs["model"])
         stamp = _stamp(folder)
@@ -185,10 +187,8 @@ def _index_kind(ref: IndexRef) -> str:
 
 
 def _read_chunk_table(service, commit: str) -> list[dict]:
-    """The chunk table's rows, read through a reader that checks the bytes' sha256."""
-    from receiptcore.store import LocalStore
-
-    with LocalStore(Path(service.config.home) / "objects").open(commit) as reader:
+    """The chunk table's rows, read through the store's reader that checks the bytes' sha256."""
+    with service.store().open(commit) as reader:
         data = reader.read()
     rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line]
     for number, row in enumerate(rows):

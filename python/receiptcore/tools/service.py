@@ -3,10 +3,15 @@ over the embedded ledger and store (``rag.query`` is in :mod:`receiptcore.tools.
 
 Everything goes through the one :func:`receiptcore.verify.verify`. ``receipt.verify`` returns its
 verdict with the proofs it rests on, read from the same ledger at the same sizes;
-``artifact.fetch`` serves only bytes that verified. Because a caller verifies, then reads a large
-artifact in many chunks, a successful verdict is kept per ``(artifact id, commit)`` and the whole
-verification is run again whenever the stored object's ``stat`` (device, inode, size, mtime and
-ctime in nanoseconds) or the ledger's size, or the trust file, changes. The client re-hashes whatever it reads.
+``artifact.fetch`` serves only bytes that verified: a file artifact's object, or a tree
+artifact's file list (the object stored under the tree's commit) and each of its files by number.
+Because a caller verifies, then reads a large artifact in many chunks, a successful verdict is
+kept per ``(artifact id, commit)`` and the whole verification is run again whenever the ``stat``
+(device, inode, size, mtime and ctime in nanoseconds) of a stored object it covers (for a tree,
+every file's), the ledger's size or the trust file changes. The stats are taken before the
+verification reads the objects, so a change during it shows at the next call; a tree's files
+are known, and stat'ed, only once its first verification has read its file list. The client
+re-hashes whatever it reads.
 """
 
 from __future__ import annotations
@@ -64,9 +69,12 @@ class ServerConfig:
 @dataclass
 class _Cached:
     verdict: Verdict
-    stat: tuple[int, ...] | None
+    stats: dict[str, tuple[int, ...] | None]
+    """The stat of every object the verdict covers, by commit hex (a tree's file list first)."""
     ledger_size: int
     trust: tuple[int, ...] | None
+    files: list | None = None
+    """A tree's file list (:class:`~receiptcore.contracts.tree.TreeFile` rows), as verified."""
 
 
 @dataclass
@@ -138,16 +146,19 @@ class ToolService:
 
     def model_folder(self, artifact_id: str, commit: str) -> tuple[Verdict, Path]:
         """A model (a tree artifact) as a folder the engine can load: materialised once from the
-        store into ``<home>/cache/models/<commit>`` (verified on the way, written whole or not
-        at all), and that folder verified file by file before every (re)load."""
-        from receiptcore.fetch import fetch
+        store into ``<home>/cache/models/<commit>`` by the library's fetch (receipt checked,
+        every byte hashed on the way, written whole or not at all), and that folder verified
+        file by file before every later (re)load."""
+        from receiptcore.fetch import fetch_verdict
 
         c = self.config
         folder = c.home / "cache" / "models" / Commit.parse(commit).hex
-        if not folder.is_dir():
+        if not folder.is_dir():  # the copy out of the store is the digest check: hashed once
             folder.parent.mkdir(parents=True, exist_ok=True)
-            fetch(artifact_id, out=folder, commit=commit, home=c.home, trust=c.trust,
-                  ledger_key=c.ledger_key, state=c.state)
+            verdict = fetch_verdict(artifact_id, out=folder, commit=commit, home=c.home,
+                                    trust=c.trust, ledger_key=c.ledger_key, state=c.state,
+                                    ledger=c.ledger, store=c.store)
+            return verdict, folder
         verdict = verify(path=folder, artifact_id=artifact_id, commit=commit, home=c.home,
                          trust=c.trust, ledger_key=c.ledger_key, state=c.state, mode=c.mode,
                          ledger=c.ledger, store=c.store)
@@ -156,24 +167,38 @@ class ToolService:
     # --- artifact.fetch -----------------------------------------------------------------------
 
     def artifact_fetch(self, request: ArtifactFetchRequest) -> ArtifactFetchResponse:
+        """A file artifact's object; a tree's file list, or with ``file`` the file of that
+        number in it: where it can be read, its size and, with ``range``, its bytes."""
         artifact = request.artifact
         verdict = self.verified(artifact.artifact_id, artifact.commit)
+        kind = verdict.kind or "file"
+        target, fetched = artifact.commit, None
         if request.file is not None:
-            raise SchemaError(
-                f"artifact.fetch request: file: {artifact.artifact_id} is a file artifact, "
-                "not a tree"
-            )
-        path = self.object_path(artifact.commit)
+            if kind != "tree":
+                raise SchemaError(
+                    f"artifact.fetch request: file: {artifact.artifact_id} is a file artifact, "
+                    "not a tree"
+                )
+            files = self.tree_files(artifact.artifact_id, artifact.commit)
+            if request.file >= len(files):
+                raise SchemaError(
+                    f"artifact.fetch request: file: {request.file} is past the end of "
+                    f"{artifact.artifact_id}'s {len(files)} files (numbered from 0)"
+                )
+            entry = files[request.file]
+            target = entry.sha256
+            fetched = {"number": request.file, **entry.to_json_obj()}
+        path = self.object_path(target)
         size = path.stat().st_size
         chunk = None if request.range is None else self._chunk(path, size, request.range)
         return validate(
             ArtifactFetchResponse,
             {
                 "artifact": artifact.to_json_obj(),
-                "kind": "file",
+                "kind": kind,
                 "size": size,
-                "uri": self.object_url(artifact.commit),
-                "file": None,
+                "uri": self.object_url(target),
+                "file": fetched,
                 "chunk": chunk,
                 "ledger_index": verdict.ledger_index,
                 "checkpoint_size": verdict.checkpoint_size,
@@ -181,6 +206,20 @@ class ToolService:
             },
             "artifact.fetch response",
         )
+
+    def tree_files(self, artifact_id: str, commit: str) -> list:
+        """The file list of a tree, as its verification read it (re-read through the store's
+        hash-checking reader when the verdict was not kept: a warn-mode failure)."""
+        with self._lock:
+            cached = self._cache.get((artifact_id, commit))
+        if cached is not None and cached.files is not None:
+            return cached.files
+        return self._read_tree(commit)
+
+    def _read_tree(self, commit: str) -> list:
+        from receiptcore.digests import read_tree_manifest
+
+        return list(read_tree_manifest(self.store(), Commit.parse(commit)).files)
 
     def _chunk(self, path: Path, size: int, wanted) -> dict:
         if wanted.length > self.config.max_chunk:
@@ -214,26 +253,36 @@ class ToolService:
     def object_path(self, commit: str) -> Path:
         """The stored object's file: bytes are served from a folder store (a remote store's
         objects are fetched by their own URL, which ``uri`` gives)."""
-        from receiptcore.store import LocalStore, open_store
+        path = self._local_store(commit).path(commit)
+        if not path.is_file():
+            raise ObjectNotFound(f"the artifact store has no object {Commit.parse(commit)}")
+        return path
 
-        store = open_store(self.config.store, home=self.config.home)
+    def _local_store(self, commit: str):
+        from receiptcore.store import LocalStore
+
+        store = self.store()
         if not isinstance(store, LocalStore):
             raise ToolUnavailable(
                 f"this server reads bytes from a folder store only; {store.uri(commit)} is "
                 "the object's own URL"
             )
-        path = store.path(commit)
-        if not path.is_file():
-            raise ObjectNotFound(f"the artifact store has no object {Commit.parse(commit)}")
-        return path
+        return store
+
+    def store(self):
+        """The artifact store the server reads (``--store``, else the home's folder)."""
+        from receiptcore.store import open_store
+
+        return open_store(self.config.store, home=self.config.home)
 
     def served(self, commit_hex: str) -> Path | None:
-        """The object of a commit that a fetch verified, while nothing about it changed."""
+        """The object of a commit that a fetch verified (a file artifact, a tree's file list or
+        one of its files), while nothing about it changed."""
         with self._lock:
-            cached = [c for (_, h), c in self._cache.items() if h == commit_hex]
+            cached = [c for c in self._cache.values() if commit_hex in c.stats]
         for entry in cached:
             path = self.object_path(commit_hex)
-            if entry.verdict.verified and entry.stat == _stat(path):
+            if entry.verdict.verified and entry.stats[commit_hex] == _stat(path):
                 return path
         return None
 
@@ -243,21 +292,33 @@ class ToolService:
         """The verdict on ``artifact_id@commit``, reused while the object's stat and the
         ledger's size are unchanged; in ``enforce`` mode a failure raises."""
         key = (artifact_id, commit)
-        try:
-            stat = _stat(self.object_path(commit))
-        except ObjectNotFound:
-            stat = None
-        ledger_size = self._ledger_size()
-        trust = self._trust_stat()
         with self._lock:
             cached = self._cache.get(key)
-        if cached and (cached.stat, cached.ledger_size, cached.trust) == (stat, ledger_size, trust):
+        stats = self._stats(list(cached.stats) if cached else [commit])
+        ledger_size = self._ledger_size()
+        trust = self._trust_stat()
+        if cached and (cached.stats, cached.ledger_size, cached.trust) == (stats, ledger_size, trust):
             return cached.verdict
         verdict = self._verify(artifact_id, commit)
         if verdict.verified:
+            files = None
+            if verdict.kind == "tree":
+                files = self._read_tree(commit)
+                stats |= self._stats([f.sha256 for f in files if f.sha256 not in stats])
             with self._lock:
-                self._cache[key] = _Cached(verdict, stat, ledger_size, trust)
+                self._cache[key] = _Cached(verdict, stats, ledger_size, trust, files)
         return verdict
+
+    def _stats(self, commits: list[str]) -> dict[str, tuple[int, ...] | None]:
+        """The stat of each stored object (None: not in the store)."""
+        store = self._local_store(commits[0]) if commits else None
+        found: dict[str, tuple[int, ...] | None] = {}
+        for commit in commits:
+            try:
+                found[commit] = _stat(store.path(commit))
+            except FileNotFoundError:
+                found[commit] = None
+        return found
 
     def _trust_stat(self) -> tuple[int, ...] | None:
         """A changed trust file (a key removed) is a change too."""
