@@ -481,8 +481,7 @@ const MISSING: &str = "in git but missing from the working tree";
 fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
     let rel = PathBuf::from(OsStr::from_bytes(raw));
     if !inside_the_tree(raw) {
-        let why = "listed by git, but not a path inside the repository; not read";
-        return entry(rel, kind, Err(why.into()));
+        return entry(rel, kind, Err(OUTSIDE.into()));
     }
     let abs = root.join(&rel);
     if sniff && kind == Kind::File {
@@ -505,6 +504,9 @@ fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
         Err(e) => entry(rel, kind, Err(format!("cannot stat: {e}"))),
     }
 }
+
+/// The error of an entry whose path git listed but [`inside_the_tree`] refuses.
+const OUTSIDE: &str = "listed by git, but not a path inside the repository; not read";
 
 /// Whether a path git listed stays inside the working tree, as git itself requires of what it
 /// adds (`verify_path`): relative, no empty, `.`, `..` or `.git` component. git *reads* an index
@@ -601,6 +603,7 @@ impl Walk {
         for (i, l) in listed.iter().enumerate() {
             let rel = || PathBuf::from(OsStr::from_bytes(l.path));
             let known = match (l.kind, l.oid, cache.as_deref_mut()) {
+                _ if !inside_the_tree(l.path) => Some(entry(rel(), l.kind, Err(OUTSIDE.into()))),
                 (Kind::Submodule, _, _) => Some(entry(rel(), l.kind, Ok((0, None)))),
                 (_, Some(oid), Some(cache)) => cache.get(&oid).map(|v| Entry {
                     cached: true,

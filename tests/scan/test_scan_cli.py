@@ -16,13 +16,7 @@ CONTRACT = '[[scan.contracts]]\nmodules = ["agents"]\nforbidden = ["training"]\n
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    root = tmp_path / "repo"
-    root.mkdir()
-    r = Repo(root)
-    r.write("README.md", "# app\n")
-    r.add(".")
-    r.commit("start")
-    return r
+    return Repo.started(tmp_path / "repo")
 
 
 def test_default_selection_is_exactly_what_git_tracks(repo, capsys):

@@ -15,13 +15,7 @@ from support.scanrepo import GIT, Repo, flagged, safetensors_bytes
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    root = tmp_path / "repo"
-    root.mkdir()
-    r = Repo(root)
-    r.write("README.md", "# app\n")
-    r.add(".")
-    r.commit("start")
-    return r
+    return Repo.started(tmp_path / "repo")
 
 
 def clone(repo: Repo, into: Path) -> Repo:

@@ -50,6 +50,15 @@ class Repo:
         out, err = capsys.readouterr()
         return code, out, err
 
+    @classmethod
+    def started(cls, root: Path) -> Repo:
+        """A new repository with one commit (a README), as most scan tests begin."""
+        repo = cls(root)
+        repo.write("README.md", "# app\n")
+        repo.add(".")
+        repo.commit("start")
+        return repo
+
     def findings(self, capsys, *args: str) -> list[dict]:
         code, out, err = self.scan(capsys, "--format", "json", *args)
         assert code in (0, 1), err

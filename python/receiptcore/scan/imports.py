@@ -73,6 +73,17 @@ def check_imports(root: Path, config: ScanConfig) -> list[Finding]:
     return findings
 
 
+def _parse(path: Path):
+    """A module's source and its syntax tree; a file that does not parse stops the graph."""
+    import ast
+
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        return source, ast.parse(source, str(path))
+    except SyntaxError as error:
+        raise ConfigError(f"cannot build the import graph: {path}: {error}") from None
+
+
 def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path | None],
                            ignore_tc: bool) -> None:
     """Adds the imports of single-file top-level modules (``util.py`` beside the packages).
@@ -81,8 +92,6 @@ def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path |
     an external node when a package imports it, so a chain through it was cut. Its own imports
     are read here with :mod:`ast` and added to that node, which is enough for chains to pass.
     """
-    import ast
-
     files: dict[str, Path] = {}
     for directory in search:
         for path in sorted(Path(directory).glob("*.py")):
@@ -97,11 +106,7 @@ def _add_top_level_modules(graph, search: list[str], locations: dict[str, Path |
     while pending:
         name = pending.pop()
         path = files[name]
-        source = path.read_text(encoding="utf-8", errors="replace")
-        try:
-            tree = ast.parse(source, str(path))
-        except SyntaxError as error:
-            raise ConfigError(f"cannot build the import graph: {path}: {error}") from None
+        source, tree = _parse(path)
         _add_imports(graph, modules, name, path, source, tree, locations, ignore_tc,
                      static=True)
         for imported in sorted(modules & set(files) - done):
@@ -137,17 +142,11 @@ def _dynamic_candidates(packages: list[str], locations: dict[str, Path | None]
 def _add_dynamic_imports(graph, candidates: dict[str, Path], locations: dict[str, Path | None],
                          ignore_tc: bool) -> None:
     """Adds the literal dynamic imports of ``candidates`` (module -> file) to the graph."""
-    import ast
-
     modules = set(graph.modules)
     for name, path in candidates.items():
         if name not in modules:
             continue
-        source = path.read_text(encoding="utf-8", errors="replace")
-        try:
-            tree = ast.parse(source, str(path))
-        except SyntaxError as error:
-            raise ConfigError(f"cannot build the import graph: {path}: {error}") from None
+        source, tree = _parse(path)
         _add_imports(graph, modules, name, path, source, tree, locations, ignore_tc,
                      static=False)
 
