@@ -4,8 +4,9 @@
 //! Every decompressed byte, kept or stepped over, counts against the file's
 //! [`INFLATE_BUDGET`](super::INFLATE_BUDGET); when it runs out the stream ends there.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
+use std::rc::Rc;
 
 use super::{Ctx, Probe, Source, HEAD, TAIL};
 
@@ -30,15 +31,25 @@ impl Source for Region<'_> {
     }
 }
 
-/// Reads a region front to back, for a decompressor.
+/// How far a decompressor's input may run ahead of its output. Compressed data never grows by
+/// more than a few bytes per block, so only a stream of empty blocks (zstd's or deflate's, which
+/// a run of zeros can be) reaches this: it ends there instead of being read to the end of the
+/// file a few bytes at a time.
+const INPUT_AHEAD: u64 = 1 << 20;
+
+/// Reads a region front to back, for a decompressor, at most [`INPUT_AHEAD`] bytes past what
+/// the decompressor has delivered (`produced`).
 pub(crate) struct RegionReader<'a> {
     region: Region<'a>,
     pos: u64,
+    produced: Rc<Cell<u64>>,
 }
 
 impl Read for RegionReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.region.read_at(self.pos, buf)?;
+        let left = (self.produced.get() + INPUT_AHEAD).saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.region.read_at(self.pos, &mut buf[..want])?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -172,6 +183,8 @@ struct State<'a> {
     reader: Option<Box<dyn Read + 'a>>,
     /// Decompressed bytes delivered so far by `reader`.
     pos: u64,
+    /// `pos`, shared with the reader's input, which may not run far ahead of it.
+    produced: Rc<Cell<u64>>,
     /// The last bytes read, kept so a detector re-reading them costs nothing.
     window: Vec<u8>,
     window_start: u64,
@@ -186,7 +199,9 @@ impl<'a> Stream<'a> {
                 len: self.len,
             },
             pos: 0,
+            produced: Rc::new(Cell::new(0)),
         };
+        state.produced = Rc::clone(&input.produced);
         state.reader = Some(decoder(self.codec, input)?);
         state.pos = 0;
         Ok(())
@@ -209,6 +224,7 @@ impl<'a> Stream<'a> {
                 Ok(n) => {
                     filled += n;
                     state.pos += n as u64;
+                    state.produced.set(state.pos);
                     self.ctx.inflated.set(self.ctx.inflated.get() + n as u64);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -273,6 +289,7 @@ pub(crate) fn with_stream<R>(
         state: RefCell::new(State {
             reader: None,
             pos: 0,
+            produced: Rc::new(Cell::new(0)),
             window: Vec::new(),
             window_start: 0,
         }),
