@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
 use std::rc::Rc;
 
-use super::{Ctx, Probe, Source, HEAD, TAIL};
+use super::{Ctx, Probe, Source, HEAD, TAIL, TARGETED_BUDGET};
 
 /// `len` bytes at `base` of another source.
 pub(crate) struct Region<'a> {
@@ -38,19 +38,28 @@ impl Source for Region<'_> {
 const INPUT_AHEAD: u64 = 1 << 20;
 
 /// Reads a region front to back, for a decompressor, at most [`INPUT_AHEAD`] bytes past what
-/// the decompressor has delivered (`produced`).
+/// the decompressor has delivered (`produced`). Reads from the file itself count against the
+/// file's [`TARGETED_BUDGET`], as every other read past its head and tail does.
 pub(crate) struct RegionReader<'a> {
     region: Region<'a>,
     pos: u64,
     produced: Rc<Cell<u64>>,
+    ctx: &'a Ctx,
 }
 
 impl Read for RegionReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = (self.produced.get() + INPUT_AHEAD).saturating_sub(self.pos);
+        let mut left = (self.produced.get() + INPUT_AHEAD).saturating_sub(self.pos);
+        let costly = self.region.costly();
+        if costly {
+            left = left.min(TARGETED_BUDGET.saturating_sub(self.ctx.spent.get()));
+        }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         let n = self.region.read_at(self.pos, &mut buf[..want])?;
         self.pos += n as u64;
+        if costly {
+            self.ctx.spent.set(self.ctx.spent.get() + n as u64);
+        }
         Ok(n)
     }
 }
@@ -200,6 +209,7 @@ impl<'a> Stream<'a> {
             },
             pos: 0,
             produced: Rc::new(Cell::new(0)),
+            ctx: self.ctx,
         };
         state.produced = Rc::clone(&input.produced);
         state.reader = Some(decoder(self.codec, input)?);
