@@ -87,6 +87,8 @@ def embed(
         raise ValueError(f"batch size must be at least 1, not {batch_size}")
 
     files = list_corpus(corpus)
+    if not files:  # before the library's own refusal of an empty manifest: a corpus error here
+        raise CorpusError(f"nothing to embed: {os.fspath(corpus)} holds no file")
     manifest = dataset_manifest(corpus, name=artifact_id, source=source or os.fspath(corpus),
                                 license=license, owner=owner, files=files)
     documents, skipped = read_documents(manifest, files)

@@ -43,7 +43,7 @@ def test_a_bad_json_lines_record_is_refused_by_line(corpus):
         _read(corpus)
 
 
-@pytest.mark.parametrize("files", [{}, {"a.png": b"\x89PNG"}, {"empty.md": b"  \n"}])
+@pytest.mark.parametrize("files", [{"a.png": b"\x89PNG"}, {"empty.md": b"  \n"}])
 def test_a_corpus_with_nothing_to_embed_is_refused(tmp_path, files):
     root = tmp_path / "c"
     root.mkdir()
@@ -59,3 +59,15 @@ def test_a_file_changed_after_hashing_is_caught(corpus):
     (corpus / "guide" / "ledger.md").write_text("rewritten while the pipeline ran")
     with pytest.raises(FileChangedError, match=r"^guide/ledger\.md changed while the corpus was read"):
         read_documents(manifest, files)
+
+
+def test_an_empty_corpus_is_a_corpus_error_from_the_cli(tmp_path, monkeypatch, capsys):
+    """The library refuses a manifest of nothing (exit 2); the pipeline names it as a corpus
+    it cannot embed, with the pipeline's own code."""
+    from receiptcore.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["pipeline", "embed", "empty", "--id", "docs"]) == ExitCode.CORPUS
+    err = capsys.readouterr().err
+    assert err.startswith("receiptcore: error: nothing to embed: empty holds no file")
