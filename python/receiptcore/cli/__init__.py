@@ -49,7 +49,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     if command not in COMMANDS:
         plugins = plugin_commands()
         for entry in [e for e in plugins if e.name == command] or plugins:
-            entry.load()(subparsers)
+            try:
+                add_parser = entry.load()
+            except ImportError as error:
+                if entry.name == command:
+                    raise
+                # A broken plugin costs its own command, never the verifier's.
+                from receiptcore.cli.output import warn
+
+                warn(f"command {entry.name!r} ({entry.value}) cannot be loaded: {error}")
+                continue
+            add_parser(subparsers)
     return parser
 
 
