@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := .demo
 
-.PHONY: venv build pipelines demo test test-rust test-python bench lint wheel clean
+.PHONY: venv build pipelines demo test fuzz bench lint wheel clean
 
 venv: $(BIN)/maturin
 $(BIN)/maturin:
@@ -44,6 +44,15 @@ test: venv
 	RECEIPTCORE_FUZZ_SEEDS=$(CURDIR)/$(SEEDS) cargo test --locked
 	RECEIPTCORE_TEST_SERVICES=require $(BIN)/python -m pytest
 	$(BIN)/receiptcore scan
+
+# A longer hunt than `make test`'s: fresh cases each run (the seed is printed to replay a
+# failure), 30 times as many, in release mode. FUZZ_SCALE=N for more.
+FUZZ_SCALE ?= 30
+fuzz: venv
+	$(BIN)/maturin develop --release --quiet --extras test
+	$(BIN)/python tests/support/fuzz_seeds.py $(SEEDS)
+	RECEIPTCORE_FUZZ_SEEDS=$(CURDIR)/$(SEEDS) RECEIPTCORE_FUZZ_SEED=random \
+	RECEIPTCORE_FUZZ_SCALE=$(FUZZ_SCALE) cargo test --locked --release --test fuzz
 
 bench: venv
 	$(BIN)/maturin develop --release --quiet --extras test,bench,pipelines

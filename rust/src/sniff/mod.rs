@@ -433,6 +433,17 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_its_decoder_will_not_open_is_content_not_an_error() {
+        // A zstd frame naming dictionary 0x7d (descriptor 0x21: one-byte dictionary id, single
+        // segment), found by the fuzz suite: its decoder refuses it before the first block.
+        let frame = b"\x28\xb5\x2f\xfd\x21\x7d\x10\x01\x00\x00x";
+        assert_eq!(sniff_bytes(frame), None);
+        let file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut &file, frame).unwrap();
+        assert!(sniff_open_file(&file, None).unwrap().1.is_none());
+    }
+
+    #[test]
     fn probe_reads_are_bounded_by_the_budget() {
         let data = vec![7u8; (TARGETED_BUDGET as usize) * 2];
         let file = tempfile::tempfile().unwrap();

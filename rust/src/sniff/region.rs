@@ -200,7 +200,7 @@ struct State<'a> {
 }
 
 impl<'a> Stream<'a> {
-    fn restart(&self, state: &mut State<'a>) -> io::Result<()> {
+    fn restart(&self, state: &mut State<'a>) {
         let input = RegionReader {
             region: Region {
                 src: self.src,
@@ -212,9 +212,10 @@ impl<'a> Stream<'a> {
             ctx: self.ctx,
         };
         state.produced = Rc::clone(&input.produced);
-        state.reader = Some(decoder(self.codec, input)?);
+        // A stream its decoder will not open (a zstd frame naming a dictionary, an xz stream
+        // asking for more memory than allowed) has no content to look at, like a corrupt one.
+        state.reader = decoder(self.codec, input).ok();
         state.pos = 0;
-        Ok(())
     }
 
     /// Decompresses into `buf` until it is full, the stream ends or the budget is spent.
@@ -260,7 +261,7 @@ impl Source for Stream<'_> {
             return Ok(buf.len());
         }
         if offset < state.pos || state.reader.is_none() && state.pos == 0 {
-            self.restart(&mut state)?;
+            self.restart(&mut state);
         }
         // Step over what lies before `offset`.
         let mut skip = [0u8; 8192];
