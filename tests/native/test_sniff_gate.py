@@ -18,6 +18,7 @@ import pytest
 
 from receiptcore import sniff
 from receiptcore._core import allowed_globals, is_allowed_global
+from support import samples
 
 P = pickle  # opcode constants, to build streams by hand as picklescan's and fickling's tests do
 
@@ -226,44 +227,9 @@ def test_a_pickle_behind_deep_nesting_fails_closed():
 
 
 def test_datasets_from_their_real_writers(tmp_path):
-    pa = pytest.importorskip("pyarrow")
-    import pyarrow.parquet as pq
-    from pyarrow import feather, orc
-
-    table = pa.table({"x": list(range(100)), "s": ["a"] * 100})
-    pq.write_table(table, tmp_path / "t.parquet")
-    feather.write_feather(table, tmp_path / "t.feather")
-    feather.write_feather(table.to_pandas() if False else table, tmp_path / "v1.feather",
-                          version=1)
-    orc.write_table(table, tmp_path / "t.orc")
-    with pa.ipc.new_stream(tmp_path / "t.arrows", table.schema) as w:
-        w.write_table(table)
-    expect = {"t.parquet": "parquet", "t.feather": "arrow", "v1.feather": "feather",
-              "t.orc": "orc", "t.arrows": "arrow_stream"}
-    fastavro = pytest.importorskip("fastavro")
-    schema = {"type": "record", "name": "R", "fields": [{"name": "x", "type": "int"}]}
-    with open(tmp_path / "t.avro", "wb") as f:
-        fastavro.writer(f, schema, [{"x": i} for i in range(10)])
-    expect["t.avro"] = "avro"
-    tfrecord = pytest.importorskip("tfrecord")
-    writer = tfrecord.TFRecordWriter(str(tmp_path / "t.tfrecord"))
-    writer.write({"x": (b"hello", "byte")})
-    writer.close()
-    expect["t.tfrecord"] = "tfrecord"
-    lmdb = pytest.importorskip("lmdb")
-    env = lmdb.open(str(tmp_path / "db"), map_size=1 << 20)
-    with env.begin(write=True) as txn:
-        txn.put(b"k", b"v")
-    env.close()
-    expect["db/data.mdb"] = "lmdb"
-    wds = pytest.importorskip("webdataset")
-    with wds.TarWriter(str(tmp_path / "shard.tar")) as sink:
-        for i in range(3):
-            sink.write({"__key__": f"{i:06d}", "txt": f"sample {i}", "cls": str(i)})
-    expect["shard.tar"] = "webdataset"
-    for name, fmt in expect.items():
-        found = sniff(tmp_path / name)
-        assert found and (found.format, found.family) == (fmt, "dataset"), (name, found)
+    for fmt, path in samples.datasets(tmp_path).items():
+        found = sniff(path)
+        assert found and (found.format, found.family) == (fmt, "dataset"), (path.name, found)
 
 
 def test_lfs_pointers_and_private_keys_by_content(tmp_path):

@@ -5,7 +5,7 @@
 writes ``DIR/sniff/<format>.<label>`` (a file that sniffs as ``<format>``; ``none.*`` sniffs as
 nothing), ``DIR/sniff-dirs/<format>/`` (a store folder) and ``DIR/json/<name>.json`` (contract
 documents as receiptcore writes them). ``make test`` runs it before ``cargo test`` and points
-``RECEIPTCORE_FUZZ_SEEDS`` at DIR. A new format is one line in :data:`FILES` or :data:`DIRS`.
+``RECEIPTCORE_FUZZ_SEEDS`` at DIR. A new format is one line in :data:`FILES`, :data:`MIXED` or :data:`DIRS`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ FILES: list[tuple[str, Writer]] = [
     ("torch_legacy", samples.torch_legacy),
     ("pickle", lambda d: samples.raw_pickle(d, 2)),
     ("pickle", lambda d: samples.raw_pickle(d, 5)),
+    ("pickle", lambda d: samples.raw_pickle(d, 0)),
+    ("pickle", samples.compressed_pickles),
     ("pickle", samples.numpy_pickle),
     ("joblib", samples.joblib_dump),
     ("joblib", lambda d: samples.joblib_compressed(d, "zlib")),
@@ -50,9 +52,17 @@ FILES: list[tuple[str, Writer]] = [
     ("usearch", lambda d: samples.usearch_index(d, with_vectors=False)),
     ("hnswlib", samples.hnswlib_index),
     ("tflite", samples.tflite_model),
+    ("safetensors", samples.wrapped_safetensors),
+    ("lfs_pointer", samples.lfs_pointer),
     ("none", samples.benign_files),
 ]
 """``(format it sniffs as, writer)``: each writer makes one file or a list of them in a folder."""
+
+MIXED: list[Callable[[Path], dict[str, Path | list[Path]]]] = [
+    samples.datasets,
+    samples.private_keys,
+]
+"""Writers of several formats at once, ``{format: file}``."""
 
 DIRS: list[tuple[str, Writer]] = [
     ("chroma", samples.chroma_dir),
@@ -104,6 +114,10 @@ def write(dest: Path) -> None:
             made = writer(Path(scratch))
             for m, path in enumerate(made if isinstance(made, list) else [made]):
                 shutil.copyfile(path, dest / "sniff" / f"{fmt}.{n}-{m}-{path.name}")
+        for n, writer in enumerate(MIXED, start=len(FILES)):
+            for fmt, made in writer(Path(scratch)).items():
+                for m, path in enumerate(made if isinstance(made, list) else [made]):
+                    shutil.copyfile(path, dest / "sniff" / f"{fmt}.{n}-{m}-{path.name}")
         for fmt, writer in DIRS:
             shutil.copytree(writer(Path(scratch)), dest / "sniff-dirs" / fmt)
     for name, data in json_documents().items():

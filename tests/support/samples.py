@@ -52,6 +52,19 @@ def raw_pickle(d: Path, protocol: int) -> Path:
     return p
 
 
+def compressed_pickles(d: Path) -> list[Path]:
+    """A pickle behind bz2, xz and legacy lzma, the streams gzip is not the only one of."""
+    import bz2
+    import lzma
+
+    data = raw_pickle(d, 2).read_bytes()
+    out = [d / "state.pkl.bz2", d / "state.pkl.xz", d / "state.pkl.lzma"]
+    out[0].write_bytes(bz2.compress(data))
+    out[1].write_bytes(lzma.compress(data))
+    out[2].write_bytes(lzma.compress(data, format=lzma.FORMAT_ALONE))
+    return out
+
+
 def numpy_pickle(d: Path) -> Path:
     p = d / "arrays.pkl"
     p.write_bytes(pickle.dumps({"x": np.arange(1000, dtype=np.float32)}, protocol=5))
@@ -297,3 +310,84 @@ def lance_dataset(d: Path) -> Path:
     table = pa.table({"id": [1, 2, 3], "vector": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]})
     lance.write_dataset(table, str(p))
     return p
+
+
+def datasets(d: Path) -> dict[str, Path]:
+    """One table in every dataset format the gate knows by content, each by its own writer:
+    ``{format: path}``."""
+    import fastavro
+    import lmdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import tfrecord
+    import webdataset
+    from pyarrow import feather, orc
+
+    table = pa.table({"x": list(range(100)), "s": ["a"] * 100})
+    out = {f: d / name for f, name in [
+        ("parquet", "t.parquet"), ("arrow", "t.feather"), ("feather", "v1.feather"),
+        ("orc", "t.orc"), ("arrow_stream", "t.arrows"), ("avro", "t.avro"),
+        ("tfrecord", "t.tfrecord"), ("lmdb", "db/data.mdb"), ("webdataset", "shard.tar")]}
+    pq.write_table(table, out["parquet"])
+    feather.write_feather(table, out["arrow"])
+    feather.write_feather(table, out["feather"], version=1)
+    orc.write_table(table, out["orc"])
+    with pa.ipc.new_stream(out["arrow_stream"], table.schema) as w:
+        w.write_table(table)
+    schema = {"type": "record", "name": "R", "fields": [{"name": "x", "type": "int"}]}
+    with open(out["avro"], "wb") as f:
+        fastavro.writer(f, schema, [{"x": i} for i in range(10)])
+    writer = tfrecord.TFRecordWriter(str(out["tfrecord"]))
+    writer.write({"x": (b"hello", "byte")})
+    writer.close()
+    env = lmdb.open(str(d / "db"), map_size=1 << 20)
+    with env.begin(write=True) as txn:
+        txn.put(b"k", b"v")
+    env.close()
+    with webdataset.TarWriter(str(out["webdataset"])) as sink:
+        for i in range(3):
+            sink.write({"__key__": f"{i:06d}", "txt": f"sample {i}", "cls": str(i)})
+    return out
+
+
+def wrapped_safetensors(d: Path) -> list[Path]:
+    """Weights inside the wrappers the gate looks into: a zip, a tar, gzip and zstd."""
+    import gzip
+    import tarfile
+
+    import zstandard
+
+    weights = safetensors_file(d).read_bytes()
+    with zipfile.ZipFile(d / "weights.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("model/model.safetensors", weights)
+    with tarfile.open(d / "weights.tar", "w") as t:
+        info = tarfile.TarInfo("model.safetensors")
+        info.size = len(weights)
+        t.addfile(info, io.BytesIO(weights))
+    (d / "weights.safetensors.gz").write_bytes(gzip.compress(weights))
+    (d / "weights.safetensors.zst").write_bytes(zstandard.ZstdCompressor().compress(weights))
+    return [d / n for n in ("weights.zip", "weights.tar", "weights.safetensors.gz",
+                            "weights.safetensors.zst")]
+
+
+def lfs_pointer(d: Path) -> Path:
+    p = d / "model.safetensors"
+    p.write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\n"
+                 "size 360448\n")
+    return p
+
+
+def private_keys(d: Path) -> dict[str, list[Path]]:
+    """An Ed25519 key as PKCS#8 PEM, OpenSSH's own format and PKCS#8 DER: ``{format: files}``."""
+    from cryptography.hazmat.primitives import serialization as s
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    out: dict[str, list[Path]] = {"pem_key": [], "der_key": []}
+    for fmt, name, enc, form in (
+            ("pem_key", "key.pem", s.Encoding.PEM, s.PrivateFormat.PKCS8),
+            ("pem_key", "id_ed25519", s.Encoding.PEM, s.PrivateFormat.OpenSSH),
+            ("der_key", "key.der", s.Encoding.DER, s.PrivateFormat.PKCS8)):
+        (d / name).write_bytes(key.private_bytes(enc, form, s.NoEncryption()))
+        out[fmt].append(d / name)
+    return out
