@@ -123,3 +123,25 @@ def test_outside_a_git_work_tree_the_plan_is_a_usage_error(env, capsys):
     assert code == 2 and "not inside a git work tree" in err
     code, _, err = cli(capsys, "externalize", "--plan", "--root", "repo-missing")
     assert code == 2 and "not a directory" in err
+
+
+def test_the_walk_enters_only_lines_that_name_an_artifact_and_misses_no_literal_on_them():
+    """``_nodes_on`` skips subtrees on no marked line: on every module of this project, the
+    string literals holding a needle are exactly those a full ``ast.walk`` finds."""
+    import ast
+    from pathlib import Path
+
+    from receiptcore.migrate.plan import _nodes_on
+
+    def holding(nodes, needle):
+        return sorted((n.lineno, n.value) for n in nodes
+                      if isinstance(n, ast.Constant) and isinstance(n.value, str) and needle in n.value)
+
+    sources = sorted(Path(__file__).resolve().parents[2].joinpath("python").rglob("*.py"))
+    assert len(sources) > 50
+    for needle in ("receiptcore", ".json", "ledger"):
+        for source in sources:
+            text = source.read_bytes()
+            tree = ast.parse(text)
+            marked = [n for n, line in enumerate(text.splitlines(), 1) if needle.encode() in line]
+            assert holding(_nodes_on(tree, marked), needle) == holding(ast.walk(tree), needle), source

@@ -20,9 +20,11 @@ the move is a list.
 from __future__ import annotations
 
 import ast
+import bisect
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -319,26 +321,48 @@ def _assign_ids(artifacts: list[PlannedArtifact], given: dict[str, str]) -> None
 def _find_code_sites(root: Path, artifacts: list[PlannedArtifact]) -> None:
     """The string literals in tracked Python files that name a planned path: the path from the
     repository's root or from the file's folder (``./`` and ``../`` resolved), something below
-    a planned folder, or a planned file's own name. Only the files ``git grep`` finds holding
-    a planned name are parsed."""
+    a planned folder, or a planned file's own name. Each of these holds the artifact's last path
+    component, so only the files ``git grep`` finds holding one are parsed, and only the parts
+    of their syntax tree on a line that holds one are walked."""
     if not artifacts:
         return
     trees = [a.path for a in artifacts if a.kind == "tree"]
-    for source in git.python_naming(root, [posixpath.basename(a.path) for a in artifacts]):
+    needles = sorted({posixpath.basename(a.path) for a in artifacts})
+    for source in git.python_naming(root, needles):
         if _below_any(source, trees):
             continue
         try:
-            tree = ast.parse((root / source).read_bytes(), source)
+            text = (root / source).read_bytes()
+            tree = ast.parse(text, source)
         except (OSError, SyntaxError, ValueError):
             continue  # the gate reports what it cannot read
+        marked = [n for n, line in enumerate(text.splitlines(), start=1)
+                  if any(needle.encode() in line for needle in needles)]
         here = posixpath.dirname(source)
-        for node in ast.walk(tree):
+        for node in _nodes_on(tree, marked):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value:
                 for a in artifacts:
                     if _names(node.value, here, a):
                         a.code_sites.append(CodeSite(source, node.lineno, node.value))
     for a in artifacts:
         a.code_sites.sort(key=lambda s: (s.path, s.line, s.literal))
+
+
+def _nodes_on(tree: ast.AST, lines: list[int]) -> Iterator[ast.AST]:
+    """The nodes of ``tree`` whose lines include one of ``lines`` (sorted): a subtree that spans
+    none of them is not entered (a string literal's lines are within its parent's)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
+            if first is None or last is None:
+                stack.append(child)
+                continue
+            at = bisect.bisect_left(lines, first)
+            if at < len(lines) and lines[at] <= last:
+                stack.append(child)
 
 
 def _names(literal: str, here: str, artifact: PlannedArtifact) -> bool:
