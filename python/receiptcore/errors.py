@@ -138,10 +138,19 @@ class ObjectNotFound(ReceiptcoreError):
 
 
 class NotInLedger(ReceiptcoreError):
-    """No receipt for this artifact in the ledger."""
+    """No receipt for this artifact in the ledger.
+
+    When the ledger itself holds nothing (no file, an empty file, no entry yet), ``location``
+    names it and ``found`` says what is there: a verifier that trusted a checkpoint of that
+    ledger calls this a rollback (RollbackDetected) instead."""
 
     exit_code = ExitCode.NOT_IN_LEDGER
     check: Check | None = "inclusion"
+
+    def __init__(self, message: str, *, location: str | None = None, found: str = "") -> None:
+        super().__init__(message)
+        self.location = location
+        self.found = found
 
 
 class ProofError(ReceiptcoreError):

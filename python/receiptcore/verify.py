@@ -21,7 +21,10 @@ were published under several ids, none: AmbiguousArtifact lists them.
 Only when all five passed does the trusted checkpoint move forward (in either mode). A receipt
 that is not found is first explained by the ledger itself: a ledger rolled back behind what this
 verifier trusted is RollbackDetected, one that stores fewer entries than its own signed
-checkpoint covers is LedgerCorrupt, and only a whole, consistent ledger says NotInLedger.
+checkpoint covers is LedgerCorrupt, and only a whole, consistent ledger says NotInLedger. A
+ledger that holds nothing at all (deleted, emptied, a fresh one) is RollbackDetected too when this
+verifier trusted some of it, before anything else is looked at (:func:`~receiptcore.ledger.pins.
+open_pinned`).
 
 Each failure is its own exception class, whose ``exit_code`` and ``check`` come from the error
 catalogue (:mod:`receiptcore.errors`). In ``mode="enforce"`` (the default) a failure raises, with
@@ -309,14 +312,12 @@ def run_verification(
     expected = None if commit is None else Commit.parse(commit)
     verdict = Verdict(mode, artifact_id=artifact_id, artifact_commit=expected)
     home = _home(home, ledger)
-    explicit_state, state = state, state_dir(state)
+    state = state_dir(state)
     hashing = None
     if path is not None:
         cache = state if trust_stat_cache else None
         hashing = Background(lambda: digest_path(path, cache=cache, progress=progress), "receiptcore-verify-hash")
-    run = _Run(
-        verdict, artifact_id, expected, hashing, progress, rehash_store, explicit_state, strict=strict
-    )
+    run = _Run(verdict, artifact_id, expected, hashing, progress, rehash_store, strict=strict)
     try:
         run.open(home, trust, ledger_key, state, ledger, store)
         for check in (_trust, _signature, _inclusion, _consistency, digest_check):
@@ -359,7 +360,6 @@ class _Run:
     hashing: Background[PathDigest] | None
     progress: Progress | None = None
     rehash_store: bool = True
-    state_given: str | os.PathLike[str] | None = None
     stored: Background[StoredDigest] | None = None
     ledger: Ledger = None  # type: ignore[assignment]
     store: Store = None  # type: ignore[assignment]
@@ -376,11 +376,11 @@ class _Run:
     strict: bool = False
 
     def open(self, home: Path, trust, ledger_key, state: Path, ledger, store) -> None:
-        from receiptcore.ledger import open_ledger
+        from receiptcore.ledger.pins import open_pinned
         from receiptcore.store import open_store
 
         self.home = home
-        self.ledger = open_ledger(ledger, home=home)
+        self.ledger, self.pins = open_pinned(ledger, home=home, state=state)
         self.store = open_store(store, home=home)
         if self.asked_id is not None:
             try:
@@ -392,11 +392,9 @@ class _Run:
 
         # what needs no digest, while the bytes are being hashed
         from receiptcore.ledger.keyfile import ledger_key_for
-        from receiptcore.ledger.pins import TrustedCheckpoints
         from receiptcore.signing.trust import Trust
 
         self.trust = trust if isinstance(trust, Trust) else self._load_trust(home, trust)
-        self.pins = TrustedCheckpoints(state, self.ledger.location)
         if ledger_key is None:
             self._refuse_a_recreated_ledger()
         self.verifier = ledger_key_for(self.ledger, ledger_key, self.pins, self.trust.ledger_keys)
@@ -476,8 +474,7 @@ class _Run:
                 f"the ledger at {self.pins.location} is not the one this verifier trusted before "
                 f"(it pinned key {pinned.to_text()}; the ledger now states {stated.to_text()}): "
                 "if it was deleted and recreated on purpose, forget the old pin with: "
-                f"receiptcore ledger forget --ledger {self.pins.location}"
-                + ("" if self.state_given is None else f" --state {os.fspath(self.state_given)}")
+                f"{self.pins.forget_command()}"
             )
 
     @property

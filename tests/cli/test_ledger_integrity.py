@@ -6,6 +6,8 @@ attacker or a crash would damage it: one line on stderr and the exit code of its
   checkpoint this verifier remembers (14), entries that no signed checkpoint covers fail (13);
 - a truncated or overwritten database file is a corrupt ledger (15), never a traceback; an empty
   one holds no ledger yet (11), as a missing one; readers open it read-only and write nothing;
+- but to a verifier that trusted a checkpoint of N > 0 entries, a ledger deleted, emptied or
+  replaced by a fresh one is a rollback (14), reported and carried on in ``--mode warn``;
 - the remembered checkpoint moves only when every check passed; an artifact missing because the
   ledger was rolled back is a rollback (14), because entries under a signed checkpoint were
   deleted a corrupt ledger (15), and only otherwise "not in the ledger" (11).
@@ -23,7 +25,7 @@ import pytest
 
 from receiptcore.cli import main
 from receiptcore.errors import ExitCode
-from receiptcore.ledger.sqlite import DB_FILE
+from receiptcore.ledger.sqlite import DB_FILE, SqliteLedger
 from support.cli import clean_machine, one_error_line, run
 
 
@@ -242,3 +244,119 @@ def test_an_artifact_never_published_is_still_not_in_the_ledger(machine, capsys)
     for argv in (["verify", "never.bin"], ["verify", "never-published-id"]):
         code, _, err = run(capsys, *argv)
         assert code == ExitCode.NOT_IN_LEDGER, err
+
+
+# --- 8: a ledger that holds nothing is a rollback to a verifier that trusted some of it ---------
+
+
+def deleted(home: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / DB_FILE}{suffix}").unlink(missing_ok=True)
+
+
+def zero_bytes(home: Path) -> None:
+    deleted(home)
+    (home / DB_FILE).write_bytes(b"")
+
+
+def fresh(home: Path) -> None:
+    """A new ledger started in its place, with the same ledger key, holding no entry."""
+    deleted(home)
+    SqliteLedger(home).close()
+
+
+def fresh_with_a_new_key(home: Path) -> None:
+    """The same, with its keys made anew too (the key is not the one pinned)."""
+    deleted(home)
+    for name in ("ledger.key", "ledger.vkey"):
+        (home / name).unlink()
+    SqliteLedger(home).close()
+
+
+EMPTIED = {"deleted": deleted, "zero-bytes": zero_bytes, "fresh": fresh,
+           "fresh-with-a-new-key": fresh_with_a_new_key}
+FOUND = {"deleted": "there is no ", "zero-bytes": "is empty (it holds no ledger)",
+         "fresh": "it now holds no entry", "fresh-with-a-new-key": "it now holds no entry"}
+
+
+def ledger_files(home: Path) -> bytes | None:
+    """The database file's bytes, None if there is none (SQLite's -wal and -shm beside it are
+    its own: a reader of a WAL database may make them, as every reader does)."""
+    path = home / DB_FILE
+    return path.read_bytes() if path.exists() else None
+
+
+@pytest.fixture
+def trusted_at_two(machine, capsys) -> Path:
+    """Two entries published; this verifier (state in ``pins/``, given with --state) trusts the
+    checkpoint at size 2. Returns the state folder."""
+    publish(capsys, "a.bin")
+    publish(capsys, "b.bin")
+    assert run(capsys, "verify", "a.bin", "--state", "pins")[0] == 0
+    return machine / "pins"
+
+
+@pytest.mark.parametrize("emptied", sorted(EMPTIED))
+@pytest.mark.parametrize("argv, by_id", [
+    (["verify", "a.bin"], False),
+    (["verify", "a.bin"], True),
+    (["ledger", "verify"], False),
+    (["ledger", "show"], False),
+], ids=["verify-file", "verify-id", "ledger-verify", "ledger-show"])
+def test_a_ledger_emptied_behind_a_pin_is_a_rollback(
+    machine, capsys, trusted_at_two, emptied, argv, by_id
+):
+    pin = {p.name: p.read_bytes() for p in (trusted_at_two / "ledgers").glob("*.json")}
+    if by_id:
+        Path("a.bin").rename("elsewhere.bin")  # `verify a.bin` now names the artifact id
+    EMPTIED[emptied](machine / "home")
+    before = ledger_files(machine / "home")
+    code, _, err = run(capsys, *argv, "--state", "pins")
+    assert code == ExitCode.ROLLBACK, err
+    message = one_error_line(err)
+    assert "ledger rolled back: this verifier trusted a signed checkpoint of 2 entries" in message
+    assert FOUND[emptied] in message
+    assert f"receiptcore ledger forget --ledger {(machine / 'home').resolve()} --state pins" in message
+    assert ledger_files(machine / "home") == before  # a deleted ledger is not created, nor written
+    assert {p.name: p.read_bytes() for p in (trusted_at_two / "ledgers").glob("*.json")} == pin
+
+
+@pytest.mark.parametrize("emptied", sorted(EMPTIED))
+def test_warn_mode_reports_the_rollback_and_carries_on(machine, capsys, trusted_at_two, emptied):
+    EMPTIED[emptied](machine / "home")
+    before = ledger_files(machine / "home")
+    code, out, err = run(capsys, "verify", "a.bin", "--state", "pins", "--mode", "warn", "--json")
+    assert code == ExitCode.OK
+    assert "NOT verified (mode=warn, exit 0): ledger rolled back" in err and "Traceback" not in err
+    verdict = json.loads(out)
+    assert verdict["verified"] is False
+    assert verdict["error"]["exit_code"] == ExitCode.ROLLBACK
+    assert ledger_files(machine / "home") == before
+
+
+@pytest.mark.parametrize("emptied", ["deleted", "zero-bytes", "fresh"])
+@pytest.mark.parametrize("argv", [["verify", "a.bin"], ["ledger", "verify"]], ids="-".join)
+def test_without_a_pin_no_ledger_is_still_not_in_the_ledger(machine, capsys, emptied, argv):
+    publish(capsys, "a.bin")  # publishing pins nothing: only a verifier does
+    EMPTIED[emptied](machine / "home")
+    before = ledger_files(machine / "home")
+    code, _, err = run(capsys, *argv, "--state", "pins")
+    assert code == ExitCode.NOT_IN_LEDGER, err
+    one_error_line(err)
+    assert ledger_files(machine / "home") == before
+    assert not (machine / "pins").exists()  # nothing remembered from a ledger that is not there
+
+
+def test_the_forget_command_it_names_clears_the_pin_of_a_deleted_ledger(
+    machine, capsys, trusted_at_two
+):
+    deleted(machine / "home")
+    code, _, err = run(capsys, "verify", "a.bin", "--state", "pins")
+    assert code == ExitCode.ROLLBACK
+    command = one_error_line(err).rsplit("forget the pin with: ", 1)[1].split()
+    assert command[:3] == ["receiptcore", "ledger", "forget"]
+    assert run(capsys, *command[1:])[0] == 0  # the ledger is gone, its pin can still be dropped
+    assert not list((trusted_at_two / "ledgers").glob("*.json"))
+    code, _, err = run(capsys, "verify", "a.bin", "--state", "pins")
+    assert code == ExitCode.NOT_IN_LEDGER, err  # a verifier with no pin: as at first use
+    assert not (machine / "home" / DB_FILE).exists()

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from receiptcore.errors import CheckpointError, ProofError, RollbackDetected
+from receiptcore.errors import CheckpointError, NotInLedger, ProofError, RollbackDetected
 from receiptcore.ledger import merkle
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from receiptcore.util.atomic import exclusive_lock, replace_file
+from receiptcore.util.home import state_dir as default_state_dir
 from receiptcore.util.reading import read_document
+
+if TYPE_CHECKING:
+    from receiptcore.ledger.base import Ledger
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,14 @@ class TrustedCheckpoints:
 
     def __init__(self, state_dir: Path, location: str) -> None:
         digest = hashlib.sha256(location.encode()).hexdigest()[:24]
-        self.path = Path(state_dir) / "ledgers" / f"{digest}.json"
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / "ledgers" / f"{digest}.json"
         self.location = location
+
+    def forget_command(self) -> str:
+        """The command that forgets this pin (``--state`` only when it is not the default)."""
+        state = "" if self.state_dir == default_state_dir() else f" --state {self.state_dir}"
+        return f"receiptcore ledger forget --ledger {self.location}{state}"
 
     def forget(self) -> bool:
         """Drop what this verifier remembers of the ledger (its key and checkpoint), so that the
@@ -75,6 +87,22 @@ class TrustedCheckpoints:
         if state is None:
             return None
         return Checkpoint.unverified(state["checkpoint"]).size
+
+    def refuse_emptied(self, found: str) -> None:
+        """A ledger that holds nothing now (``found`` says what is there: no file, an empty
+        file, a fresh ledger) is RollbackDetected if this verifier trusted a signed checkpoint
+        of it: to a verifier that saw N entries, none is fewer, and a deleted ledger is the
+        cheapest rollback there is. Without a pin, nothing is said (the caller goes on)."""
+        state = self._read(self.path)
+        if state is None:
+            return
+        pinned = open_checkpoint(state["checkpoint"], VerifierKey.from_text(state["vkey"]))
+        if pinned.size > 0:
+            raise RollbackDetected(
+                f"ledger rolled back: this verifier trusted a signed checkpoint of {pinned.size} "
+                f"entries of the ledger at {self.location}, but {found}; if it was deleted on "
+                f"purpose, forget the pin with: {self.forget_command()}"
+            )
 
     def check(
         self,
@@ -141,6 +169,32 @@ class TrustedCheckpoints:
                 "'vkey' and 'checkpoint'); if it was damaged, remove it and verify again"
             )
         return state
+
+
+def open_pinned(
+    url: str | os.PathLike[str] | None, *, home: str | os.PathLike[str] | None, state: Path
+) -> tuple[Ledger, TrustedCheckpoints]:
+    """The ledger at ``url``, opened to read, and what this verifier remembers of it.
+
+    A ledger this verifier trusted at a checkpoint of N > 0 entries that now holds none (its
+    file deleted or emptied, or a fresh ledger in its place) is RollbackDetected here, before
+    any key is looked at; without a pin it stays NotInLedger. Nothing is created or written."""
+    from receiptcore.ledger import open_ledger
+
+    try:
+        ledger = open_ledger(url, home=home)
+    except NotInLedger as error:
+        if error.location is not None:
+            TrustedCheckpoints(state, error.location).refuse_emptied(error.found)
+        raise
+    pins = TrustedCheckpoints(state, ledger.location)
+    try:
+        if pins.pinned_size() is not None and ledger.size() == 0:
+            pins.refuse_emptied("it now holds no entry (a fresh, empty ledger)")
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger, pins
 
 
 def _check_extends(

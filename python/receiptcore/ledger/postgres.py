@@ -101,7 +101,11 @@ class PostgresLedger(SqlLedger):
         if signer is not None:
             self._init_schema()
         elif self._execute("SELECT to_regclass('meta')").fetchone()[0] is None:
-            raise NotInLedger(f"no ledger in {self.location}: publish an artifact first")
+            raise NotInLedger(
+                f"no ledger in {self.location}: publish an artifact first",
+                location=self.location,
+                found="the database holds no ledger",
+            )
 
     def close(self) -> None:
         if self._db is not None:

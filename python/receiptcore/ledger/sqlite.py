@@ -7,7 +7,9 @@ The algorithm is :mod:`.sql`'s; this file supplies SQLite's part. Writers queue 
 
 Readers open the file read-only (``mode=ro``): verifying never writes to the ledger, not even to
 an empty or damaged file. An empty database (a first publish killed before its schema was
-committed leaves one) holds no ledger yet, as a missing file does: NotInLedger. Every SQLite error is the ledger's own: a file SQLite cannot read as
+committed leaves one) holds no ledger yet, as a missing file does: NotInLedger, naming the
+ledger's location, so that a verifier that trusted a checkpoint of it says RollbackDetected
+instead (:func:`receiptcore.ledger.pins.open_pinned`). Every SQLite error is the ledger's own: a file SQLite cannot read as
 our ledger (truncated, overwritten, empty, not a database) is LedgerCorrupt (exit 15), a database
 that stays locked or cannot be opened is LedgerUnavailable (exit 20), so that ``verify`` fails
 with one line and its code, and ``--mode warn`` carries on, instead of a traceback.
@@ -85,15 +87,23 @@ class SqliteLedger(SqlLedger):
     def open_readonly(cls, home: str | Path, timeout: float = 60.0) -> SqliteLedger:
         """A ledger to read and prove from, without the signing key."""
         path = Path(home) / DB_FILE
+        location = os.fspath(Path(home).resolve())
         if not path.is_file():
-            raise NotInLedger(f"no ledger at {path}: publish an artifact first")
+            raise NotInLedger(
+                f"no ledger at {path}: publish an artifact first",
+                location=location,
+                found=f"there is no {path}",
+            )
         self = cls.__new__(cls)
-        self.home, self.signer = Path(home), None
-        self.location = os.fspath(self.home.resolve())
+        self.home, self.signer, self.location = Path(home), None, location
         self._db = _connect(path, timeout, self.location, readonly=True)
         if not self._execute("SELECT 1 FROM sqlite_master LIMIT 1"):
             self.close()  # an empty database: where a first publish killed early left off
-            raise NotInLedger(f"no ledger in {path} yet (it is empty): publish an artifact first")
+            raise NotInLedger(
+                f"no ledger in {path} yet (it is empty): publish an artifact first",
+                location=location,
+                found=f"{path} is empty (it holds no ledger)",
+            )
         return self
 
     def close(self) -> None:

@@ -77,25 +77,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace, trust=None):
-    from receiptcore.ledger import open_ledger
     from receiptcore.ledger.keyfile import ledger_key_for
-    from receiptcore.ledger.pins import TrustedCheckpoints
+    from receiptcore.ledger.pins import open_pinned
     from receiptcore.util.home import state_dir
 
-    ledger = open_ledger(args.ledger, home=args.home)
-    pins = TrustedCheckpoints(state_dir(args.state), ledger.location)
+    ledger, pins = open_pinned(args.ledger, home=args.home, state=state_dir(args.state))
     args.pins = pins
     trusted = () if trust is None else trust.ledger_keys
     return ledger, ledger_key_for(ledger, args.ledger_key, pins, trusted)
 
 
 def run_forget(args: argparse.Namespace) -> int:
+    from receiptcore.errors import NotInLedger
     from receiptcore.ledger import open_ledger
     from receiptcore.ledger.pins import TrustedCheckpoints
     from receiptcore.util.home import state_dir
 
-    with open_ledger(args.ledger, home=args.home) as ledger:
-        pins = TrustedCheckpoints(state_dir(args.state), ledger.location)
+    try:
+        with open_ledger(args.ledger, home=args.home) as ledger:
+            location = ledger.location
+    except NotInLedger as error:  # deleted or emptied: its pin can still be forgotten
+        if error.location is None:
+            raise
+        location = error.location
+    pins = TrustedCheckpoints(state_dir(args.state), location)
     forgotten = pins.forget()
     result = {"ledger": pins.location, "forgotten": forgotten}
     emit(
