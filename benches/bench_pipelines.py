@@ -13,6 +13,7 @@
 Parts 2 and 3 publish model folders as tree artifacts.
 
     python benches/bench_pipelines.py [--vectors 100000] [--chunks 10000] [--rss-chunks 200000]
+        [--skip index,embed,lora]
 """
 
 from __future__ import annotations
@@ -226,13 +227,18 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, default=100_000)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--rss-chunks", type=int, default=200_000)
+    parser.add_argument("--skip", default="", help="comma-separated parts not to run: index, embed, lora")
     args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="bench-pipelines-") as tmp:
         os.environ["RECEIPTCORE_STATE"] = os.path.join(tmp, "state")
-        bench_index(args.vectors, Path(tmp))
-        bench_embed(args.chunks, args.rss_chunks, Path(tmp))
-        bench_lora(Path(tmp))
+        if "index" not in skip:
+            bench_index(args.vectors, Path(tmp))
+        if "embed" not in skip:
+            bench_embed(args.chunks, args.rss_chunks, Path(tmp))
+        if "lora" not in skip:
+            bench_lora(Path(tmp))
 
 
 if __name__ == "__main__":
