@@ -80,6 +80,37 @@ async def test_a_rolled_back_checkpoint_is_refused_after_a_newer_one_was_seen(mo
             await client.verify("weights.bin", models.weights.artifact_commit)
 
 
+@pytest.mark.parametrize("mode", ["enforce", "warn"])
+async def test_bytes_that_do_not_hash_to_the_commit_leave_the_pin_where_it_was(models, mode, tmp_path):
+    # as the library's verify: the pin moves only once every check passed, the bytes' too
+    options = models.client_options(location="the models host")
+    async with ToolClient(models.argv(), **options) as client:
+        await client.verify("weights.bin", models.weights.artifact_commit)
+    assert client.pins.pinned_size() == 3
+    fourth = models.publish("fourth.bin", b"fourth bytes")  # the ledger grows to 4
+    before = client.pins.path.read_bytes()
+    out = tmp_path / "fourth.bin"
+    async with ToolClient(liar(models, "wrong-bytes"), **options, mode=mode) as client:
+        if mode == "enforce":
+            with pytest.raises(DigestMismatch):
+                await client.fetch("fourth.bin", fourth.artifact_commit, out=out)
+        else:
+            fetched = await client.fetch("fourth.bin", fourth.artifact_commit, out=out)
+            assert [w.reason for w in fetched.warnings] == ["DigestMismatch"]
+    assert client.pins.path.read_bytes() == before and client.pins.pinned_size() == 3
+    assert out.exists() == (mode == "warn")
+    async with ToolClient(models.argv(), **options) as client:
+        fetched = await client.fetch("fourth.bin", fourth.artifact_commit)
+    assert fetched.data == b"fourth bytes" and client.pins.pinned_size() == 4
+
+
+async def test_a_first_fetch_with_other_bytes_pins_nothing(models):
+    async with ToolClient(liar(models, "wrong-bytes"), **models.client_options()) as client:
+        with pytest.raises(DigestMismatch):
+            await client.fetch("weights.bin", models.weights.artifact_commit)
+    assert client.pins.pinned_size() is None and not client.pins.path.exists()
+
+
 async def test_in_warn_mode_the_client_returns_the_data_with_the_warning(models):
     async with ToolClient(liar(models, "wrong-bytes"), **models.client_options(mode="warn")) as client:
         fetched = await client.fetch("weights.bin", models.weights.artifact_commit)

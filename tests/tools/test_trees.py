@@ -101,6 +101,7 @@ async def test_the_client_writes_the_folder_once_every_file_verified(tree, trans
             fetched = await client.fetch_tree("adapter", artifact["commit"], out)
     assert fetched.warnings == [] and fetched.path == out
     assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == FILES
+    assert client.pins.pinned_size() == 1  # every file checked: the pin moved
 
 
 async def test_a_server_sending_other_bytes_for_a_file_leaves_no_folder(tree, tmp_path):
@@ -115,3 +116,4 @@ async def test_a_server_sending_other_bytes_for_a_file_leaves_no_folder(tree, tm
         with pytest.raises(DigestMismatch, match="adapter_config.json"):
             await client.fetch_tree("adapter", artifact["commit"], out)
     assert list(out.parent.iterdir()) == []  # no folder, and no partial one beside it
+    assert client.pins.pinned_size() is None  # the file list verified, a file did not: no pin
