@@ -9,16 +9,20 @@ import base64
 import hashlib
 import json
 import os
+import shlex
+import subprocess
+import sys
 
 import pytest
 
 from receiptcore.errors import DigestMismatch
 from receiptcore.runtime import ToolClient
 from support.paths import REPO
-from support.toolserver import Models, mcp_client, server_address
+from support.toolserver import CLI, Models, mcp_client, server_address
 
 pytestmark = pytest.mark.anyio
 TRANSPORTS = ["stdio", "http"]
+LIAR = [sys.executable, str(REPO / "tests" / "support" / "lying_server.py")]
 FILES = {
     "adapter_config.json": b'{"r": 8}',
     "weights/adapter_model.safetensors": bytes(range(256)) * 4096 + b"tail",  # two 1 MiB chunks
@@ -105,11 +109,8 @@ async def test_the_client_writes_the_folder_once_every_file_verified(tree, trans
 
 
 async def test_a_server_sending_other_bytes_for_a_file_leaves_no_folder(tree, tmp_path):
-    import sys
-
     models, artifact = tree
-    liar = [sys.executable, str(REPO / "tests" / "support" / "lying_server.py"), "wrong-file",
-            "--home", str(models.home), "--state", str(models.server_state)]
+    liar = [*LIAR, "wrong-file", "--home", str(models.home), "--state", str(models.server_state)]
     (tmp_path / "downloads").mkdir()
     out = tmp_path / "downloads" / "fetched"
     async with ToolClient(liar, **models.client_options()) as client:
@@ -117,3 +118,53 @@ async def test_a_server_sending_other_bytes_for_a_file_leaves_no_folder(tree, tm
             await client.fetch_tree("adapter", artifact["commit"], out)
     assert list(out.parent.iterdir()) == []  # no folder, and no partial one beside it
     assert client.pins.pinned_size() is None  # the file list verified, a file did not: no pin
+
+
+def tool_fetch(models: Models, artifact: dict, out, *extra: str, server=None) -> subprocess.CompletedProcess:
+    """``receiptcore tool artifact.fetch --out OUT`` against a real stdio server (``models``'s)."""
+    return subprocess.run(
+        [*CLI, "tool", "artifact.fetch", json.dumps({"artifact": artifact}),
+         "--server", shlex.join(server or models.argv()), "--trust", str(models.client_trust),
+         "--state", str(models.client_state), "--out", str(out), *extra],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def tree_of(root) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_tool_command_writes_a_tree_as_its_folder(tree, tmp_path):
+    models, artifact = tree
+    out = tmp_path / "downloads" / "adapter"
+    out.parent.mkdir()
+    result = tool_fetch(models, artifact, out, "--json")
+    assert result.returncode == 0, result.stderr
+    source = models.root / "src" / "adapter"
+    assert tree_of(out) == tree_of(source) == FILES  # byte for byte, the empty file too
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted(
+        p.relative_to(source).as_posix() for p in source.rglob("*"))
+    body = json.loads(result.stdout)
+    assert (body["kind"], body["files"], body["out"]) == ("tree", 3, str(out))
+    assert body["size"] == sum(map(len, FILES.values())) and body["warnings"] == []
+    assert os.listdir(out.parent) == ["adapter"]  # nothing else beside it
+
+
+@pytest.mark.parametrize("where", ["store", "server"])
+def test_the_tool_command_leaves_no_folder_when_a_file_does_not_match(tree, tmp_path, where):
+    # a changed stored object (the server refuses it), or a server that sends other bytes for
+    # one file (this client refuses them, after writing the files before it)
+    models, artifact = tree
+    server = None
+    if where == "store":
+        tamper(models, "weights/adapter_model.safetensors")
+    else:
+        server = [*LIAR, "wrong-file", "--home", str(models.home), "--state", str(models.server_state)]
+    out = tmp_path / "downloads" / "adapter"
+    out.parent.mkdir()
+    result = tool_fetch(models, artifact, out, server=server)
+    assert result.returncode == 9, result.stderr  # digest_mismatch
+    [line] = result.stderr.splitlines()
+    assert line.startswith("receiptcore: error: ")
+    assert ("weights/adapter_model.safetensors" if where == "store" else "adapter_config.json") in line
+    assert result.stdout == "" and os.listdir(out.parent) == []  # no folder, no partial one
