@@ -168,3 +168,16 @@ def test_the_tool_command_leaves_no_folder_when_a_file_does_not_match(tree, tmp_
     assert line.startswith("receiptcore: error: ")
     assert ("weights/adapter_model.safetensors" if where == "store" else "adapter_config.json") in line
     assert result.stdout == "" and os.listdir(out.parent) == []  # no folder, no partial one
+
+
+def test_the_tool_command_refuses_a_server_calling_a_tree_a_file(tree, tmp_path):
+    # the server's kind only picks the path: the signed receipt says what the artifact is
+    models, artifact = tree
+    server = [*LIAR, "kind-file", "--home", str(models.home), "--state", str(models.server_state)]
+    out = tmp_path / "downloads" / "adapter"
+    out.parent.mkdir()
+    result = tool_fetch(models, artifact, out, server=server)
+    assert result.returncode == 33, result.stderr  # tool_server_error
+    [line] = result.stderr.splitlines()
+    assert line.startswith("receiptcore: error: ") and "signed receipt" in line
+    assert os.listdir(out.parent) == []

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from receiptcore.commit import Commit
-from receiptcore.contracts import Envelope, load
+from receiptcore.contracts import Envelope, Statement, load
 from receiptcore.contracts.tools import ArtifactRef
 from receiptcore.contracts.tools_v2 import ReceiptProof
 from receiptcore.errors import DigestMismatch, NotInLedger, ProofError
@@ -58,10 +58,10 @@ def check_receipt(
     trust: Trust,
     pins: TrustedCheckpoints,
     ledger_key: VerifierKey | None,
-) -> Pin:
-    """Check a server's proof of ``asked``: the checkpoint it rests on, as a :class:`Pin` to
-    advance once the rest of the answer checked too. Raises the library's own error for the
-    first check that fails; remembers nothing."""
+) -> tuple[Statement, Pin]:
+    """Check a server's proof of ``asked``: the signed statement, and the checkpoint it rests
+    on as a :class:`Pin` to advance once the rest of the answer checked too. Raises the
+    library's own error for the first check that fails; remembers nothing."""
     if proof is None:
         raise NotInLedger(f"the server sent no receipt for {asked.artifact_id}")
     entry = proof.entry.encode("utf-8")
@@ -94,7 +94,7 @@ def check_receipt(
         return [bytes.fromhex(h) for h in given.hashes]
 
     pins.check(verifier, checkpoint, sent)
-    return Pin(pins, verifier, checkpoint, proof.checkpoint, sent)
+    return statement, Pin(pins, verifier, checkpoint, proof.checkpoint, sent)
 
 
 def check_bytes(actual_hex: str, asked: ArtifactRef, what: str) -> None:

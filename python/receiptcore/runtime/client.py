@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from receiptcore._core import Hasher
-from receiptcore.contracts import validate
+from receiptcore.contracts import Statement, validate
 from receiptcore.contracts.requests import read_request
 from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2
 from receiptcore.contracts.tools import ArtifactRef, IndexRef
@@ -79,6 +79,8 @@ class Receipt:
     warnings: list[ToolError] = field(default_factory=list)
     pin: Pin | None = field(default=None, repr=False)
     """The checkpoint to remember once the rest of the answer checked (None if it failed)."""
+    statement: Statement | None = None
+    """The signed statement, once its signature checked: what the artifact is (a tree or not)."""
 
 
 @dataclass
@@ -263,18 +265,19 @@ class ToolClient:
         response = await self.call(
             "receipt.verify", {"artifact": asked.to_json_obj(), "since": self.pins.pinned_size()}
         )
-        pin = None
+        statement = pin = None
         for failure in response.warnings:  # the server's own failures, reported in its warn mode
             self._fail(failure.to_exception(), warnings)
         if not response.verified and not response.warnings:
             self._fail(ToolServerError("the server did not verify the receipt and said not why"), warnings)
         try:
-            pin = check_receipt(
+            statement, pin = check_receipt(
                 response.proof, asked, trust=self.trust, pins=self.pins, ledger_key=self.ledger_key
             )
         except ReceiptcoreError as error:
             self._fail(error, warnings)
-        return Receipt(response, None if pin is None else pin.checkpoint, warnings, pin)
+        checkpoint = None if pin is None else pin.checkpoint
+        return Receipt(response, checkpoint, warnings, pin, statement)
 
     def _advance(self, pin: Pin | None, warnings: list[ToolError]) -> None:
         """Remember ``pin``'s checkpoint, if every check of the answer passed (no warnings)."""
@@ -303,6 +306,11 @@ class ToolClient:
         located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
         if located.artifact != asked:
             raise ToolServerError(f"artifact.fetch answered for {located.artifact.artifact_id}, not {artifact_id}")
+        signed = receipt.statement
+        if signed is not None and located.kind != ("tree" if signed.is_tree else "file"):
+            raise ToolServerError(
+                f"artifact.fetch calls {artifact_id} a {located.kind}; its signed receipt does not"
+            )
         pin = receipt.pin if pin_first else None
         sink = await self._receive(located, asked, out, asked.commit, artifact_id, warnings, pin=pin)
         return Fetched(asked, sink.size, sink.data, sink.path, warnings), receipt.pin
