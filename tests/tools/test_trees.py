@@ -11,18 +11,15 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 
 import pytest
 
 from receiptcore.errors import DigestMismatch
 from receiptcore.runtime import ToolClient
-from support.paths import REPO
 from support.toolserver import CLI, Models, mcp_client, server_address
 
 pytestmark = pytest.mark.anyio
 TRANSPORTS = ["stdio", "http"]
-LIAR = [sys.executable, str(REPO / "tests" / "support" / "lying_server.py")]
 FILES = {
     "adapter_config.json": b'{"r": 8}',
     "weights/adapter_model.safetensors": bytes(range(256)) * 4096 + b"tail",  # two 1 MiB chunks
@@ -110,7 +107,7 @@ async def test_the_client_writes_the_folder_once_every_file_verified(tree, trans
 
 async def test_a_server_sending_other_bytes_for_a_file_leaves_no_folder(tree, tmp_path):
     models, artifact = tree
-    liar = [*LIAR, "wrong-file", "--home", str(models.home), "--state", str(models.server_state)]
+    liar = models.liar("wrong-file")
     (tmp_path / "downloads").mkdir()
     out = tmp_path / "downloads" / "fetched"
     async with ToolClient(liar, **models.client_options()) as client:
@@ -150,34 +147,22 @@ def test_the_tool_command_writes_a_tree_as_its_folder(tree, tmp_path):
     assert os.listdir(out.parent) == ["adapter"]  # nothing else beside it
 
 
-@pytest.mark.parametrize("where", ["store", "server"])
-def test_the_tool_command_leaves_no_folder_when_a_file_does_not_match(tree, tmp_path, where):
-    # a changed stored object (the server refuses it), or a server that sends other bytes for
-    # one file (this client refuses them, after writing the files before it)
+@pytest.mark.parametrize(
+    ("where", "code", "named"),
+    [
+        ("store", 9, "weights/adapter_model.safetensors"),  # the server refuses a changed object
+        ("wrong-file", 9, "adapter_config.json"),  # this client refuses other bytes for a file
+        ("kind-file", 33, "signed receipt"),  # a tree called a file: the signed receipt decides
+    ],
+)
+def test_the_tool_command_leaves_no_folder_when_a_check_fails(tree, tmp_path, where, code, named):
     models, artifact = tree
-    server = None
     if where == "store":
         tamper(models, "weights/adapter_model.safetensors")
-    else:
-        server = [*LIAR, "wrong-file", "--home", str(models.home), "--state", str(models.server_state)]
     out = tmp_path / "downloads" / "adapter"
     out.parent.mkdir()
-    result = tool_fetch(models, artifact, out, server=server)
-    assert result.returncode == 9, result.stderr  # digest_mismatch
+    result = tool_fetch(models, artifact, out, server=None if where == "store" else models.liar(where))
+    assert result.returncode == code, result.stderr  # 9 digest_mismatch, 33 tool_server_error
     [line] = result.stderr.splitlines()
-    assert line.startswith("receiptcore: error: ")
-    assert ("weights/adapter_model.safetensors" if where == "store" else "adapter_config.json") in line
+    assert line.startswith("receiptcore: error: ") and named in line
     assert result.stdout == "" and os.listdir(out.parent) == []  # no folder, no partial one
-
-
-def test_the_tool_command_refuses_a_server_calling_a_tree_a_file(tree, tmp_path):
-    # the server's kind only picks the path: the signed receipt says what the artifact is
-    models, artifact = tree
-    server = [*LIAR, "kind-file", "--home", str(models.home), "--state", str(models.server_state)]
-    out = tmp_path / "downloads" / "adapter"
-    out.parent.mkdir()
-    result = tool_fetch(models, artifact, out, server=server)
-    assert result.returncode == 33, result.stderr  # tool_server_error
-    [line] = result.stderr.splitlines()
-    assert line.startswith("receiptcore: error: ") and "signed receipt" in line
-    assert os.listdir(out.parent) == []
