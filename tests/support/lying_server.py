@@ -7,7 +7,8 @@ LIE is one of: ``forged-receipt`` (a receipt for the asked artifact signed by a 
 ``altered-receipt`` (the real envelope, its payload changed), ``other-tree`` (the inclusion proof
 of another entry), ``rolled-back`` (true proofs, but at an older signed checkpoint),
 ``wrong-bytes`` (artifact.fetch chunks with one byte changed), ``wrong-file`` (the same, only in
-the chunks of a tree's files, not of its file list), ``honest``.
+the chunks of a tree's files, not of its file list), ``kind-file`` (artifact.fetch calls every
+artifact a file, a tree too), ``honest``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class LyingService(ToolService):
 
     def artifact_fetch(self, request):
         honest = super().artifact_fetch(request).to_json_obj()
+        if self.lie == "kind-file":
+            honest["kind"] = "file"
         chunk = honest["chunk"]
         lies = self.lie == "wrong-bytes" or (self.lie == "wrong-file" and request.file is not None)
         if lies and chunk is not None and chunk["length"]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from receiptcore.publish import Publication, publish
 
 CLI = [sys.executable, "-m", "receiptcore.cli"]
+LIAR = [sys.executable, str(Path(__file__).with_name("lying_server.py"))]
 
 
 @dataclass
@@ -65,6 +66,10 @@ class Models:
     def argv(self, *extra: str) -> list[str]:
         """The command of a stdio server of this host."""
         return [*CLI, "mcp", "--home", str(self.home), "--state", str(self.server_state), *extra]
+
+    def liar(self, lie: str, *extra: str) -> list[str]:
+        """The command of a stdio server of this host that lies (tests/support/lying_server.py)."""
+        return [*LIAR, lie, "--home", str(self.home), "--state", str(self.server_state), *extra]
 
     def client_options(self, **override) -> dict:
         return {"trust": self.client_trust, "state": self.client_state, **override}

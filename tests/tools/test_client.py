@@ -5,7 +5,6 @@ and HTTP; a deliberately lying one over stdio)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import httpx2
 import pytest
@@ -20,13 +19,11 @@ from receiptcore.errors import (
     UntrustedKey,
 )
 from receiptcore.runtime import ToolClient
-from support.paths import REPO
 from support.toolserver import CLI, Models, http_server, server_address
 
 pytestmark = pytest.mark.anyio
 TRANSPORTS = ["stdio", "http"]
 DATA = bytes(range(256)) * 4096 + b"tail"
-LIAR = [sys.executable, str(REPO / "tests" / "support" / "lying_server.py")]
 
 
 @pytest.fixture
@@ -36,10 +33,6 @@ def models(tmp_path) -> Models:
     models.publish("other.bin", b"other bytes")
     models.publish("third.bin", b"third bytes")
     return models
-
-
-def liar(models: Models, lie: str, *extra: str) -> list[str]:
-    return [*LIAR, lie, "--home", str(models.home), "--state", str(models.server_state), *extra]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -66,7 +59,7 @@ async def test_an_honest_server_is_verified_and_its_bytes_fetched(models, transp
     ],
 )
 async def test_a_lying_server_is_refused_by_the_client(models, lie, error):
-    async with ToolClient(liar(models, lie), **models.client_options()) as client:
+    async with ToolClient(models.liar(lie), **models.client_options()) as client:
         with pytest.raises(error):
             await client.fetch("weights.bin", models.weights.artifact_commit)
 
@@ -75,13 +68,44 @@ async def test_a_rolled_back_checkpoint_is_refused_after_a_newer_one_was_seen(mo
     options = models.client_options(location="the models host")
     async with ToolClient(models.argv(), **options) as client:
         await client.verify("weights.bin", models.weights.artifact_commit)  # pins size 3
-    async with ToolClient(liar(models, "rolled-back", "--rollback-to", "2"), **options) as client:
+    async with ToolClient(models.liar("rolled-back", "--rollback-to", "2"), **options) as client:
         with pytest.raises(RollbackDetected, match="rolled back"):
             await client.verify("weights.bin", models.weights.artifact_commit)
 
 
+@pytest.mark.parametrize("mode", ["enforce", "warn"])
+async def test_bytes_that_do_not_hash_to_the_commit_leave_the_pin_where_it_was(models, mode, tmp_path):
+    # as the library's verify: the pin moves only once every check passed, the bytes' too
+    options = models.client_options(location="the models host")
+    async with ToolClient(models.argv(), **options) as client:
+        await client.verify("weights.bin", models.weights.artifact_commit)
+    assert client.pins.pinned_size() == 3
+    fourth = models.publish("fourth.bin", b"fourth bytes")  # the ledger grows to 4
+    before = client.pins.path.read_bytes()
+    out = tmp_path / "fourth.bin"
+    async with ToolClient(models.liar("wrong-bytes"), **options, mode=mode) as client:
+        if mode == "enforce":
+            with pytest.raises(DigestMismatch):
+                await client.fetch("fourth.bin", fourth.artifact_commit, out=out)
+        else:
+            fetched = await client.fetch("fourth.bin", fourth.artifact_commit, out=out)
+            assert [w.reason for w in fetched.warnings] == ["DigestMismatch"]
+    assert client.pins.path.read_bytes() == before and client.pins.pinned_size() == 3
+    assert out.exists() == (mode == "warn")
+    async with ToolClient(models.argv(), **options) as client:
+        fetched = await client.fetch("fourth.bin", fourth.artifact_commit)
+    assert fetched.data == b"fourth bytes" and client.pins.pinned_size() == 4
+
+
+async def test_a_first_fetch_with_other_bytes_pins_nothing(models):
+    async with ToolClient(models.liar("wrong-bytes"), **models.client_options()) as client:
+        with pytest.raises(DigestMismatch):
+            await client.fetch("weights.bin", models.weights.artifact_commit)
+    assert client.pins.pinned_size() is None and not client.pins.path.exists()
+
+
 async def test_in_warn_mode_the_client_returns_the_data_with_the_warning(models):
-    async with ToolClient(liar(models, "wrong-bytes"), **models.client_options(mode="warn")) as client:
+    async with ToolClient(models.liar("wrong-bytes"), **models.client_options(mode="warn")) as client:
         fetched = await client.fetch("weights.bin", models.weights.artifact_commit)
     assert fetched.data != DATA and len(fetched.data) == len(DATA)
     assert [w.reason for w in fetched.warnings] == ["DigestMismatch"]

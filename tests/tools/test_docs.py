@@ -24,3 +24,4 @@ def test_the_session_in_the_docs_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "proofs checked here" in result.stdout
     assert (tmp_path / "fetched.bin").read_bytes() == b"index bytes\n"
+    assert (tmp_path / "fetched-adapter" / "weights" / "model.bin").read_bytes() == b"weights\n"

@@ -9,13 +9,14 @@ import base64
 import hashlib
 import json
 import os
+import shlex
+import subprocess
 
 import pytest
 
 from receiptcore.errors import DigestMismatch
 from receiptcore.runtime import ToolClient
-from support.paths import REPO
-from support.toolserver import Models, mcp_client, server_address
+from support.toolserver import CLI, Models, mcp_client, server_address
 
 pytestmark = pytest.mark.anyio
 TRANSPORTS = ["stdio", "http"]
@@ -101,17 +102,67 @@ async def test_the_client_writes_the_folder_once_every_file_verified(tree, trans
             fetched = await client.fetch_tree("adapter", artifact["commit"], out)
     assert fetched.warnings == [] and fetched.path == out
     assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == FILES
+    assert client.pins.pinned_size() == 1  # every file checked: the pin moved
 
 
 async def test_a_server_sending_other_bytes_for_a_file_leaves_no_folder(tree, tmp_path):
-    import sys
-
     models, artifact = tree
-    liar = [sys.executable, str(REPO / "tests" / "support" / "lying_server.py"), "wrong-file",
-            "--home", str(models.home), "--state", str(models.server_state)]
+    liar = models.liar("wrong-file")
     (tmp_path / "downloads").mkdir()
     out = tmp_path / "downloads" / "fetched"
     async with ToolClient(liar, **models.client_options()) as client:
         with pytest.raises(DigestMismatch, match="adapter_config.json"):
             await client.fetch_tree("adapter", artifact["commit"], out)
     assert list(out.parent.iterdir()) == []  # no folder, and no partial one beside it
+    assert client.pins.pinned_size() is None  # the file list verified, a file did not: no pin
+
+
+def tool_fetch(models: Models, artifact: dict, out, *extra: str, server=None) -> subprocess.CompletedProcess:
+    """``receiptcore tool artifact.fetch --out OUT`` against a real stdio server (``models``'s)."""
+    return subprocess.run(
+        [*CLI, "tool", "artifact.fetch", json.dumps({"artifact": artifact}),
+         "--server", shlex.join(server or models.argv()), "--trust", str(models.client_trust),
+         "--state", str(models.client_state), "--out", str(out), *extra],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def tree_of(root) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_tool_command_writes_a_tree_as_its_folder(tree, tmp_path):
+    models, artifact = tree
+    out = tmp_path / "downloads" / "adapter"
+    out.parent.mkdir()
+    result = tool_fetch(models, artifact, out, "--json")
+    assert result.returncode == 0, result.stderr
+    source = models.root / "src" / "adapter"
+    assert tree_of(out) == tree_of(source) == FILES  # byte for byte, the empty file too
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == sorted(
+        p.relative_to(source).as_posix() for p in source.rglob("*"))
+    body = json.loads(result.stdout)
+    assert (body["kind"], body["files"], body["out"]) == ("tree", 3, str(out))
+    assert body["size"] == sum(map(len, FILES.values())) and body["warnings"] == []
+    assert os.listdir(out.parent) == ["adapter"]  # nothing else beside it
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "named"),
+    [
+        ("store", 9, "weights/adapter_model.safetensors"),  # the server refuses a changed object
+        ("wrong-file", 9, "adapter_config.json"),  # this client refuses other bytes for a file
+        ("kind-file", 33, "signed receipt"),  # a tree called a file: the signed receipt decides
+    ],
+)
+def test_the_tool_command_leaves_no_folder_when_a_check_fails(tree, tmp_path, where, code, named):
+    models, artifact = tree
+    if where == "store":
+        tamper(models, "weights/adapter_model.safetensors")
+    out = tmp_path / "downloads" / "adapter"
+    out.parent.mkdir()
+    result = tool_fetch(models, artifact, out, server=None if where == "store" else models.liar(where))
+    assert result.returncode == code, result.stderr  # 9 digest_mismatch, 33 tool_server_error
+    [line] = result.stderr.splitlines()
+    assert line.startswith("receiptcore: error: ") and named in line
+    assert result.stdout == "" and os.listdir(out.parent) == []  # no folder, no partial one

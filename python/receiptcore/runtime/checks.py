@@ -10,16 +10,22 @@ checkpoint, never the server's word:
 3. the checkpoint's signature, by the ledger key the client was given or pinned on first use
    (ledger/checkpoint.py);
 4. the entry's leaf is in that checkpoint's tree (ledger/merkle.py, RFC 9162);
-5. that tree extends the one the client trusted before, and the pin moves forward
-   (ledger/pins.py): a rolled-back or forked ledger is refused.
+5. that tree extends the one the client trusted before (ledger/pins.py): a rolled-back or
+   forked ledger is refused.
 
 Bytes are checked by hashing them all (:class:`receiptcore._core.Hasher`) against the commit.
+The pin does not move here: :func:`check_receipt` returns a :class:`Pin` that the client
+advances only once every check of its answer passed, the bytes' too, as the library's own
+``verify`` moves it only after its digest check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from receiptcore.commit import Commit
-from receiptcore.contracts import Envelope, load
+from receiptcore.contracts import Envelope, Statement, load
 from receiptcore.contracts.tools import ArtifactRef
 from receiptcore.contracts.tools_v2 import ReceiptProof
 from receiptcore.errors import DigestMismatch, NotInLedger, ProofError
@@ -30,6 +36,21 @@ from receiptcore.signing.receipts import verify_envelope
 from receiptcore.signing.trust import Trust
 
 
+@dataclass(frozen=True)
+class Pin:
+    """A signed checkpoint that extends the pinned one, not remembered yet: :meth:`advance`
+    remembers it (checking the extension again, under the state file's lock)."""
+
+    pins: TrustedCheckpoints
+    verifier: VerifierKey
+    checkpoint: Checkpoint
+    note: str
+    consistency: Callable[[int, int], list[bytes]]
+
+    def advance(self) -> Advance:
+        return self.pins.advance(self.verifier, self.checkpoint, self.note, self.consistency)
+
+
 def check_receipt(
     proof: ReceiptProof | None,
     asked: ArtifactRef,
@@ -37,9 +58,10 @@ def check_receipt(
     trust: Trust,
     pins: TrustedCheckpoints,
     ledger_key: VerifierKey | None,
-) -> tuple[Checkpoint, Advance]:
-    """Check a server's proof of ``asked``; the checkpoint it rests on and how the pin moved.
-    Raises the library's own error for the first check that fails."""
+) -> tuple[Statement, Pin]:
+    """Check a server's proof of ``asked``: the signed statement, and the checkpoint it rests
+    on as a :class:`Pin` to advance once the rest of the answer checked too. Raises the
+    library's own error for the first check that fails; remembers nothing."""
     if proof is None:
         raise NotInLedger(f"the server sent no receipt for {asked.artifact_id}")
     entry = proof.entry.encode("utf-8")
@@ -71,8 +93,8 @@ def check_receipt(
             raise ProofError(f"the server sent no consistency proof from size {old} to {new}")
         return [bytes.fromhex(h) for h in given.hashes]
 
-    advance = pins.advance(verifier, checkpoint, proof.checkpoint, sent)
-    return checkpoint, advance
+    pins.check(verifier, checkpoint, sent)
+    return statement, Pin(pins, verifier, checkpoint, proof.checkpoint, sent)
 
 
 def check_bytes(actual_hex: str, asked: ArtifactRef, what: str) -> None:

@@ -9,13 +9,17 @@ stdin/stdout (``"receiptcore mcp --home /srv/models/.receiptcore"``). Then:
   (:func:`receiptcore.runtime.checks.check_receipt`);
 - :meth:`ToolClient.fetch` verifies first, then reads the bytes from the ``uri`` the server gives
   or in chunks through ``artifact.fetch``, and hashes all of them against the commit;
+  :meth:`ToolClient.fetch_tree` does so for a tree's file list and then for each of its files;
 - :meth:`ToolClient.query` verifies the index, its model and its chunk table once per commit,
   then asks ``rag.query`` and checks that the answer names exactly those.
 
 Every request is checked against its contract here before it is sent, and every response after
-it arrives. In ``enforce`` mode (the default) any failure raises the catalogue's exception; in
-``warn`` mode (``mode="warn"`` or ``RECEIPTCORE_VERIFY_MODE=warn``) it is logged and returned in
-the result's ``warnings``, and the data is returned with it. A server in warn mode does not make
+it arrives. The pinned checkpoint moves only once every check of an answer passed: for a fetch,
+once every byte hashed to its commit (before the output appears), as the library's ``verify``
+moves it only after its digest check; a failed check, in warn mode too, leaves it where it was.
+In ``enforce`` mode (the default) any failure raises the catalogue's exception; in ``warn`` mode
+(``mode="warn"`` or ``RECEIPTCORE_VERIFY_MODE=warn``) it is logged and returned in the result's
+``warnings``, and the data is returned with it. A server in warn mode does not make
 this client lenient: its warnings are failures here unless this client is in warn mode too.
 """
 
@@ -33,7 +37,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from receiptcore._core import Hasher
-from receiptcore.contracts import validate
+from receiptcore.contracts import Statement, validate
 from receiptcore.contracts.requests import read_request
 from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2
 from receiptcore.contracts.tools import ArtifactRef, IndexRef
@@ -52,7 +56,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
 from receiptcore.ledger.pins import TrustedCheckpoints
-from receiptcore.runtime.checks import check_bytes, check_receipt
+from receiptcore.runtime.checks import Pin, check_bytes, check_receipt
 from receiptcore.signing.trust import Trust, load_trust
 from receiptcore.util.home import ENV_TRUST, home_dir, state_dir, trust_path
 from receiptcore.verify import Mode, default_mode
@@ -73,6 +77,10 @@ class Receipt:
     response: ReceiptVerifyResponse
     checkpoint: Checkpoint | None
     warnings: list[ToolError] = field(default_factory=list)
+    pin: Pin | None = field(default=None, repr=False)
+    """The checkpoint to remember once the rest of the answer checked (None if it failed)."""
+    statement: Statement | None = None
+    """The signed statement, once its signature checked: what the artifact is (a tree or not)."""
 
 
 @dataclass
@@ -242,48 +250,78 @@ class ToolClient:
     # --- the tools ------------------------------------------------------------------------------
 
     async def verify(self, artifact_id: str, commit: str) -> Receipt:
-        """``receipt.verify`` of ``artifact_id@commit``, with every proof checked here."""
+        """``receipt.verify`` of ``artifact_id@commit``, with every proof checked here; the pin
+        moves once they all passed."""
+        receipt = await self._receipt(artifact_id, commit)
+        self._advance(receipt.pin, receipt.warnings)
+        if not receipt.warnings:
+            self._verified[(artifact_id, _hex(commit))] = receipt
+        return receipt
+
+    async def _receipt(self, artifact_id: str, commit: str) -> Receipt:
+        """``receipt.verify`` with every proof checked, the pin not moved yet."""
         asked = ArtifactRef(artifact_id=artifact_id, commit=_hex(commit))
         warnings: list[ToolError] = []
         response = await self.call(
             "receipt.verify", {"artifact": asked.to_json_obj(), "since": self.pins.pinned_size()}
         )
-        checkpoint = None
+        statement = pin = None
         for failure in response.warnings:  # the server's own failures, reported in its warn mode
             self._fail(failure.to_exception(), warnings)
         if not response.verified and not response.warnings:
             self._fail(ToolServerError("the server did not verify the receipt and said not why"), warnings)
         try:
-            checkpoint, _ = check_receipt(
+            statement, pin = check_receipt(
                 response.proof, asked, trust=self.trust, pins=self.pins, ledger_key=self.ledger_key
             )
         except ReceiptcoreError as error:
             self._fail(error, warnings)
-        receipt = Receipt(response, checkpoint, warnings)
-        if not warnings:
-            self._verified[(asked.artifact_id, asked.commit)] = receipt
-        return receipt
+        checkpoint = None if pin is None else pin.checkpoint
+        return Receipt(response, checkpoint, warnings, pin, statement)
+
+    def _advance(self, pin: Pin | None, warnings: list[ToolError]) -> None:
+        """Remember ``pin``'s checkpoint, if every check of the answer passed (no warnings)."""
+        if pin is None or warnings:
+            return
+        try:
+            pin.advance()  # checks the extension again, under the state file's lock
+        except ReceiptcoreError as error:
+            self._fail(error, warnings)
 
     async def fetch(
         self, artifact_id: str, commit: str, out: str | os.PathLike[str] | None = None
     ) -> Fetched:
         """The artifact's bytes (in memory, or streamed to ``out``, which appears only once
         they verified), checked here: the receipt's proofs first, then every byte hashed
-        against the commit."""
-        receipt = await self.verify(artifact_id, commit)
+        against the commit; then the pin moves."""
+        fetched, _ = await self._fetch(artifact_id, commit, out)
+        return fetched
+
+    async def _fetch(self, artifact_id: str, commit: str, out, pin_first: bool = True):
+        """:meth:`fetch`, and the pin of its receipt: advanced here before ``out`` appears
+        (``pin_first``), or left to the caller."""
+        receipt = await self._receipt(artifact_id, commit)
         asked = ArtifactRef(artifact_id=artifact_id, commit=_hex(commit))
         warnings = list(receipt.warnings)
         located = await self.call("artifact.fetch", {"artifact": asked.to_json_obj()})
         if located.artifact != asked:
             raise ToolServerError(f"artifact.fetch answered for {located.artifact.artifact_id}, not {artifact_id}")
-        sink = await self._receive(located, asked, out, asked.commit, artifact_id, warnings)
-        return Fetched(asked, sink.size, sink.data, sink.path, warnings)
+        signed = receipt.statement
+        if signed is not None and located.kind != ("tree" if signed.is_tree else "file"):
+            raise ToolServerError(
+                f"artifact.fetch calls {artifact_id} a {located.kind}; its signed receipt does not"
+            )
+        pin = receipt.pin if pin_first else None
+        sink = await self._receive(located, asked, out, asked.commit, artifact_id, warnings, pin=pin)
+        return Fetched(asked, sink.size, sink.data, sink.path, warnings), receipt.pin
 
     async def _receive(
-        self, located, asked: ArtifactRef, out, sha256: str, what: str, warnings, file=None
+        self, located, asked: ArtifactRef, out, sha256: str, what: str, warnings, file=None,
+        pin: Pin | None = None,
     ) -> _Sink:
         """The bytes ``located`` names, read from its ``uri`` or in ``range`` chunks into ``out``
-        (memory when None), every one hashed: they must hash to ``sha256``."""
+        (memory when None), every one hashed: they must hash to ``sha256``. Then ``pin`` moves,
+        before ``out`` appears."""
         for failure in located.warnings:
             self._fail(failure.to_exception(), warnings)
         with _Sink(out) as sink:
@@ -296,6 +334,7 @@ class ToolClient:
                 check_bytes(sink.hasher.hexdigest(), expected, f"the {sink.size} bytes of {what}")
             except ReceiptcoreError as error:
                 self._fail(error, warnings)
+            self._advance(pin, warnings)
             sink.keep()
         return sink
 
@@ -304,11 +343,11 @@ class ToolClient:
     ) -> FetchedTree:
         """A tree artifact written to the folder ``out`` (which must not exist), checked here:
         the receipt's proofs, then its file list hashed against the commit, then every file,
-        fetched by its number, hashed against the list's sha256. ``out`` appears, by one
-        rename, only once every file did (in warn mode, with the warnings)."""
+        fetched by its number, hashed against the list's sha256. The pin moves, and then ``out``
+        appears by one rename, only once every file did (in warn mode, with the warnings)."""
         from receiptcore.tree import read_manifest
 
-        listing = await self.fetch(artifact_id, commit)
+        listing, pin = await self._fetch(artifact_id, commit, None, pin_first=False)
         warnings = list(listing.warnings)
         manifest = read_manifest(listing.data or b"", f"the file list of {artifact_id}")
         out = Path(out)
@@ -320,6 +359,7 @@ class ToolClient:
                 target = tmp / entry.path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 await self._fetch_file_of(artifact_id, commit, number, entry, target, warnings)
+            self._advance(pin, warnings)
             os.rename(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -13,10 +13,15 @@ examples:
   receiptcore tool receipt.verify '{"artifact": {"artifact_id": "docs.faiss", "commit": "<hex>"}}' \\
       --server "receiptcore mcp --home /srv/models/.receiptcore"
   receiptcore tool artifact.fetch '{"artifact": {...}}' --server http://127.0.0.1:8765/mcp --out index.faiss
+  receiptcore tool artifact.fetch '{"artifact": {"artifact_id": "adapter", ...}}' --server URL --out adapter/
   receiptcore tool rag.query '{"index": {...}, "query": "how do I verify?", "top_k": 3}' --server URL --json
 
 The proofs a server sends are checked against this machine's trust file and the checkpoint it
 pinned (--trust, --ledger-key, --state): a lying server is refused whatever it says.
+artifact.fetch --out writes a file artifact's bytes to that file, and a tree artifact (a
+published folder) to that folder, which must not exist: it appears, by one rename, only once
+every file hashed to its entry in the tree's file list and the list to the commit. Bytes that do
+not match exit 9 (digest_mismatch) and leave nothing at --out.
 """
 
 
@@ -35,7 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="URL|COMMAND",
         help="an http(s)://.../mcp URL, or the command that starts a server on stdio",
     )
-    parser.add_argument("--out", metavar="FILE", help="artifact.fetch: write the bytes here")
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help="artifact.fetch: write the file here, or a tree artifact as this folder "
+        "(all or nothing)",
+    )
     options.add(parser, "token", "home", "trust", "ledger_key", "state", "mode", "json")
     parser.set_defaults(func=run)
 
@@ -69,12 +79,18 @@ async def _call(args: argparse.Namespace, arguments) -> dict:
             body = receipt.response.to_json_obj()
             warnings = receipt.warnings
         elif args.name == "artifact.fetch":
-            fetched = await client.fetch(
-                artifact.get("artifact_id", ""), artifact.get("commit", ""), args.out
-            )
-            body = {"artifact": fetched.artifact.to_json_obj(), "size": fetched.size,
-                    "out": args.out}
-            warnings = fetched.warnings
+            artifact_id, commit = artifact.get("artifact_id", ""), artifact.get("commit", "")
+            if args.out is not None and await _is_tree(client, artifact):
+                tree = await client.fetch_tree(artifact_id, commit, args.out)
+                body = {"artifact": tree.artifact.to_json_obj(), "kind": "tree",
+                        "files": len(tree.files), "size": sum(f.size for f in tree.files),
+                        "out": args.out}
+                warnings = tree.warnings
+            else:
+                fetched = await client.fetch(artifact_id, commit, args.out)
+                body = {"artifact": fetched.artifact.to_json_obj(), "size": fetched.size,
+                        "out": args.out}
+                warnings = fetched.warnings
         else:
             answer = await client.query(
                 arguments.get("index", {}), arguments.get("query", ""), arguments.get("top_k", 5)
@@ -82,6 +98,14 @@ async def _call(args: argparse.Namespace, arguments) -> dict:
             body = answer.response.to_json_obj()
             warnings = answer.warnings
     return {**body, "warnings": [w.to_json_obj() for w in warnings]}
+
+
+async def _is_tree(client, artifact: dict) -> bool:
+    """Whether the server says ``artifact`` is a tree (where the bytes are, none sent). Its word
+    only chooses how to fetch: ``fetch_tree`` refuses bytes that are not a tree's file list
+    hashing to the commit, and ``fetch`` checks the bytes against it."""
+    located = await client.call("artifact.fetch", {"artifact": artifact})
+    return located.kind == "tree"
 
 
 def _text(result: dict) -> str:
