@@ -79,12 +79,20 @@ impl Stat {
     }
 }
 
+/// A file's verdict, the status it was made on, and whether this walk found the file.
+#[derive(Clone, Debug, PartialEq)]
+struct Remembered {
+    stat: Stat,
+    verdict: Verdict,
+    seen: bool,
+}
+
 pub struct Cache {
     path: PathBuf,
     blobs: HashMap<Oid, Verdict>,
     seen: HashSet<Oid>,
-    files: HashMap<Vec<u8>, (Stat, Verdict)>,
-    files_seen: HashSet<Vec<u8>>,
+    files: HashMap<Vec<u8>, Remembered>,
+    files_seen: usize,
     /// The cache file's mtime (ns since the epoch): when the scan that wrote it began.
     stamp: Option<i64>,
     /// When this scan began: the next file's time.
@@ -111,7 +119,7 @@ impl Cache {
             blobs,
             seen: HashSet::new(),
             files,
-            files_seen: HashSet::new(),
+            files_seen: 0,
             stamp,
             started,
             learnt: 0,
@@ -138,26 +146,41 @@ impl Cache {
     /// Read-only, for the walk's threads; [`Cache::keep_file`] records the outcome.
     pub fn file(&self, path: &[u8], stat: &Stat) -> Option<&Verdict> {
         let stamp = self.stamp?;
-        let (known, verdict) = self.files.get(path)?;
+        let known = self.files.get(path)?;
         let settled = stat.mtime_ns.max(stat.ctime_ns) < stamp.saturating_sub(RACY_NS);
-        (known == stat && settled).then_some(verdict)
+        (known.stat == *stat && settled).then_some(&known.verdict)
     }
 
     /// Keeps the file at `path` in the cache: found there (`judged` None), or judged anew with
     /// the status taken before it was read.
     pub fn keep_file(&mut self, path: &[u8], judged: Option<(Stat, Verdict)>) {
-        if let Some(judged) = judged {
-            self.files.insert(path.to_vec(), judged);
-            self.learnt += 1;
+        let was_seen = match judged {
+            Some((stat, verdict)) => {
+                self.learnt += 1;
+                let now = Remembered {
+                    stat,
+                    verdict,
+                    seen: true,
+                };
+                self.files
+                    .insert(path.to_vec(), now)
+                    .is_some_and(|r| r.seen)
+            }
+            None => match self.files.get_mut(path) {
+                Some(known) => std::mem::replace(&mut known.seen, true),
+                None => return,
+            },
+        };
+        if !was_seen {
+            self.files_seen += 1;
         }
-        self.files_seen.insert(path.to_vec());
     }
 
     /// Writes the cache if this scan learnt a verdict, or found a remembered file gone; keeps
     /// what this scan saw, then blobs it did not see up to [`KEEP_UNSEEN`] times as many. The
     /// file's mtime is set to when the scan began.
     pub fn save(&self) -> io::Result<()> {
-        if self.learnt == 0 && self.files_seen.len() == self.files.len() {
+        if self.learnt == 0 && self.files_seen == self.files.len() {
             return Ok(());
         }
         let mut out = magic().into_bytes();
@@ -177,11 +200,8 @@ impl Cache {
             out.extend_from_slice(oid.as_bytes());
             encode(&mut out, verdict);
         }
-        let files = self
-            .files_seen
-            .iter()
-            .filter_map(|p| Some((p, self.files.get(p)?)));
-        for (path, (stat, verdict)) in files {
+        for (path, known) in self.files.iter().filter(|(_, r)| r.seen) {
+            let (stat, verdict) = (&known.stat, &known.verdict);
             out.push(FILE);
             put_bytes(&mut out, path);
             for n in [stat.dev, stat.ino, stat.size] {
@@ -301,7 +321,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-type Known = (HashMap<Oid, Verdict>, HashMap<Vec<u8>, (Stat, Verdict)>);
+type Known = (HashMap<Oid, Verdict>, HashMap<Vec<u8>, Remembered>);
 
 fn decode(data: &[u8]) -> Option<Known> {
     let mut r = Reader(data.strip_prefix(magic().as_bytes())?);
@@ -322,7 +342,16 @@ fn decode(data: &[u8]) -> Option<Known> {
                     mtime_ns: r.u64()? as i64,
                     ctime_ns: r.u64()? as i64,
                 };
-                files.insert(path, (stat, r.verdict()?));
+                let verdict = r.verdict()?;
+                let seen = false;
+                files.insert(
+                    path,
+                    Remembered {
+                        stat,
+                        verdict,
+                        seen,
+                    },
+                );
             }
             _ => return None,
         }
@@ -580,7 +609,8 @@ mod tests {
         cache.save().unwrap();
         let again = Cache::load(&path);
         assert_eq!(again.blobs.get(&oid(3)), Some(&plain(3)));
-        assert_eq!(again.files.get(&b"f"[..]), Some(&(stat(1, 0), plain(1))));
+        let file = &again.files[&b"f"[..]];
+        assert_eq!((file.stat, &file.verdict), (stat(1, 0), &plain(1)));
     }
 
     #[test]

@@ -1089,8 +1089,12 @@ mod tests {
     /// by the test are no longer racy.
     fn a_minute_later(cache_file: &Path) {
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
-        let file = fs::File::options().write(true).open(cache_file).unwrap();
-        file.set_modified(later).unwrap();
+        set_mtime(cache_file, later);
+    }
+
+    fn set_mtime(path: &Path, t: std::time::SystemTime) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(t).unwrap();
     }
 
     fn mtime(path: &Path) -> std::time::SystemTime {
@@ -1146,20 +1150,10 @@ mod tests {
         // rename (another inode).
         let old = mtime(&root.join("sub/b.txt"));
         fs::write(root.join("sub/b.txt"), npy(256)).unwrap();
-        fs::File::options()
-            .write(true)
-            .open(root.join("sub/b.txt"))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        set_mtime(&root.join("sub/b.txt"), old);
         let old = mtime(&root.join("sub/c.txt"));
         fs::write(root.join("new"), npy(256)).unwrap();
-        fs::File::options()
-            .write(true)
-            .open(root.join("new"))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        set_mtime(&root.join("new"), old);
         fs::rename(root.join("new"), root.join("sub/c.txt")).unwrap();
         fs::remove_file(root.join("a.npy")).unwrap();
         a_minute_later(&cache_file);
