@@ -12,6 +12,14 @@ import pytest
 from support.paths import VECTORS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_cache(tmp_path_factory):
+    """The user cache folder (scan --all's verdicts) in tmp: no test reads or fills ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture
 def vectors() -> Path:
     """``../shared/vectors`` beside the checkout: outside data we never copy into the project."""

@@ -410,9 +410,9 @@ def list_files(root: _Path, selection: _Selection, base: str | None = None, *,
     """The scan's files: ``"git"`` the index, ``"staged"`` what the index adds or changes,
     ``"diff"`` what ``base...HEAD`` adds or changes (judged as HEAD's blobs), all three judged
     as :func:`walk` judges mode ``"git"``; ``"all"`` the working tree minus ``.gitignore``.
-    ``cache``: a file of verdicts by git object id (read, then written back when something new
-    was learnt); entries found there are not read at all (``Entry.cached``). The GIL is
-    released.
+    ``cache``: a file of verdicts (read, then written back when something new was learnt), by
+    git object id in git's listings and by path and ``lstat`` status in ``"all"``; entries
+    found there are not read at all (``Entry.cached``). The GIL is released.
 
     Raises:
         GitError: not a git work tree, git missing, or an unknown ``base``.

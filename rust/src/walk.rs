@@ -5,9 +5,11 @@
 //! `ignore` crate's parallel walker (directory entries typed by `readdir`, so no `stat` per
 //! file when sniffing); a file is opened once, its head read, and its size taken from that read
 //! when it is shorter than the head. Without sniffing ([`Walk::sniff`] false) no file is
-//! opened: one `lstat` gives the size. Symlinks are listed but never followed, and anything
-//! that goes wrong with one file or directory becomes that entry's `error`. Memory is one small
-//! buffer per thread plus the entries returned.
+//! opened: one `lstat` gives the size. With a verdict cache ([`Walk::run_cached`]) each
+//! regular file is `lstat`ed first, and one whose status the cache remembers is not opened.
+//! Symlinks are listed but never followed, and anything that goes wrong with one file or
+//! directory becomes that entry's `error`. Memory is one small buffer per thread plus the
+//! entries returned.
 //!
 //! git's listings (the index, what is staged, what `BASE...HEAD` changed) are judged by the
 //! blobs git stores ([`Walk::judge`]): each entry carries its object id, a checkout that cannot
@@ -27,7 +29,7 @@ use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use rayon::prelude::*;
 
 use crate::git::{self, Against, Blobs, Listed, Oid};
-use crate::scan_cache::{Cache, Verdict};
+use crate::scan_cache::{Cache, Stat, Verdict};
 use crate::sniff::{sniff_open_file, Sniff};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,12 +200,28 @@ impl Walk {
     /// Lists (and sniffs) the files under `root`, sorted by path bytes. Mode git judges the
     /// index as [`Walk::judge`] does, without a verdict cache.
     pub fn run(&self, root: &Path) -> Result<Vec<Entry>, WalkError> {
+        self.run_cached(root, None)
+    }
+
+    /// [`Walk::run`] with a verdict cache, used when sniffing: mode git's by object id
+    /// ([`Walk::judge`]); the other modes' by path and status, so a regular file whose `lstat`
+    /// matches what the cache remembers (and is not racy, see [`crate::scan_cache`]) is not
+    /// opened. The cache then holds what this walk found, to be saved by the caller.
+    pub fn run_cached(
+        &self,
+        root: &Path,
+        cache: Option<&mut Cache>,
+    ) -> Result<Vec<Entry>, WalkError> {
+        let cache = cache.filter(|_| self.sniff);
         match self.mode {
             // git lists its index sorted by path bytes, and the parallel map keeps that order.
-            Mode::Git => self.judge(root, Judged::Index, None),
+            Mode::Git => self.judge(root, Judged::Index, cache),
             _ => {
                 check_root(root)?;
-                let (mut entries, dirs) = self.walk_tree(root);
+                let (mut entries, dirs, stats) = self.walk_tree(root, cache.as_deref());
+                if let Some(cache) = cache {
+                    remember(cache, &entries, &stats);
+                }
                 if self.empty_dirs {
                     let empty = empty_folders(&entries, dirs);
                     entries.extend(empty);
@@ -243,8 +261,13 @@ impl Walk {
     }
 
     /// Every entry under `root`, and every folder (relative paths; the root is "") when
-    /// empty folders are asked for.
-    fn walk_tree(&self, root: &Path) -> (Vec<Entry>, Vec<PathBuf>) {
+    /// empty folders are asked for; with a cache, the status of each entry's file taken before
+    /// it was read (None: not a regular file), one per entry.
+    fn walk_tree(
+        &self,
+        root: &Path,
+        cache: Option<&Cache>,
+    ) -> (Vec<Entry>, Vec<PathBuf>, Vec<Option<Stat>>) {
         let mut builder = WalkBuilder::new(root);
         builder
             .threads(self.io_threads())
@@ -265,17 +288,39 @@ impl Walk {
             root,
             sniff: self.sniff,
             dirs: self.empty_dirs,
+            cache,
             shared: &shared,
         };
         builder.build_parallel().visit(&mut visitors);
         let parts = shared.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut entries = Vec::with_capacity(parts.iter().map(|p| p.entries.len()).sum());
         let mut dirs = Vec::new();
+        let mut stats = Vec::new();
         for mut part in parts {
             entries.append(&mut part.entries);
             dirs.append(&mut part.dirs);
+            stats.append(&mut part.stats);
         }
-        (entries, dirs)
+        (entries, dirs, stats)
+    }
+}
+
+/// Records in `cache` what a walk found: each regular file read (with the status taken before
+/// it was read), and each found there. Entries with an error are not remembered.
+fn remember(cache: &mut Cache, entries: &[Entry], stats: &[Option<Stat>]) {
+    for (e, stat) in entries.iter().zip(stats) {
+        let (Some(stat), None) = (stat, &e.error) else {
+            continue;
+        };
+        let judged = (!e.cached).then(|| {
+            let sniff = e.sniff.as_deref().cloned();
+            let verdict = Verdict {
+                size: e.size,
+                sniff,
+            };
+            (*stat, verdict)
+        });
+        cache.keep_file(path_bytes(e), judged);
     }
 }
 
@@ -304,17 +349,20 @@ fn sort_by_path(entries: &mut [Entry]) {
     entries.sort_unstable_by(|a, b| path_bytes(a).cmp(path_bytes(b)));
 }
 
-/// What one walker thread found: files, and folders when they are asked for.
+/// What one walker thread found: files, folders when they are asked for, and each entry's
+/// status when there is a cache.
 #[derive(Default)]
 struct Part {
     entries: Vec<Entry>,
     dirs: Vec<PathBuf>,
+    stats: Vec<Option<Stat>>,
 }
 
 struct Visitors<'s> {
     root: &'s Path,
     sniff: bool,
     dirs: bool,
+    cache: Option<&'s Cache>,
     shared: &'s Mutex<Vec<Part>>,
 }
 
@@ -324,6 +372,7 @@ impl<'s> ParallelVisitorBuilder<'s> for Visitors<'s> {
             root: self.root,
             sniff: self.sniff,
             dirs: self.dirs,
+            cache: self.cache,
             local: Part::default(),
             shared: self.shared,
         })
@@ -335,8 +384,45 @@ struct Collector<'s> {
     root: &'s Path,
     sniff: bool,
     dirs: bool,
+    cache: Option<&'s Cache>,
     local: Part,
     shared: &'s Mutex<Vec<Part>>,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, entry: Entry, stat: Option<Stat>) {
+        self.local.entries.push(entry);
+        if self.cache.is_some() {
+            self.local.stats.push(stat);
+        }
+    }
+
+    /// A regular file (as the directory entry says) judged through the cache: its `lstat`
+    /// first, then, unless the cache remembers that status, its head read.
+    fn judge_file(&self, abs: &Path, rel: PathBuf, cache: &Cache) -> (Entry, Option<Stat>) {
+        let stat = match std::fs::symlink_metadata(abs) {
+            Ok(meta) => match Stat::of(&meta) {
+                Some(stat) => stat,
+                // Replaced by something else since the directory was read.
+                None => return (described(rel, &meta), None),
+            },
+            Err(e) => {
+                return (
+                    entry(rel, Kind::File, Err(format!("cannot stat: {e}"))),
+                    None,
+                )
+            }
+        };
+        let known = cache.file(rel.as_os_str().as_bytes(), &stat);
+        let e = match known {
+            Some(v) => Entry {
+                cached: true,
+                ..entry(rel, Kind::File, Ok((v.size, v.sniff.clone())))
+            },
+            None => entry(rel, Kind::File, read_head(open_no_follow(abs))),
+        };
+        (e, Some(stat))
+    }
 }
 
 impl Drop for Collector<'_> {
@@ -363,9 +449,16 @@ impl ParallelVisitor for Collector<'_> {
                     return WalkState::Continue;
                 }
                 let rel = relative(self.root, entry.path());
-                self.local
-                    .entries
-                    .push(inspect(entry.path(), rel, Kind::from(kind), self.sniff));
+                let (e, stat) = match self.cache {
+                    Some(cache) if self.sniff && kind.is_file() => {
+                        self.judge_file(entry.path(), rel, cache)
+                    }
+                    _ => (
+                        inspect(entry.path(), rel, Kind::from(kind), self.sniff),
+                        None,
+                    ),
+                };
+                self.push(e, stat);
             }
             Err(err) => {
                 let path = error_path(&err);
@@ -374,9 +467,7 @@ impl ParallelVisitor for Collector<'_> {
                     .and_then(|p| std::fs::symlink_metadata(p).ok())
                     .map_or(Kind::Directory, |m| Kind::from(m.file_type()));
                 let rel = path.map(|p| relative(self.root, p)).unwrap_or_default();
-                self.local
-                    .entries
-                    .push(entry(rel, kind, Err(format!("cannot list: {err}"))));
+                self.push(entry(rel, kind, Err(format!("cannot list: {err}"))), None);
             }
         }
         WalkState::Continue
@@ -973,6 +1064,125 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let entries = Walk::new(Mode::Tree).empty_dirs(true).run(empty.path());
         assert!(entries.unwrap().is_empty());
+    }
+
+    /// A real numpy header of `len` bytes: sniffed as npy only when the file is read.
+    fn npy(len: usize) -> Vec<u8> {
+        let mut npy = b"\x93NUMPY\x01\x00v\x00".to_vec();
+        npy.extend_from_slice(b"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }");
+        npy.resize(128, b' ');
+        npy[127] = b'\n';
+        npy.resize(len, 0);
+        npy
+    }
+
+    /// One cached walk of `root` in mode all: its entries, the cache saved.
+    fn cached_walk(root: &Path, cache_file: &Path) -> Vec<Entry> {
+        let mut cache = Cache::load(cache_file);
+        let walk = Walk::new(Mode::All).threads(Some(2));
+        let entries = walk.run_cached(root, Some(&mut cache)).unwrap();
+        cache.save().unwrap();
+        entries
+    }
+
+    /// The cache's time moved a minute on, as if the last scan began then: the files written
+    /// by the test are no longer racy.
+    fn a_minute_later(cache_file: &Path) {
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        set_mtime(cache_file, later);
+    }
+
+    fn set_mtime(path: &Path, t: std::time::SystemTime) {
+        let file = fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(t).unwrap();
+    }
+
+    fn mtime(path: &Path) -> std::time::SystemTime {
+        fs::metadata(path).unwrap().modified().unwrap()
+    }
+
+    fn formats(entries: &[Entry]) -> Vec<(&str, Option<&str>, bool)> {
+        entries
+            .iter()
+            .map(|e| {
+                let format = e.sniff.as_deref().map(|s| s.format);
+                (e.path.to_str().unwrap(), format, e.cached)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cached_walk_opens_only_files_whose_status_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, cache_file) = (dir.path().join("tree"), dir.path().join("cache"));
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(root.join("a.npy"), npy(256)).unwrap();
+        fs::write(root.join("sub/b.txt"), vec![b'x'; 256]).unwrap();
+        fs::write(root.join("sub/c.txt"), vec![b'y'; 256]).unwrap();
+        std::os::unix::fs::symlink("a.npy", root.join("link")).unwrap();
+        let first = cached_walk(&root, &cache_file);
+        let want = [
+            ("a.npy", Some("npy"), false),
+            ("link", None, false),
+            ("sub/b.txt", None, false),
+            ("sub/c.txt", None, false),
+        ];
+        assert_eq!(formats(&first), want);
+        // Written within the racy window of the cache's time: every file read again.
+        assert_eq!(formats(&cached_walk(&root, &cache_file)), want);
+
+        a_minute_later(&cache_file);
+        let again = cached_walk(&root, &cache_file);
+        let cached: Vec<bool> = again.iter().map(|e| e.cached).collect();
+        assert_eq!(cached, [true, false, true, true]); // a symlink is never cached
+        assert_eq!(
+            again
+                .iter()
+                .map(|e| Entry {
+                    cached: false,
+                    ..e.clone()
+                })
+                .collect::<Vec<_>>(),
+            first
+        );
+
+        // Same size, mtime set back: rewritten in place (the ctime moved), and replaced by a
+        // rename (another inode).
+        let old = mtime(&root.join("sub/b.txt"));
+        fs::write(root.join("sub/b.txt"), npy(256)).unwrap();
+        set_mtime(&root.join("sub/b.txt"), old);
+        let old = mtime(&root.join("sub/c.txt"));
+        fs::write(root.join("new"), npy(256)).unwrap();
+        set_mtime(&root.join("new"), old);
+        fs::rename(root.join("new"), root.join("sub/c.txt")).unwrap();
+        fs::remove_file(root.join("a.npy")).unwrap();
+        a_minute_later(&cache_file);
+        assert_eq!(
+            formats(&cached_walk(&root, &cache_file)),
+            [
+                ("link", None, false),
+                ("sub/b.txt", Some("npy"), false),
+                ("sub/c.txt", Some("npy"), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_sniffing_or_without_a_cache_nothing_is_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, cache_file) = (dir.path().join("tree"), dir.path().join("cache"));
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("a.npy"), npy(256)).unwrap();
+        cached_walk(&root, &cache_file);
+        a_minute_later(&cache_file);
+        let mut cache = Cache::load(&cache_file);
+        let listed = Walk::new(Mode::All)
+            .sniff(false)
+            .run_cached(&root, Some(&mut cache))
+            .unwrap();
+        assert!(!listed[0].cached && listed[0].sniff.is_none());
+        let plain = Walk::new(Mode::All).run(&root).unwrap();
+        assert!(!plain[0].cached && plain[0].sniff.is_some());
     }
 
     #[test]

@@ -87,6 +87,16 @@ def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(base) / "receiptcore"
 
 
+def cache_dir() -> Path:
+    """Where receiptcore keeps what only saves time (``scan --all``'s verdicts):
+    ``$XDG_CACHE_HOME/receiptcore``, else ``~/.cache/receiptcore``. Anything in it may be
+    deleted at any moment; a relative ``$XDG_CACHE_HOME`` is ignored, as the XDG spec says."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "receiptcore"
+
+
 def trust_path(home: Path, explicit: str | os.PathLike[str] | None = None) -> Path:
     """The trust file: ``--trust``, else ``$RECEIPTCORE_TRUST``, else ``<home>/trust.json``."""
     if explicit is not None:

@@ -226,17 +226,17 @@ fn list_files(
     };
     let root = root.0;
     let found = py
-        .detach(|| match which {
-            None => Walk::new(Mode::Gitignore).run(&root),
-            Some(which) => {
-                let mut cache = cache.map(|path| Cache::load(&path.0));
-                let found = Walk::new(Mode::Git).judge(&root, which, cache.as_mut())?;
-                // A cache that cannot be written is only a slower next scan.
-                if let Some(cache) = cache {
-                    let _ = cache.save();
-                }
-                Ok(found)
+        .detach(|| {
+            let mut cache = cache.map(|path| Cache::load(&path.0));
+            let found = match which {
+                None => Walk::new(Mode::Gitignore).run_cached(&root, cache.as_mut()),
+                Some(which) => Walk::new(Mode::Git).judge(&root, which, cache.as_mut()),
+            }?;
+            // A cache that cannot be written is only a slower next scan.
+            if let Some(cache) = cache {
+                let _ = cache.save();
             }
+            Ok(found)
         })
         .map_err(walk_error)?;
     Ok(PyListing {

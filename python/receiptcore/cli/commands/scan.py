@@ -59,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="record every current finding in the baseline and exit 0")
     parser.add_argument("--no-cache", dest="cache", action="store_false",
                         help="read every file again instead of reusing the verdicts remembered "
-                        "by git object id (under the git folder)")
+                        "by git object id, or with --all by path and status (in the git "
+                        "folder, else under $XDG_CACHE_HOME/receiptcore/scan)")
     parser.add_argument("--explain", metavar="RULE", help="explain a rule and exit")
     parser.set_defaults(func=run, selection="git")
 
