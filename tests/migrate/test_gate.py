@@ -102,3 +102,21 @@ def test_the_rule_can_be_disabled_for_a_job_without_the_store(repo, env, monkeyp
     repo.config('disable = ["unverified-reference"]\n')
     code, out, _ = cli(capsys, "scan", str(repo.root))
     assert code == 0, out
+
+
+def test_the_references_judged_are_the_scans_own_files(repo, env, capsys):
+    """``--all`` of a plain folder (no git) judges the references in it; ``--staged`` judges
+    only the references the index changes."""
+    import shutil
+
+    plain = env / "plain"
+    shutil.copytree(repo.root, plain, ignore=shutil.ignore_patterns(".git"))
+    edit_reference(plain, "indexes/docs.faiss", size=1)
+    code, out, err = cli(capsys, "scan", "--all", str(plain), "--format", "json")
+    found = {f["path"] for f in json.loads(out)["findings"] if f["rule"] == "unverified-reference"}
+    assert code == 1 and found == {REF}, err
+    edit_reference(repo.root, "indexes/docs.faiss", size=1)  # in the work tree, not staged
+    code, out, err = cli(capsys, "scan", "--staged", str(repo.root), "--format", "json")
+    assert code == 0 and not json.loads(out)["findings"], out
+    repo.add(REF)
+    assert set(_findings(capsys, repo)) == {REF}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from receiptcore._core import Listing, triage
 from receiptcore.errors import ReceiptcoreError, exit_code_for
 from receiptcore.migrate import git
 from receiptcore.migrate.reference import SUFFIX, asset_path, read_reference
@@ -25,13 +26,13 @@ from receiptcore.migrate.reference import SUFFIX, asset_path, read_reference
 RULE = "unverified-reference"
 
 
-def check_references(root: Path, disabled: tuple[str, ...] = ()) -> list:
-    """One finding per reference file under ``root`` that does not verify."""
+def check_references(root: Path, listing: Listing, disabled: tuple[str, ...] = ()) -> list:
+    """One finding per reference file among the scan's files (``listing``) that does not verify."""
     from receiptcore.scan.rules import Finding
 
     if RULE in disabled:
         return []
-    refs = _reference_files(root)
+    refs = reference_files(listing)
     if not refs:
         return []
     tracked = set(git.tracked(root, *(asset_path(r).as_posix() for r in refs))) if _is_git(root) else set()
@@ -47,14 +48,15 @@ def check_references(root: Path, disabled: tuple[str, ...] = ()) -> list:
     return findings
 
 
+def reference_files(listing: Listing) -> list[str]:
+    """The reference files of a scan's listing, picked out natively (by name) from every file
+    the scan looks at: the files of ``--all``, ``--staged`` or ``--diff`` are the ones judged."""
+    candidates, _ = triage(listing, [SUFFIX], (1 << 64) - 1, [])
+    return sorted(e.path for e in candidates if e.path.endswith(SUFFIX))
+
+
 def _is_git(root: Path) -> bool:
     return (root / ".git").exists()
-
-
-def _reference_files(root: Path) -> list[str]:
-    if _is_git(root):
-        return git.references(root, SUFFIX)
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob(f"*{SUFFIX}") if p.is_file())
 
 
 def _why_not(root: Path, rel: str) -> str | None:
