@@ -198,6 +198,7 @@ def test_wrappers_are_looked_into():
         "tar.gz": gzip.compress(_tar({"x.bin": evil})),
         "bz2": bz2.compress(evil),
         "xz": lzma.compress(evil),
+        "xz -9e": lzma.compress(evil, preset=9 | lzma.PRESET_EXTREME),
         "lzma-in-zip": _zip({"inner.zip": _zip({"p": evil})}),
         "zstd": zstd.ZstdCompressor().compress(evil),
     }
@@ -208,6 +209,18 @@ def test_wrappers_are_looked_into():
                        "zip-deflate": _zip({"m.st": st}, zipfile.ZIP_DEFLATED)}.items():
         found = sniff(data)
         assert found and (found.format, found.family) == ("safetensors", "weights"), name
+
+
+def test_a_stream_whose_decoder_gives_nothing_fails_closed():
+    """A zstd frame compressed with a dictionary: a loader holding it reads the pickle, the
+    scan cannot, so it is opaque; so is a gzip corrupt from its first byte."""
+    zstd = pytest.importorskip("zstandard")
+    samples = [pickle.dumps({"k": i, "v": list(range(i))}) for i in range(300)]
+    framed = zstd.ZstdCompressor(dict_data=zstd.train_dictionary(1024, samples)).compress(
+        pickle.dumps(EVIL["eval"], protocol=4))
+    for data in (framed, b"\x1f\x8b\x08\x00" + b"\xff" * 40):
+        found = sniff(data)
+        assert found and (found.format, found.family) == ("undecodable_stream", "opaque"), found
 
 
 def test_plain_archives_are_nothing():

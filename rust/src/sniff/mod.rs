@@ -433,14 +433,23 @@ mod tests {
     }
 
     #[test]
-    fn a_stream_its_decoder_will_not_open_is_content_not_an_error() {
+    fn a_stream_its_decoder_refuses_is_opaque_not_an_error() {
         // A zstd frame naming dictionary 0x7d (descriptor 0x21: one-byte dictionary id, single
-        // segment), found by the fuzz suite: its decoder refuses it before the first block.
+        // segment), found by the fuzz suite: its decoder refuses it before the first block, and
+        // sniff_bytes panicked. A loader holding the dictionary reads it: it is not cleared.
         let frame = b"\x28\xb5\x2f\xfd\x21\x7d\x10\x01\x00\x00x";
-        assert_eq!(sniff_bytes(frame), None);
+        let found = sniff_bytes(frame).expect("opaque");
+        assert_eq!(
+            (found.format, found.family),
+            ("undecodable_stream", Family::Opaque)
+        );
+        assert!(found.evidence.contains("dictionary"), "{}", found.evidence);
         let file = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut &file, frame).unwrap();
-        assert!(sniff_open_file(&file, None).unwrap().1.is_none());
+        let (_, found) = sniff_open_file(&file, None).unwrap();
+        assert_eq!(found.unwrap().family, Family::Opaque);
+        // zlib has no magic: bytes that only look like its header are nothing.
+        assert_eq!(sniff_bytes(b"\x78\x9c\xff\xff\xff\xff"), None);
     }
 
     #[test]

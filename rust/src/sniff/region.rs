@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, Read};
 use std::rc::Rc;
 
-use super::{Ctx, Probe, Source, HEAD, TAIL, TARGETED_BUDGET};
+use super::{Ctx, Family, Probe, Sniff, Source, HEAD, TAIL, TARGETED_BUDGET};
 
 /// `len` bytes at `base` of another source.
 pub(crate) struct Region<'a> {
@@ -129,8 +129,9 @@ impl Codec {
     }
 }
 
-/// liblzma may allocate its dictionary up front; a stream asking for more is not opened.
-const XZ_MEMLIMIT: u64 = 64 << 20;
+/// liblzma allocates its dictionary up front; a stream asking for more is not opened (and is
+/// opaque). `xz -9` and `-9e`, a 64 MiB dictionary, need 65 MiB: they are read.
+const XZ_MEMLIMIT: u64 = 66 << 20;
 
 fn decoder<'a>(codec: Codec, input: RegionReader<'a>) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match codec {
@@ -197,6 +198,9 @@ struct State<'a> {
     /// The last bytes read, kept so a detector re-reading them costs nothing.
     window: Vec<u8>,
     window_start: u64,
+    /// Why the decoder gave not one byte: it refused the stream (a zstd frame naming a
+    /// dictionary) or failed on its first read (an xz stream over the memory limit).
+    refusal: Option<String>,
 }
 
 impl<'a> Stream<'a> {
@@ -212,9 +216,13 @@ impl<'a> Stream<'a> {
             ctx: self.ctx,
         };
         state.produced = Rc::clone(&input.produced);
-        // A stream its decoder will not open (a zstd frame naming a dictionary, an xz stream
-        // asking for more memory than allowed) has no content to look at, like a corrupt one.
-        state.reader = decoder(self.codec, input).ok();
+        state.reader = match decoder(self.codec, input) {
+            Ok(reader) => Some(reader),
+            Err(e) => {
+                state.refusal = Some(e.to_string());
+                None
+            }
+        };
         state.pos = 0;
     }
 
@@ -240,7 +248,10 @@ impl<'a> Stream<'a> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // A corrupt or truncated stream ends here; what came before still counts.
-                Err(_) => {
+                Err(e) => {
+                    if state.pos == 0 {
+                        state.refusal = Some(e.to_string());
+                    }
                     state.reader = None;
                     break;
                 }
@@ -282,14 +293,19 @@ impl Source for Stream<'_> {
 /// Runs `f` on a probe over the decompressed content of `len` bytes at `base` of `parent`,
 /// one level deeper. `size` is the decompressed size when the container records it (a zip
 /// member); otherwise the probe's size is an upper bound and `size_known` is false.
-pub(crate) fn with_stream<R>(
+///
+/// A stream its decoder refuses before giving one byte cannot be cleared: a loader holding
+/// the zstd dictionary, or more memory, reads what this cannot. It is opaque (the gate fails
+/// closed), except for the streams found without a magic number (zlib, `.lzma`), where a
+/// refusal says the bytes were never such a stream.
+pub(crate) fn with_stream(
     parent: &Probe,
     codec: Codec,
     base: u64,
     len: u64,
     size: Option<u64>,
-    f: impl FnOnce(&Probe) -> io::Result<R>,
-) -> io::Result<R> {
+    f: impl FnOnce(&Probe) -> io::Result<Option<Sniff>>,
+) -> io::Result<Option<Sniff>> {
     let len = len.min(parent.size.saturating_sub(base));
     let stream = Stream {
         codec,
@@ -303,11 +319,23 @@ pub(crate) fn with_stream<R>(
             produced: Rc::new(Cell::new(0)),
             window: Vec::new(),
             window_start: 0,
+            refusal: None,
         }),
     };
     let mut head = vec![0u8; HEAD];
     let n = stream.read_at(0, &mut head)?;
     head.truncate(n);
+    let guessed = matches!(codec, Codec::Zlib | Codec::Lzma);
+    if let (0, Some(why), false) = (n, stream.state.borrow().refusal.as_deref(), guessed) {
+        return Ok(Some(Sniff::new(
+            "undecodable_stream",
+            Family::Opaque,
+            format!(
+                "a {} stream whose decoder gives nothing ({why}): not cleared",
+                codec.name()
+            ),
+        )));
+    }
     // A stream that ended inside the head has a known size whatever the container says.
     let ended = n < HEAD && stream.state.borrow().reader.is_some() && parent.ctx.inflate_left() > 0;
     let (size, size_known) = match size {
