@@ -137,11 +137,13 @@ def test_the_walk_enters_only_lines_that_name_an_artifact_and_misses_no_literal_
         return sorted((n.lineno, n.value) for n in nodes
                       if isinstance(n, ast.Constant) and isinstance(n.value, str) and needle in n.value)
 
+    decorated = b'@pytest.mark.parametrize("p", ["models/model.pt"])\nclass T:\n    @cache("models/b.pt")\n    def f(self):\n        pass\n'
     sources = sorted(Path(__file__).resolve().parents[2].joinpath("python").rglob("*.py"))
     assert len(sources) > 50
-    for needle in ("receiptcore", ".json", "ledger"):
-        for source in sources:
-            text = source.read_bytes()
+    for needle in ("receiptcore", ".json", "ledger", "models/"):
+        for source in [*sources, decorated]:
+            text = source if isinstance(source, bytes) else source.read_bytes()
             tree = ast.parse(text)
             marked = [n for n, line in enumerate(text.splitlines(), 1) if needle.encode() in line]
             assert holding(_nodes_on(tree, marked), needle) == holding(ast.walk(tree), needle), source
+    assert len(holding(ast.walk(ast.parse(decorated)), "models/")) == 2

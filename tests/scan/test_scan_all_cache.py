@@ -64,8 +64,12 @@ def test_a_second_scan_of_an_unchanged_folder_reads_nothing(folder, capsys):
 def test_cache_false_in_the_config_reads_every_file(folder, capsys):
     (folder / "receiptcore.toml").write_text("[scan]\ncache = false\n")
     scan(folder, capsys)
-    assert scan(folder, capsys)["cached"] == 0
     assert not all_cache_file(folder).exists()
+    (folder / "receiptcore.toml").write_text("[scan]\n")
+    scan(folder, capsys)  # a cache that would serve every file, once a minute old
+    a_minute_on(all_cache_file(folder))
+    (folder / "receiptcore.toml").write_text("[scan]\ncache = false\n")
+    assert scan(folder, capsys)["cached"] == 0
 
 
 def test_files_written_within_the_racy_window_are_read_again(folder, capsys):

@@ -27,12 +27,15 @@ RULE = "unverified-reference"
 
 
 def check_references(root: Path, listing: Listing, disabled: tuple[str, ...] = ()) -> list:
-    """One finding per reference file among the scan's files (``listing``) that does not verify."""
+    """One finding per reference file under ``root`` that does not verify: every one in the
+    work tree of a git repository, whatever the selection (a change that leaves a reference
+    alone can still break it: its asset re-added, the ledger rolled back); in a plain folder,
+    the ones among the scan's files (``listing``)."""
     from receiptcore.scan.rules import Finding
 
     if RULE in disabled:
         return []
-    refs = reference_files(listing)
+    refs = git.references(root, SUFFIX) if _is_git(root) else reference_files(listing)
     if not refs:
         return []
     tracked = set(git.tracked(root, *(asset_path(r).as_posix() for r in refs))) if _is_git(root) else set()
@@ -49,8 +52,7 @@ def check_references(root: Path, listing: Listing, disabled: tuple[str, ...] = (
 
 
 def reference_files(listing: Listing) -> list[str]:
-    """The reference files of a scan's listing, picked out natively (by name) from every file
-    the scan looks at: the files of ``--all``, ``--staged`` or ``--diff`` are the ones judged."""
+    """The reference files of a scan's listing, picked out natively by name: no second walk."""
     candidates, _ = triage(listing, [SUFFIX], (1 << 64) - 1, [])
     return sorted(e.path for e in candidates if e.path.endswith(SUFFIX))
 

@@ -350,13 +350,17 @@ def _find_code_sites(root: Path, artifacts: list[PlannedArtifact]) -> None:
 
 def _nodes_on(tree: ast.AST, lines: list[int]) -> Iterator[ast.AST]:
     """The nodes of ``tree`` whose lines include one of ``lines`` (sorted): a subtree that spans
-    none of them is not entered (a string literal's lines are within its parent's)."""
+    none of them is not entered (a string literal's lines are within its parent's, once a
+    definition's lines start at its first decorator)."""
     stack = [tree]
     while stack:
         node = stack.pop()
         yield node
         for child in ast.iter_child_nodes(node):
             first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
+            decorators = getattr(child, "decorator_list", None)
+            if first is not None and decorators:
+                first = min(first, *(d.lineno for d in decorators))
             if first is None or last is None:
                 stack.append(child)
                 continue
