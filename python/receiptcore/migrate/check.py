@@ -13,17 +13,20 @@ from receiptcore.errors import NotInLedger, ReferenceMismatch
 
 def check_reference(reference, source: str, locations: dict) -> None:
     """NotInLedger (11) when the ledger has no receipt for the id; ReferenceMismatch (36) when
-    the commit is no version of it, or the receipt's kind differs. ``locations``: ``home`` and
-    ``ledger`` (others are ignored)."""
+    the commit is no version of it, or the receipt's kind differs; RollbackDetected (14) when
+    this verifier pinned the ledger and it now holds nothing. ``locations``: ``home``,
+    ``ledger`` and ``state`` (others are ignored)."""
     from receiptcore.contracts import Envelope, load
-    from receiptcore.ledger import open_ledger
+    from receiptcore.ledger.pins import open_pinned
     from receiptcore.signing.receipts import unverified_statement
+    from receiptcore.util.home import state_dir
     from receiptcore.verify import _home  # the home as verify finds it
     from receiptcore.versions import Versions
 
     home = _home(locations.get("home"), locations.get("ledger"))
     commit = Commit(reference.artifact_commit)
-    with open_ledger(locations.get("ledger"), home=home) as log:
+    log, _ = open_pinned(locations.get("ledger"), home=home, state=state_dir(locations.get("state")))
+    with log:
         versions = Versions.of(log, reference.artifact_id)
         if not versions:
             raise NotInLedger(f"{source}: no receipt in the ledger for artifact id {reference.artifact_id}")
