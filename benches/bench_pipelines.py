@@ -156,8 +156,11 @@ work = Path({str(work)!r})
 tiny = make_tiny_model(work / "tiny")
 home = work / "rss-home"
 ref = publish(tiny, artifact_id="tiny", home=home)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from pipelines.embed import embed
+import gc; gc.collect()
+# growth of the peak over what the process holds now (not over its earlier peak, which
+# building the tiny model may have set higher than anything embed does)
+before = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 1024
 embed(work / "rss-corpus", artifact_id="rss", model=ArtifactRef.parse("tiny@" + ref.artifact_commit),
       home=home, progress=False, source="bench", chunk_size=32, chunk_overlap=0)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,8 @@ class TrustedCheckpoints:
 
     def forget_command(self) -> str:
         """The command that forgets this pin (``--state`` only when it is not the default)."""
-        state = "" if self.state_dir == default_state_dir() else f" --state {self.state_dir}"
-        return f"receiptcore ledger forget --ledger {self.location}{state}"
+        state = "" if self.state_dir == default_state_dir() else f" --state {shlex.quote(str(self.state_dir))}"
+        return f"receiptcore ledger forget --ledger {shlex.quote(self.location)}{state}"
 
     def forget(self) -> bool:
         """Drop what this verifier remembers of the ledger (its key and checkpoint), so that the
