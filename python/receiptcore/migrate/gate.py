@@ -53,7 +53,9 @@ def check_references(root: Path, listing: Listing, disabled: tuple[str, ...] = (
 
 def reference_files(listing: Listing) -> list[str]:
     """The reference files of a scan's listing, picked out natively by name: no second walk."""
-    candidates, _ = triage(listing, [SUFFIX], (1 << 64) - 1, [])
+    from receiptcore.scan.rules import NO_LIMIT
+
+    candidates, _ = triage(listing, [SUFFIX], NO_LIMIT, [])
     return sorted(e.path for e in candidates if e.path.endswith(SUFFIX))
 
 

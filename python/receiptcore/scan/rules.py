@@ -64,7 +64,7 @@ class Cleared:
         return {"path": self.path, "evidence": self.evidence}
 
 
-_NO_LIMIT = (1 << 64) - 1  # large-file off: no size is over it
+NO_LIMIT = (1 << 64) - 1  # large-file off: no size is over it
 _ORDER = {rule: i for i, rule in enumerate(RULE_IDS)}
 # Content families with a rule of their own. Any of them (or plain text) clears a name that
 # promised weights: an LFS pointer named model.safetensors is a pointer, not weights.
@@ -95,7 +95,7 @@ def check_files(entries: Listing, config: ScanConfig,
     vector_extensions = config.vector_extensions if "vector-index" in on else ()
     extensions = sorted({*config.weight_extensions, ".onnx", *vector_extensions,
                          *((".gitattributes",) if "lfs-pointer" in on else ())})
-    limit = min(config.max_file_size, _NO_LIMIT) if "large-file" in on else _NO_LIMIT
+    limit = min(config.max_file_size, NO_LIMIT) if "large-file" in on else NO_LIMIT
     forbidden = list(config.forbidden_dirs) if "forbidden-dir" in on else []
     candidates, dirs = triage(entries, extensions, limit, forbidden)
     judge = _Judge(config, on, vector_extensions, limit)
