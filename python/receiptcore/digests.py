@@ -138,15 +138,7 @@ def digest_stored(
     if progress is not None:
         total, count = sum(f.size for f in manifest.files), len(commits)
         report = lambda done, files: progress(done, total, files, count)
-    return StoredDigest(commit, manifest=manifest, objects=_object_digests(store, commits, report))
-
-
-def _object_digests(store: Any, commits: list[Commit], progress) -> list[Commit | None]:
-    """Every object re-hashed: natively in parallel in a local store, one after another
-    through the Store protocol elsewhere (None: no such object)."""
-    if hasattr(store, "digests"):
-        return store.digests(commits, progress)
-    return [store.digest(c) if store.exists(c) else None for c in commits]
+    return StoredDigest(commit, manifest=manifest, objects=store.digests(commits, report))
 
 
 def read_tree_manifest(store: Any, commit: Commit):  # -> receiptcore.contracts.TreeManifest

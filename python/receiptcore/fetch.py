@@ -3,8 +3,8 @@ and the output written whole or not at all.
 
 :func:`fetch` runs the receipt checks of :func:`receiptcore.verify.verify` (trust, signature,
 inclusion, consistency) on the id's latest version or the pinned one, then copies the bytes out
-of the store into a temporary sibling of ``out``, hashing them as they are copied (the native
-``copy_files``, files in parallel, each fsynced): that copy is the digest check. Only when every
+of the store into a temporary sibling of ``out``, hashing them as they are copied (the store's
+``copy_objects``: files in parallel, each fsynced): that copy is the digest check. Only when every
 byte matched does the temporary get the name ``out``, in one rename. A file or object that does
 not match, a missing object, a Ctrl-C: the temporary is removed and ``out`` does not appear.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from receiptcore._core import place_files
 from receiptcore.commit import Commit
 from receiptcore.digests import Progress, read_tree_manifest
-from receiptcore.errors import ConfigError, DigestMismatch, TreeMismatch
+from receiptcore.errors import DigestMismatch, TreeMismatch
 from receiptcore.util.atomic import fsync_dir
 from receiptcore.verify import Check, Verdict, run_verification
 
@@ -47,7 +47,7 @@ def fetch_verdict(
     store: str | None = None,
 ) -> Verdict:
     """:func:`fetch`, returning the verdict of the checks (the last is the copy's). ``ledger``
-    and ``store`` are URLs; a tree is copied out of a local store only, for now."""
+    and ``store`` are URLs."""
     out = Path(out)
     _check_free(out)
 
@@ -84,11 +84,7 @@ def _fetch_file(store, commit: Commit, out: Path, progress, verdict: Verdict) ->
     tmp = _temporary(out)
     report = _report(progress, store.size(commit), 1)
     try:
-        if hasattr(store, "copy_objects"):
-            [actual] = store.copy_objects([(commit, tmp)], report)
-        else:  # another backend's get checks the bytes as they stream
-            store.get(commit, tmp)
-            actual = commit
+        [actual] = store.copy_objects([(commit, tmp)], report)
         if actual != commit:
             raise DigestMismatch(f"stored object {commit} read back as {actual}: it was changed")
         if not place_files([(tmp, out)])[0]:
@@ -100,8 +96,6 @@ def _fetch_file(store, commit: Commit, out: Path, progress, verdict: Verdict) ->
 
 
 def _fetch_tree(store, commit: Commit, out: Path, progress, verdict: Verdict) -> str:
-    if not hasattr(store, "copy_objects"):
-        raise ConfigError(f"fetching a tree from {store.location} is not supported yet: use a folder store")
     manifest = read_tree_manifest(store, commit)
     files = manifest.files
     tmp = _temporary(out)

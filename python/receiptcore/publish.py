@@ -5,7 +5,8 @@ a receipt, log it.
 every failure harmless:
 
 1. every file is copied into the store's temporary folder while it is hashed (one read of each
-   byte; files in parallel; each fsynced). A file that changes while it is read fails here;
+   byte; files in parallel; each fsynced), or, in object storage, uploaded under its commit
+   while it is hashed. A file that changes while it is read fails here;
 2. the artifact's commit is known: the file's sha256, or a folder's tree commit (sha256 of the
    RFC 8785 form of its file list). The id is resolved and checked against the versions the
    ledger already holds for it. A refusal here removes the temporaries: nothing was stored;
@@ -30,13 +31,13 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Literal
 
 from receiptcore._core import canonicalize
 from receiptcore.commit import Commit
 from receiptcore.commitments import build_manifest, commit_of, read_manifest_of
 from receiptcore.contracts import TREE_MEDIA_TYPE, BuildManifest, DatasetManifest
-from receiptcore.errors import ConfigError, DigestMismatch, TreeRefused
+from receiptcore.errors import DigestMismatch, TreeRefused
 from receiptcore.ids import check_artifact_id, default_artifact_id
 from receiptcore.ledger import open_ledger
 from receiptcore.signing.keys import (
@@ -47,7 +48,7 @@ from receiptcore.signing.keys import (
 )
 from receiptcore.signing.receipts import DEFAULT_ISSUER, envelope_bytes, sign_receipt
 from receiptcore.signing.trust import add_trusted_key
-from receiptcore.store import LocalStore, open_store
+from receiptcore.store import open_store
 from receiptcore.tree import list_folder, manifest_bytes, refuse_unrecordable
 from receiptcore.util.atomic import exclusive_lock, sweep_temporaries
 from receiptcore.util.home import SIGNING_KEY_FILE, TRUST_FILE, home_dir
@@ -136,7 +137,7 @@ def publish(
     if progress is not None:
         count = len(sources)
         report = lambda done, files: progress(done, total, files, count)
-    with _stage(store, sources, is_tree, report) as staged:
+    with store.stage_files(sources, report) as staged:
         if rels is None:
             commit, tree = Commit(staged.copied[0][0]), None
         else:
@@ -200,37 +201,6 @@ def _store_manifest(store: Store, manifest: BuildManifest | DatasetManifest) -> 
     stored = store.put_stream(io.BytesIO(canonicalize(manifest.to_json_obj())))
     assert stored == commit, "a manifest is stored under its commit"
     return commit
-
-
-def _stage(store, sources: list[str], is_tree: bool, progress):
-    """The files copied into the store, named only by ``place()``: all of a tree at once in a
-    local store; another backend (object storage) takes one file through its ``put_file``."""
-    if isinstance(store, LocalStore):
-        return store.stage_files(sources, progress)
-    if is_tree:
-        raise ConfigError(
-            f"a folder is published into a local store only, for now; {store.location} is not "
-            "one (publish into a folder store, then copy its objects)"
-        )
-    commit = store.put_file(sources[0], None if progress is None else lambda done: progress(done, 0))
-    return _Uploaded([(commit.hex, store.size(commit))])
-
-
-class _Uploaded:
-    """A file another backend already holds under its name: nothing left to place."""
-
-    def __init__(self, copied: list[tuple[str, int]]) -> None:
-        self.copied = copied
-        self.size = sum(size for _, size in copied)
-
-    def place(self) -> None:
-        pass
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
 def _refuse_the_home_inside(folder: str | os.PathLike[str], home: Path) -> None:

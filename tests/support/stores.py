@@ -64,3 +64,12 @@ class StoreBackend:
         import obstore
 
         return [m["path"] for batch in obstore.list(self.store._store, "sha256/") for m in batch]
+
+    def remove(self, commit: str) -> None:
+        """Delete an object behind the store's back."""
+        if self.kind == "folder":
+            self.store.path(commit).unlink()
+        else:
+            import obstore
+
+            obstore.delete(self.store._store, self.store.key(commit))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol, Self
 
@@ -29,6 +29,26 @@ CHUNK = 1 << 20
 
 Progress = Callable[[int], None]
 """Called with the number of bytes done so far."""
+
+FilesProgress = Callable[[int, int], object]
+"""``progress(bytes_done, files_done)`` over a batch of files."""
+
+
+class Staged(Protocol):
+    """A batch of files put into the store: ``copied`` holds ``(sha256 hex, size)`` per file, in
+    the order given; ``place()`` names the objects (a backend may have named them already).
+    Leaving the ``with`` block without ``place()`` undoes what can be undone."""
+
+    copied: list[tuple[str, int]]
+
+    @property
+    def size(self) -> int: ...
+
+    def place(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class Store(Protocol):
@@ -55,6 +75,13 @@ class Store(Protocol):
         """Store everything ``src`` yields; a put of content already stored changes nothing."""
         ...
 
+    def stage_files(
+        self, paths: Sequence[str | os.PathLike[str]], progress: FilesProgress | None = None
+    ) -> Staged:
+        """Put many files (a tree), each hashed as it is read once, in parallel. A file that is
+        not a regular file, or changes while it is read, fails the batch."""
+        ...
+
     def open(self, commit: Commit | str) -> VerifyingReader:
         """A reader of the whole object that raises DigestMismatch at the end if the bytes are
         not the commit's."""
@@ -70,8 +97,24 @@ class Store(Protocol):
         """Copy the object to ``dest``; ``dest`` appears only once its bytes verified."""
         ...
 
+    def copy_objects(
+        self,
+        pairs: Sequence[tuple[Commit, str | os.PathLike[str]]],
+        progress: FilesProgress | None = None,
+    ) -> list[Commit]:
+        """Copy each object to a new file, in parallel, each fsynced; returns the commit of the
+        bytes actually copied, for the caller to compare. ObjectNotFound names every object the
+        store lacks."""
+        ...
+
     def digest(self, commit: Commit | str) -> Commit:
         """Re-hash the stored object: the commit of the bytes actually stored."""
+        ...
+
+    def digests(
+        self, commits: Sequence[Commit], progress: FilesProgress | None = None
+    ) -> list[Commit | None]:
+        """Re-hash many objects, in parallel (None: no such object)."""
         ...
 
     def verify(self, commit: Commit | str) -> None:

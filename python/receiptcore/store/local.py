@@ -27,8 +27,9 @@ from typing import BinaryIO, Self
 from receiptcore._core import Hasher, copy_files, hash_file, hash_files, place_files
 from receiptcore.commit import Commit
 from receiptcore.errors import ObjectNotFound
-from receiptcore.store.base import CHUNK, StoreReads, VerifyingReader
+from receiptcore.store.base import CHUNK, FilesProgress, StoreReads, VerifyingReader
 from receiptcore.util.atomic import pid_running
+from receiptcore.util.reading import regular_file_mode
 
 OBJECT_MODE = 0o444
 """Objects are read-only: nothing of ours ever writes one twice. This is the mode of what is not
@@ -43,9 +44,6 @@ def object_mode(source_mode: int) -> int:
     """The mode of an object made from a file of ``source_mode``: read-only, and readable by no
     one who could not read the source (a 0600 file gives 0400, a 0640 one 0440)."""
     return 0o400 | (source_mode & 0o044)
-
-FilesProgress = Callable[[int, int], object]
-"""Called with the bytes and the files done so far."""
 
 
 class LocalStore(StoreReads):
@@ -88,7 +86,7 @@ class LocalStore(StoreReads):
         # Plain strings, not Path or Commit objects: a tree of 100,000 files is 100,000 of each.
         prefix = os.path.join(self._tmp_dir(), f"{os.getpid()}.{secrets.token_hex(8)}.")
         temps = [f"{prefix}{i}" for i in range(len(paths))]
-        modes = [object_mode(os.stat(path).st_mode) for path in paths]
+        modes = [object_mode(regular_file_mode(path)) for path in paths]
         try:
             copied = copy_files(list(zip(paths, temps)), durable=True, progress=progress)
         except BaseException:

@@ -19,6 +19,10 @@ replaced (the server refuses the conditional write). Reads stream the object in 
 re-hash them (:class:`~receiptcore.store.base.VerifyingReader`); a download is written beside its
 destination and moved into place only once it verified.
 
+A tree goes up and comes down file by file, :data:`FILES_IN_FLIGHT` files at once, through the
+same puts and reads: one object per file, as in the folder store (:meth:`ObjectStore.stage_files`,
+:meth:`ObjectStore.copy_objects`, :meth:`ObjectStore.digests`).
+
 Transient failures are retried by obstore (5xx, dropped connections; exponential backoff, up to
 ``$RECEIPTCORE_RETRY_SECONDS``, default 30); what still fails is :class:`StoreUnavailable` (exit 21).
 """
@@ -29,10 +33,11 @@ import os
 import queue
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 from urllib.parse import urlsplit
 
 import obstore
@@ -40,13 +45,22 @@ from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError
 
 from receiptcore._core import Hasher
 from receiptcore.commit import Commit
-from receiptcore.errors import ConfigError, ObjectNotFound, StoreUnavailable
-from receiptcore.store.base import Progress, StoreReads, VerifyingReader
+from receiptcore.errors import (
+    ConfigError,
+    DigestMismatch,
+    FileChangedError,
+    ObjectNotFound,
+    StoreUnavailable,
+)
+from receiptcore.store.base import FilesProgress, Progress, StoreReads, VerifyingReader
 from receiptcore.util.locations import retry_seconds
+from receiptcore.util.reading import open_regular, regular_file_mode
 
 PART = 8 << 20  # multipart part size, and the largest object sent in one PUT
 CONCURRENCY = 4  # parts in flight: memory is about PART * CONCURRENCY
 READ_CHUNK = 4 << 20
+FILES_IN_FLIGHT = 8  # a tree's files uploaded or downloaded at once (small files: latency-bound)
+
 
 
 class ObjectStore(StoreReads):
@@ -100,8 +114,50 @@ class ObjectStore(StoreReads):
     # --- writes -----------------------------------------------------------------------------
 
     def put_file(self, path: str | os.PathLike[str], progress: Progress | None = None) -> Commit:
-        with open(path, "rb") as src:
-            return self.put_stream(src, progress)
+        """Store the bytes of the regular file at ``path`` (a symlink is followed: callers that
+        must not follow one check first, as publish does); returns their commit."""
+        return self._put_checked(path, True, progress)[0]
+
+    def stage_files(
+        self, paths: Sequence[str | os.PathLike[str]], progress: FilesProgress | None = None
+    ) -> Uploaded:
+        """Upload every file, :data:`FILES_IN_FLIGHT` at once, each under its commit; a
+        symlink, FIFO or device fails the batch (NotRegularFile), and so does a file that
+        changes while it is read (FileChangedError); uploads not yet begun are then cancelled.
+
+        Objects are named as they arrive, and that is harmless: a name is the sha256 of the
+        bytes under it, and an object that no receipt names is never read (as what a publish
+        killed early leaves in a folder store)."""
+        for path in paths:
+            regular_file_mode(path)  # every file checked before any is sent
+        tally = _Tally(progress)
+
+        def put(path: str | os.PathLike[str]) -> tuple[str, int]:
+            commit, size = self._put_checked(path, False, tally.file())
+            tally.file_done()
+            return commit.hex, size
+
+        return Uploaded(_each(put, paths))
+
+    def _put_checked(
+        self, path: str | os.PathLike[str], follow: bool, progress: Progress | None
+    ) -> tuple[Commit, int]:
+        """The commit and size of the file's bytes, stored. Fewer or more bytes than its size,
+        or a size or mtime that moved while it was read: FileChangedError (what was uploaded
+        lies under the commit of the bytes read, named by no receipt)."""
+        with os.fdopen(open_regular(path, follow), "rb") as src:
+            before = os.fstat(src.fileno())
+            counted = _Counting(src)
+            commit = self.put_stream(counted, progress)
+            after = os.fstat(src.fileno())
+        if counted.count != before.st_size or (after.st_size, after.st_mtime_ns) != (
+            before.st_size,
+            before.st_mtime_ns,
+        ):
+            raise FileChangedError(
+                f"{os.fspath(path)} changed while it was read (size or mtime moved): not stored"
+            )
+        return commit, counted.count
 
     def put_stream(self, src: BinaryIO, progress: Progress | None = None) -> Commit:
         hasher, done = Hasher("sha256"), 0
@@ -181,14 +237,72 @@ class ObjectStore(StoreReads):
     def get(
         self, commit: Commit | str, dest: str | os.PathLike[str], progress: Progress | None = None
     ) -> None:
-        """Download to ``dest``, verified: the bytes are hashed on a second thread while the
-        next chunk is on its way, so checking costs (almost) no throughput."""
+        """Download to ``dest``, verified: it appears only once its bytes hashed to ``commit``."""
         commit = Commit.parse(commit)
         dest = Path(dest)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+        try:
+            with open(tmp, "xb") as out:
+                actual = self._download(commit, out, progress)
+            if actual != commit:
+                raise DigestMismatch(
+                    f"object {commit} read back as {actual}: it is truncated, corrupted or swapped"
+                )
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def copy_objects(
+        self,
+        pairs: Sequence[tuple[Commit, str | os.PathLike[str]]],
+        progress: FilesProgress | None = None,
+    ) -> list[Commit]:
+        """Download each object to a new file (never replaced), :data:`FILES_IN_FLIGHT` at once,
+        each fsynced; returns the commit of the bytes actually read, for the caller to compare.
+        ObjectNotFound names every object the store lacks."""
+        tally = _Tally(progress)
+
+        def download(pair: tuple[Commit, str | os.PathLike[str]]) -> Commit | None:
+            commit, dest = pair
+            with open(dest, "xb") as out:
+                try:
+                    actual = self._download(Commit.parse(commit), out, tally.file())
+                except ObjectNotFound:
+                    return None
+                os.fsync(out.fileno())
+            tally.file_done()
+            return actual
+
+        actual = _each(download, pairs)
+        missing = [str(c) for (c, _), got in zip(pairs, actual) if got is None]
+        if missing:
+            raise ObjectNotFound(f"the artifact store {self.location} has no object {', '.join(missing)}")
+        return actual  # type: ignore[return-value] - no None left
+
+    def digests(
+        self, commits: Sequence[Commit], progress: FilesProgress | None = None
+    ) -> list[Commit | None]:
+        """Re-hash the objects, :data:`FILES_IN_FLIGHT` at once: the commit of the bytes stored
+        under each name, or None where there is no object."""
+        tally = _Tally(progress)
+
+        def digest(commit: Commit) -> Commit | None:
+            try:
+                return self.digest(commit)
+            except ObjectNotFound:
+                return None
+            finally:
+                tally.file_done()
+
+        return _each(digest, commits)
+
+    def _download(self, commit: Commit, out: BinaryIO, progress: Progress | None) -> Commit:
+        """Stream the object into ``out``; returns the commit of the bytes read. They are hashed
+        on a second thread while the next chunk is on its way, so checking costs (almost) no
+        throughput."""
         hashing = _HashingThread()
         try:
-            with self._errors(f"reading {commit}"), open(tmp, "xb") as out:
+            with self._errors(f"reading {commit}"):
                 done = 0
                 for chunk in obstore.get(self._store, self.key(commit)).stream(
                     min_chunk_size=READ_CHUNK
@@ -198,17 +312,9 @@ class ObjectStore(StoreReads):
                     done += len(chunk)
                     if progress is not None:
                         progress(done)
-            actual = hashing.result()
-            if actual != commit:
-                from receiptcore.errors import DigestMismatch
-
-                raise DigestMismatch(
-                    f"object {commit} read back as {actual}: it is truncated, corrupted or swapped"
-                )
-            os.replace(tmp, dest)
+            return hashing.result()
         finally:
             hashing.stop()
-            tmp.unlink(missing_ok=True)
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -317,3 +423,88 @@ def _delete_quietly(store, key: str) -> None:
         obstore.delete(store, key)
     except (BaseError, OSError):
         pass  # a left-over temporary object is never read: it is named by no commit
+
+
+class Uploaded:
+    """A batch of files the store already holds under their names: nothing left to place (the
+    folder store's :class:`~receiptcore.store.local.Staged`, for object storage). ``copied``
+    holds ``(sha256 hex, size)`` per file, in the order given."""
+
+    def __init__(self, copied: list[tuple[str, int]]) -> None:
+        self.copied = copied
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size in self.copied)
+
+    def place(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _Counting:
+    """A reader that counts the bytes it gave."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self.count = raw, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        return data
+
+
+class _Tally:
+    """One ``progress(bytes_done, files_done)`` over files moved on several threads."""
+
+    def __init__(self, progress: FilesProgress | None) -> None:
+        self._progress, self._lock = progress, threading.Lock()
+        self._bytes = self._files = 0
+
+    def file(self) -> Progress | None:
+        """A callback for one file, given that file's bytes done so far."""
+        if self._progress is None:
+            return None
+        last = 0
+
+        def report(done: int) -> None:
+            nonlocal last
+            with self._lock:
+                self._bytes += done - last
+                last = done
+                self._progress(self._bytes, self._files)  # type: ignore[misc]
+
+        return report
+
+    def file_done(self) -> None:
+        if self._progress is not None:
+            with self._lock:
+                self._files += 1
+                self._progress(self._bytes, self._files)
+
+
+WINDOW = 1024  # calls submitted at once: a tree of 100,000 files is not 100,000 futures
+
+
+def _each(fn: Callable, items: Sequence) -> list:
+    """``fn`` of every item, :data:`FILES_IN_FLIGHT` at once, results in order. The first
+    failure (or Ctrl-C) cancels the calls not yet begun, and is raised once the running ones
+    have finished."""
+    if len(items) <= 1:
+        return [fn(item) for item in items]
+    results: list = []
+    with ThreadPoolExecutor(FILES_IN_FLIGHT, thread_name_prefix="receiptcore-store") as pool:
+        for start in range(0, len(items), WINDOW):
+            futures = [pool.submit(fn, item) for item in items[start : start + WINDOW]]
+            try:
+                results.extend(future.result() for future in futures)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    return results

@@ -90,6 +90,20 @@ def artifact_source(path: str | os.PathLike[str], follow_symlinks: bool | None =
     return os.path.realpath(path)
 
 
+def regular_file_mode(path: str | os.PathLike[str]) -> int:
+    """The mode of the regular file at ``path`` (not followed if a symlink), for a batch that
+    checks every file before it reads any; NotRegularFile otherwise. The read itself checks
+    again what it opened."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise NotRegularFile(f"{os.fspath(path)}: is a symbolic link; not followed")
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(f"{os.fspath(path)}: {_kind(mode)}, not a regular file; not read")
+    return mode
+
+
 def read_document(
     path: str | os.PathLike[str], what: str, follow_symlinks: bool | None = None
 ) -> bytes:
