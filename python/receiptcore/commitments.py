@@ -12,7 +12,6 @@ the native engine's too, in parallel. This module only decides what goes into a 
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
@@ -158,6 +157,8 @@ def build_manifest(
 
 def library_versions(names: Iterable[str]) -> dict[str, str]:
     """Installed versions of the named distributions (``torch``, ``sentence-transformers``)."""
+    import importlib.metadata  # here: it costs a CLI's start-up a tenth of a second
+
     versions = {}
     for name in names:
         try:
