@@ -123,3 +123,12 @@ def test_a_plain_folder_and_every_git_selection_judge_their_references(repo, env
     code, out, err = cli(capsys, "scan", "--staged", str(repo.root), "--format", "json")
     found = {f["path"] for f in json.loads(out)["findings"] if f["rule"] == "unverified-reference"}
     assert code == 1 and found == {REF}, out
+
+
+def test_an_untracked_reference_is_judged_once_it_is_staged(repo, capsys):
+    """The scan judges what git stores: a reference no commit holds is no finding yet."""
+    stray = "indexes/stray.faiss.artifact.json"
+    repo.write(stray, '{"kind": "file"}\n')
+    assert stray not in _findings(capsys, repo)
+    repo.add(stray)
+    assert _findings(capsys, repo)[stray].endswith("(exit 5, invalid_document)")

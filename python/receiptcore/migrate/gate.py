@@ -28,14 +28,15 @@ RULE = "unverified-reference"
 
 def check_references(root: Path, listing: Listing, disabled: tuple[str, ...] = ()) -> list:
     """One finding per reference file under ``root`` that does not verify: every one in the
-    work tree of a git repository, whatever the selection (a change that leaves a reference
-    alone can still break it: its asset re-added, the ledger rolled back); in a plain folder,
-    the ones among the scan's files (``listing``)."""
+    index of a git repository, whatever the selection (a change that leaves a reference alone
+    can still break it: its asset re-added, the ledger rolled back), but not an untracked one,
+    which no commit holds (the scan judges what git stores); in a plain folder, the ones among
+    the scan's files (``listing``)."""
     from receiptcore.scan.rules import Finding
 
     if RULE in disabled:
         return []
-    refs = git.references(root, SUFFIX) if _is_git(root) else reference_files(listing)
+    refs = git.references(root, SUFFIX, untracked=False) if _is_git(root) else reference_files(listing)
     if not refs:
         return []
     tracked = set(git.tracked(root, *(asset_path(r).as_posix() for r in refs))) if _is_git(root) else set()

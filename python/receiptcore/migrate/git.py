@@ -72,9 +72,12 @@ def python_naming(root: Path, needles: list[str]) -> list[str]:
     return _names(done.stdout)
 
 
-def references(root: Path, suffix: str) -> list[str]:
-    """Reference files in the work tree, tracked or not yet (but not ignored), sorted."""
-    found = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", f"*{suffix}")
+def references(root: Path, suffix: str, *, untracked: bool = True) -> list[str]:
+    """Reference files in the work tree, tracked or, with ``untracked``, not yet (but not
+    ignored), sorted. Looking for untracked files walks the whole work tree: on 100,000 files
+    it was most of a scan's time, where the index alone is read in milliseconds."""
+    others = ("--others", "--exclude-standard") if untracked else ()
+    found = git(root, "ls-files", "-z", "--cached", *others, "--", f"*{suffix}")
     return sorted(set(_names(found)))
 
 
