@@ -56,11 +56,15 @@ def sh(*cmd: str) -> None:
 
 
 def write_shards(root: Path, shards: int, size: int) -> None:
+    """Shards of random bytes, every one different (as a checkpoint's are: identical shards
+    would be stored once, and the copies of the others deleted, which is not what is timed)."""
     root.mkdir()
-    block = os.urandom(16 << 20)
+    block = bytearray(os.urandom(16 << 20))
     for i in range(shards):
         with open(root / f"model-{i + 1:05d}-of-{shards:05d}.safetensors", "wb") as f:
-            f.writelines(block[:size] for _ in range(max(size // len(block), 1)))
+            for j in range(max(size // len(block), 1)):
+                block[:16] = i.to_bytes(8, "big") + j.to_bytes(8, "big")
+                f.write(block[:size])
     (root / "config.json").write_text('{"architectures": ["Bench"]}')
 
 
