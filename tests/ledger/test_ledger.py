@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,7 @@ from receiptcore.ledger.audit import audit
 from receiptcore.ledger.checkpoint import SignerKey, open_checkpoint
 from receiptcore.ledger.pins import TrustedCheckpoints
 from receiptcore.ledger.sql import prove
+from receiptcore.ledger.sqlite import DB_FILE, PAGE_SIZE
 from support.backends import Backend
 
 
@@ -53,6 +56,36 @@ def test_an_entry_can_only_be_inserted_at_the_next_index(backend):
     _fill(backend, 3).close()
     with pytest.raises(backend.refused, match="next index"):
         _insert_at(backend, 7)
+
+
+def test_a_statement_with_a_gap_among_its_rows_leaves_none_of_them(backend):
+    """A bulk append writes thousands of rows per statement: a gap inside one is refused as a
+    single row is, and the statement's rows before the gap go with it."""
+    _fill(backend, 3).close()
+    mark = "?" if backend.kind == "sqlite" else "%s"
+    row = f"({mark}, {mark}, {mark}, NULL, NULL)"
+    with pytest.raises(backend.refused, match="next index"):
+        backend.raw().execute(
+            f"INSERT INTO entries VALUES {row}, {row}",
+            (3, b"\x03" * 32, b"x", 5, b"\x05" * 32, b"y"),
+        )
+    assert backend.open().size() == 3
+
+
+def test_postgresql_refuses_a_copy_that_leaves_a_gap(postgres, tmp_path):
+    """PostgreSQL's bulk append is one COPY: the next-index guard runs on it too."""
+    import psycopg
+
+    backend = Backend("postgresql", tmp_path, postgres)
+    _fill(backend, 3).close()
+    with (
+        backend.raw() as db,
+        db.cursor() as cursor,
+        pytest.raises(psycopg.Error, match="next index"),
+        cursor.copy("COPY entries (idx, leaf_hash, data) FROM STDIN") as copy,
+    ):
+        copy.write_row((4, b"\x04" * 32, b"x"))
+    assert backend.open().size() == 3
 
 
 def _insert_at(backend, index: int) -> None:
@@ -120,6 +153,27 @@ def test_a_missing_subtree_hash_is_named():
     del stored[(2, 1)]
     with pytest.raises(LedgerCorrupt, match=r"level 2, index 1\) is missing"):
         prove(merkle.inclusion_proof, (0, 8), lambda wanted: {p: stored[p] for p in wanted if p in stored})
+
+
+def test_a_sqlite_ledger_made_with_4_kib_pages_keeps_them_and_still_appends_and_verifies(tmp_path):
+    """Ledgers made before the larger pages (SQLite's 4 KiB default) open, append in bulk and
+    verify as they are; only a new ledger gets :data:`PAGE_SIZE`."""
+    old = Backend("sqlite", tmp_path)
+    home = Path(old.url.removeprefix("sqlite://"))
+    home.mkdir()
+    db = sqlite3.connect(home / DB_FILE)
+    db.execute("PRAGMA page_size = 4096")
+    db.execute("PRAGMA journal_mode = WAL")  # writes the header: the page size is now fixed
+    db.close()
+    _fill(old, 3).close()
+    ledger = old.open()
+    ledger.append_many((b"bulk %d" % i, f"a-{i}", None) for i in range(5000))
+    assert audit(ledger, ledger.verifier_key).size == 5003
+    ledger.close()
+    assert old.raw().execute("PRAGMA page_size").fetchone()[0] == 4096
+    new = Backend("sqlite", tmp_path)
+    _fill(new, 1).close()
+    assert new.raw().execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE != 4096
 
 
 def test_lookups_by_artifact_id_and_commit(backend):
