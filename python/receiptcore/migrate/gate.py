@@ -26,17 +26,23 @@ from receiptcore.migrate.reference import SUFFIX, asset_path, read_reference
 RULE = "unverified-reference"
 
 
-def check_references(root: Path, listing: Listing, disabled: tuple[str, ...] = ()) -> list:
+def check_references(
+    root: Path, listing: Listing, disabled: tuple[str, ...] = (), selection: str = "all"
+) -> list:
     """One finding per reference file under ``root`` that does not verify: every one in the
     index of a git repository, whatever the selection (a change that leaves a reference alone
     can still break it: its asset re-added, the ledger rolled back), but not an untracked one,
     which no commit holds (the scan judges what git stores); in a plain folder, the ones among
-    the scan's files (``listing``)."""
+    the scan's files (``listing``). The default selection's listing is the whole index: its
+    references are picked out of it, with no second look at the index."""
     from receiptcore.scan.rules import Finding
 
     if RULE in disabled:
         return []
-    refs = git.references(root, SUFFIX, untracked=False) if _is_git(root) else reference_files(listing)
+    if _is_git(root) and selection != "git":
+        refs = git.references(root, SUFFIX, untracked=False)
+    else:
+        refs = reference_files(listing)
     if not refs:
         return []
     tracked = set(git.tracked(root, *(asset_path(r).as_posix() for r in refs))) if _is_git(root) else set()

@@ -29,7 +29,9 @@ def find_all(root: Path, config: ScanConfig, selection: str = "git",
     content cleared their name, and how many files were looked at."""
     records = select_files(root, selection, base, cache=config.cache)
     findings, cleared = check_files(records, config, root)
-    findings += check_imports(root, config) + check_references(root, records, config.disable)
+    findings += check_imports(root, config) + check_references(
+        root, records, config.disable, selection
+    )
     return ScanResult(findings, [], config.mode, selection, len(records), cleared, records.cached)
 
 

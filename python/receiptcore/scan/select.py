@@ -66,6 +66,12 @@ def all_cache_file(root: Path) -> Path:
 
 
 def _git_dir(root: Path) -> Path:
+    """The repository's git folder: ``root/.git`` when it is a folder (the top of a usual work
+    tree, found without starting a git process: a pre-commit hook's scan pays for every one),
+    else where git says (a linked work tree, a submodule, ``$GIT_DIR``, a subfolder)."""
+    dot_git = root / ".git"
+    if "GIT_DIR" not in os.environ and dot_git.is_dir():
+        return dot_git.resolve()
     out = _git(root, "rev-parse", "--absolute-git-dir",
                error=f"{root} is not inside a git work tree (use --all to walk a plain "
                      "directory)")
