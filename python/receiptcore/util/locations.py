@@ -18,6 +18,7 @@ A ledger URL is ``sqlite:///path/to/folder`` (or a bare folder path), ``postgres
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from pathlib import Path
 
@@ -63,12 +64,9 @@ def _choose(key: str, explicit: str | os.PathLike[str] | None, env: str) -> str 
 def _from_config(key: str) -> str | None:
     for name, table in (("receiptcore.toml", ()), ("pyproject.toml", ("tool", "receiptcore"))):
         path = Path(name)
-        if not path.is_file():
+        data = _parsed(path)
+        if data is None:
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"{path}: {error}") from None
         for part in table:
             data = data.get(part, {})
         value = data.get(key)
@@ -78,3 +76,29 @@ def _from_config(key: str) -> str | None:
             raise ConfigError(f"{path}: {key} must be a URL (a non-empty string)")
         return value
     return None
+
+
+_PARSED: dict[str, tuple[tuple[int, ...], dict]] = {}
+
+
+def _parsed(path: Path) -> dict | None:
+    """The TOML file at ``path`` (None: there is no such file), parsed again only when its
+    status changes: a tool server opens the ledger and the store on every call, and parsing a
+    project's ``pyproject.toml`` each time was most of what a query added to the search."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    key = os.path.abspath(path)
+    status = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _PARSED.get(key)
+    if known is not None and known[0] == status:
+        return known[1]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: {error}") from None
+    _PARSED[key] = (status, data)
+    return data
