@@ -62,7 +62,6 @@ READ_CHUNK = 4 << 20
 FILES_IN_FLIGHT = 8  # a tree's files uploaded or downloaded at once (small files: latency-bound)
 
 
-
 class ObjectStore(StoreReads):
     """The store at ``s3://bucket/prefix`` or ``gs://bucket/prefix``."""
 
