@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,26 +87,37 @@ def shown_name(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def manifest_bytes(files: Iterable[tuple[str, int, str]]) -> bytes:
+def manifest_bytes(files: Iterable[tuple[str, int, str]]) -> bytearray:
     """The RFC 8785 bytes of the tree manifest of ``(path, size, sha256 hex)`` rows: what the
-    store keeps under the tree's commit. The same bytes as ``canonicalize`` of the whole
-    document (``{"kind", "schema_version", "files"}``), built one entry at a time: RFC 8785 writes an array
-    as its canonical elements joined by commas, and the manifest's three keys sort as
-    ``files``, ``kind``, ``schema_version``, so a tree of 100,000 files never exists as
-    100,000 dicts at once."""
-    out = bytearray(b'{"files":[')
-    for i, (path, size, digest) in enumerate(sorted(files, key=lambda row: row[0])):
-        if i:
-            out += b","
-        out += canonicalize({"path": path, "size": size, "sha256": digest})
-    # the rest of the top-level object: its other two members and the closing brace
-    out += b"]," + canonicalize({"kind": KIND, "schema_version": 1})[1:]
-    return bytes(out)
+    store keeps under the tree's commit (see :func:`_manifest_parts`)."""
+    out = bytearray()
+    for part in _manifest_parts(files):
+        out += part
+    return out
 
 
 def tree_commit(files: Iterable[tuple[str, int, str]]) -> Commit:
-    """``artifact_commit`` of a tree: sha256 of its manifest's RFC 8785 bytes."""
-    return Commit(hashlib.sha256(manifest_bytes(files)).hexdigest())
+    """``artifact_commit`` of a tree: sha256 of its manifest's RFC 8785 bytes, hashed as they
+    are made (a verifier needs the commit, not the 13 MB of a 100,000-file manifest)."""
+    digest = hashlib.sha256()
+    for part in _manifest_parts(files):
+        digest.update(part)
+    return Commit(digest.hexdigest())
+
+
+def _manifest_parts(files: Iterable[tuple[str, int, str]]) -> Iterator[bytes]:
+    """The manifest's RFC 8785 bytes, piece by piece: the same bytes as ``canonicalize`` of the
+    whole document (``{"kind", "schema_version", "files"}``), made one entry at a time. RFC 8785
+    writes an array as its canonical elements joined by commas, and the manifest's three keys
+    sort as ``files``, ``kind``, ``schema_version``, so a tree of 100,000 files never exists as
+    100,000 dicts at once."""
+    yield b'{"files":['
+    for i, (path, size, digest) in enumerate(sorted(files, key=lambda row: row[0])):
+        if i:
+            yield b","
+        yield canonicalize({"path": path, "size": size, "sha256": digest})
+    # the rest of the top-level object: its other two members and the closing brace
+    yield b"]," + canonicalize({"kind": KIND, "schema_version": 1})[1:]
 
 
 def read_manifest(data: bytes, source: str):  # -> receiptcore.contracts.TreeManifest
