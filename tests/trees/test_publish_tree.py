@@ -74,6 +74,44 @@ def test_a_file_that_changes_while_read_fails_the_publish_and_leaves_nothing(env
     assert not (env / "home" / "ledger.sqlite3").exists()
 
 
+def test_a_tree_copied_in_batches_is_the_same_tree_and_a_late_failure_leaves_nothing(
+    env, monkeypatch
+):
+    """The folder store copies and names a tree a batch at a time (memory stays small): the
+    commit, the objects and the progress are those of one batch, and a file that changes in
+    the last batch removes what the earlier batches copied."""
+    from receiptcore.store import local
+
+    monkeypatch.setattr(local, "BATCH", 2)
+    make_tree(env / "model")
+    seen = []
+    ref = publish(env / "model", progress=lambda *report: seen.append(report))
+    assert ref.artifact_commit == independent_tree_commit(env / "model")
+    assert store_objects(env / "home") >= {
+        hashlib.sha256(data).hexdigest() for data in MODEL.values()
+    }
+    size = sum(map(len, MODEL.values()))
+    assert seen[-1] == (size, size, len(MODEL), len(MODEL))
+    assert [r[0] for r in seen] == sorted(r[0] for r in seen)  # never counts back
+
+    make_tree(env / "later", {f"{i}.json": b"{}" * (i + 1) for i in range(5)})
+    with open(env / "later" / "zz-shard.bin", "wb") as f:  # sorts last: the last batch
+        f.truncate(1 << 30)
+    grown = threading.Event()
+
+    def grow(done, total, files, count):
+        if files >= 5 and not grown.is_set():
+            with open(env / "later" / "zz-shard.bin", "ab") as f:
+                f.write(b"more")
+            grown.set()
+
+    before = store_objects(env / "home")
+    with pytest.raises(FileChangedError, match="zz-shard.bin"):
+        publish(env / "later", progress=grow)
+    assert store_objects(env / "home") == before
+    assert os.listdir(env / "home" / "objects" / "tmp") == []
+
+
 @pytest.mark.parametrize(
     ("make", "named"),
     [

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Self
@@ -34,6 +35,10 @@ from receiptcore.util.reading import regular_file_mode
 OBJECT_MODE = 0o444
 """Objects are read-only: nothing of ours ever writes one twice. This is the mode of what is not
 a copy of a file (a manifest, a tree's file list): as readable as the store's folders allow."""
+
+BATCH = 8192
+"""Files handed to the native copy (and to the namer) at once: enough to keep every thread busy,
+few enough that their path pairs stay a few MiB."""
 
 FOLDER_MODE = 0o700
 """A store folder that receiptcore makes is the owner's alone; to share a store, open its folders
@@ -83,17 +88,22 @@ class LocalStore(StoreReads):
         """Copy and hash every file into the store's temporary folder, in parallel, each
         fsynced; nothing is named yet (:meth:`Staged.place`). A file that is not a regular file,
         or changes while it is read, fails the whole batch and leaves no temporary behind."""
-        # Plain strings, not Path or Commit objects: a tree of 100,000 files is 100,000 of each.
+        # Nothing per file is kept but what the caller needs (digest and size): a temporary is
+        # named by its place in the batch, a mode is two bytes, and the pairs handed to the
+        # native copy exist a batch at a time, so a tree of 100,000 files stays small.
         prefix = os.path.join(self._tmp_dir(), f"{os.getpid()}.{secrets.token_hex(8)}.")
-        temps = [f"{prefix}{i}" for i in range(len(paths))]
-        modes = [object_mode(regular_file_mode(path)) for path in paths]
+        modes = array("H", (object_mode(regular_file_mode(path)) for path in paths))
+        copied: list[tuple[str, int]] = []
         try:
-            copied = copy_files(list(zip(paths, temps)), durable=True, progress=progress)
+            for start in range(0, len(paths), BATCH):
+                batch = enumerate(paths[start : start + BATCH], start)
+                pairs = [(path, f"{prefix}{i}") for i, path in batch]
+                copied += copy_files(pairs, durable=True, progress=_after(copied, progress))
         except BaseException:
-            for tmp in temps:
-                _unlink(tmp)
+            for i in range(len(paths)):
+                _unlink(f"{prefix}{i}")
             raise
-        return Staged(self, temps, copied, modes)
+        return Staged(self, prefix, copied, modes)
 
     def copy_objects(
         self,
@@ -185,12 +195,13 @@ class LocalStore(StoreReads):
 class Staged:
     """Files copied into the store and hashed, not yet named. ``with`` it: leaving the block
     without :meth:`place` (an exception, a refusal) removes the temporaries. ``copied`` holds
-    ``(sha256 hex, size)`` per file, in the order given."""
+    ``(sha256 hex, size)`` per file, in the order given; file ``i`` waits at ``<prefix><i>``."""
 
     def __init__(
-        self, store: LocalStore, temps: list[str], copied: list[tuple[str, int]], modes: list[int]
+        self, store: LocalStore, prefix: str, copied: list[tuple[str, int]], modes: array
     ):
-        self._store, self._temps, self.copied, self._modes = store, temps, copied, modes
+        self._store, self._prefix, self.copied, self._modes = store, prefix, copied, modes
+        self._left = len(copied)
 
     @property
     def commits(self) -> list[Commit]:
@@ -202,25 +213,40 @@ class Staged:
 
     def place(self) -> None:
         """Name every object by its commit (an existing object is kept as it is), read-only and
-        no more readable than its source, with every folder that gained a name fsynced."""
+        no more readable than its source, with every folder that gained a name fsynced.
+
+        A batch at a time, in the order of the names, so that the pairs exist a batch at a time
+        and each of the 256 folders is still fsynced about once."""
         objects = os.path.join(self._store.root, "sha256")
-        by_mode: dict[int, list[tuple[str, str]]] = {}
-        for tmp, (digest, _), mode in zip(self._temps, self.copied, self._modes):
-            by_mode.setdefault(mode, []).append((tmp, f"{objects}/{digest[:2]}/{digest[2:]}"))
-        for mode, pairs in by_mode.items():
-            place_files(pairs, mode=mode)
-        self._temps = []
+        order = sorted(range(len(self.copied)), key=lambda i: self.copied[i][0])
+        for start in range(0, len(order), BATCH):
+            by_mode: dict[int, list[tuple[str, str]]] = {}
+            for i in order[start : start + BATCH]:
+                digest = self.copied[i][0]
+                target = f"{objects}/{digest[:2]}/{digest[2:]}"
+                by_mode.setdefault(self._modes[i], []).append((f"{self._prefix}{i}", target))
+            for mode, pairs in by_mode.items():
+                place_files(pairs, mode=mode)
+        self._left = 0
 
     def discard(self) -> None:
-        for tmp in self._temps:
-            _unlink(tmp)
-        self._temps = []
+        for i in range(self._left):
+            _unlink(f"{self._prefix}{i}")
+        self._left = 0
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.discard()
+
+
+def _after(done: list[tuple[str, int]], progress: FilesProgress | None) -> FilesProgress | None:
+    """``progress`` for the next batch: counting on from the files and bytes already ``done``."""
+    if progress is None:
+        return None
+    files, size = len(done), sum(size for _, size in done)
+    return lambda bytes_done, files_done: progress(size + bytes_done, files + files_done)
 
 
 def _unlink(path: str) -> None:

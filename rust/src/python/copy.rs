@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use super::convert::FsPath;
 use super::digest::parse_algo;
 use super::errors::digest_error;
+use super::memory::release_freed;
 use super::progress::run_detached;
 use crate::copy::{copy_paths, place};
 use crate::digest::DigestError;
@@ -32,6 +33,7 @@ fn copy_files(
     let results = run_detached(py, threads, progress.as_ref(), |state| {
         copy_paths(&pairs, algo, durable, state)
     })?;
+    release_freed();
     // The failure that failed the batch, not the copies it cancelled.
     let mut cancelled = None;
     let mut copied = Vec::with_capacity(results.len());

@@ -9,6 +9,7 @@ use pyo3::types::PyBytes;
 
 use super::convert::{Bytes, FsPath};
 use super::errors::digest_error;
+use super::memory::release_freed;
 use super::progress::run_detached;
 use crate::digest::{hash_paths, Algo, Digest};
 
@@ -58,7 +59,9 @@ fn hash_files(
 ) -> PyResult<Vec<String>> {
     let algo = parse_algo(algo)?;
     let paths = paths.into_iter().map(|p| p.0).collect();
-    run_hashing(py, paths, algo, threads, progress)
+    let digests = run_hashing(py, paths, algo, threads, progress);
+    release_freed();
+    digests
 }
 
 /// Hasher(algo="sha256", data=None): an incremental digest for streams.

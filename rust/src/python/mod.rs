@@ -16,6 +16,7 @@ mod convert;
 mod copy;
 mod digest;
 mod errors;
+mod memory;
 mod merkle;
 mod progress;
 mod sniff;

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyList};
 
 use super::convert::FsPath;
 use super::errors::{walk_error, GitError};
+use super::memory::release_freed;
 use super::sniff::PySniff;
 use crate::git::{Blobs, Oid};
 use crate::scan_cache::Cache;
@@ -151,8 +152,12 @@ fn walk<'py>(
         ))
     })?;
     let walk = Walk::new(mode).sniff(sniff).empty_dirs(empty_dirs);
-    let found = py.detach(|| walk.run(&root.0)).map_err(walk_error)?;
-    entries(py, found)
+    let found = py.detach(|| {
+        let found = walk.run(&root.0);
+        release_freed();
+        found
+    });
+    entries(py, found.map_err(walk_error)?)
 }
 
 /// The files a scan selected, kept native: a Python object is made for an entry only when it
