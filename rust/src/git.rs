@@ -1,6 +1,7 @@
-//! What git stores, read through git itself (never by parsing `.git`): the listings of the
-//! index and of a change with each file's object id, which checkouts cannot be trusted to hold
-//! the bytes of their blob, and the blobs themselves (`git cat-file --batch`).
+//! What git stores, read through git itself: the listings of the index and of a change with
+//! each file's object id, which checkouts cannot be trusted to hold the bytes of their blob,
+//! and the blobs themselves (`git cat-file --batch`). Only the plain index of a repository's
+//! top folder is read without git, by [`crate::git_index`], to the same listing.
 //!
 //! The scan judges the commit, not the checkout: a file checked out through an end-of-line
 //! conversion, a smudge filter (Git LFS), `ident` or a working-tree encoding is not the blob
@@ -122,12 +123,20 @@ pub struct Listed<'a> {
 
 /// What git's mode for a path says it is: a symlink (120000), a submodule (160000: the oid is
 /// the commit it pins, with no content in this repository) or a file.
-fn kind_of_mode(mode: &[u8]) -> Kind {
+pub(crate) fn kind_of_mode(mode: u32) -> Kind {
     match mode {
-        b"160000" => Kind::Submodule,
-        b"120000" => Kind::Symlink,
+        0o160000 => Kind::Submodule,
+        0o120000 => Kind::Symlink,
         _ => Kind::File,
     }
+}
+
+/// [`kind_of_mode`] of a mode as git prints it (six octal digits).
+fn kind_of_printed_mode(mode: &[u8]) -> Kind {
+    let mode = std::str::from_utf8(mode)
+        .ok()
+        .and_then(|m| u32::from_str_radix(m, 8).ok());
+    kind_of_mode(mode.unwrap_or(0))
 }
 
 /// The entries of `git ls-files -z --stage` (`<mode> <object> <stage>\t<path>` records), each
@@ -143,16 +152,22 @@ pub fn index_listing(output: &[u8]) -> Vec<Listed<'_>> {
         let (Some(mode), Some(oid)) = (fields.next(), fields.next()) else {
             continue;
         };
-        if listed.last().is_some_and(|last| last.path == path) {
-            continue;
-        }
-        listed.push(Listed {
+        let l = Listed {
             path,
-            kind: kind_of_mode(mode),
+            kind: kind_of_printed_mode(mode),
             oid: Oid::from_hex(oid),
-        });
+        };
+        push_first_stage(&mut listed, l);
     }
     listed
+}
+
+/// Adds an entry of the index to a listing unless the last one has its path: a conflicted file
+/// is listed once per stage (1 to 3), and the walk keeps the first.
+pub(crate) fn push_first_stage<'a>(listed: &mut Vec<Listed<'a>>, l: Listed<'a>) {
+    if listed.last().is_none_or(|last| last.path != l.path) {
+        listed.push(l);
+    }
 }
 
 /// The files of `git diff --raw -z --no-renames`: `:<old mode> <new mode> <old id> <new id>
@@ -171,7 +186,7 @@ pub fn diff_listing(output: &[u8]) -> Vec<Listed<'_>> {
         };
         listed.push(Listed {
             path,
-            kind: kind_of_mode(mode),
+            kind: kind_of_printed_mode(mode),
             oid: Oid::from_hex(oid).filter(|o| !o.is_null()),
         });
     }

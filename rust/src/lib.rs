@@ -8,6 +8,7 @@ pub mod canonical;
 pub mod copy;
 pub mod digest;
 pub mod git;
+pub mod git_index;
 pub mod grep;
 pub mod merkle;
 pub mod scan_cache;

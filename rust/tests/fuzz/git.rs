@@ -1,13 +1,15 @@
-//! The walk's git mode reads the index through `git ls-files -z --stage`, and git prints
-//! whatever names the index holds: git refuses to *add* `../x` or `/etc/passwd`, but reads an
-//! index that lists them. An index is a file anyone who hands over a checkout can write, so it
-//! is fuzzed like any hostile input: a real index (regular files, a symlink, a submodule, odd
-//! names) is parsed into its entries, which are edited as a hand-made index could be (names
-//! that climb out, start at `/` or enter `.git`, odd modes and stages, repeats, reordering),
-//! written back in git's format with its SHA-1 trailer (so git reads past its checksum), at
-//! times with byte mutations on top, then walked. No panic, and no file outside the repository
-//! is read: each tracked name has a twin of weights one folder up, and a listed path that is
-//! absolute or climbs out must be an entry with an error, never opened.
+//! The walk's git mode reads the index natively (`_core::git_index`) or, when that reader
+//! leaves it to git, through `git ls-files -z --stage`, and either way lists whatever names the
+//! index holds: git refuses to *add* `../x` or `/etc/passwd`, but reads an index that lists
+//! them. An index is a file anyone who hands over a checkout can write, so it is fuzzed like
+//! any hostile input: a real index (regular files, a symlink, a submodule, odd names) is parsed
+//! into its entries, which are edited as a hand-made index could be (names that climb out,
+//! start at `/` or enter `.git`, odd modes and stages, repeats, reordering), written back in
+//! git's format with its SHA-1 trailer (so git reads past its checksum), at times with byte
+//! mutations on top, then walked. No panic, no file outside the repository is read (each
+//! tracked name has a twin of weights one folder up, and a listed path that is absolute or
+//! climbs out must be an entry with an error, never opened), and an index the native reader
+//! takes is one git reads, to the same listing byte for byte.
 
 use std::path::{Component, Path};
 use std::process::Command;
@@ -18,6 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use sha1::{Digest, Sha1};
 
+use _core::git_index;
 use _core::walk::{Mode, Walk};
 
 use crate::config;
@@ -248,6 +251,24 @@ fn hostile_git_indexes_are_read_without_panic_or_escape() {
                 index = with_checksum(apply(&Sample::new("index", index), &m, &[]));
             }
             std::fs::write(&index_path, index).unwrap();
+            if let Ok(native) = git_index::read(&repo) {
+                let git = Command::new("git")
+                    .arg("-C")
+                    .arg(&repo)
+                    .args(["ls-files", "-z", "--stage"])
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&git.stderr);
+                prop_assert!(
+                    git.status.success(),
+                    "read natively, refused by git: {stderr}"
+                );
+                let printed: Vec<u8> = native
+                    .entries()
+                    .flat_map(|e| git_index::stage_line(&e))
+                    .collect();
+                prop_assert_eq!(printed, git.stdout);
+            }
             if let Ok(listed) = Walk::new(Mode::Git).threads(Some(2)).run(&repo) {
                 for entry in listed.iter().filter(|e| escapes(&e.path)) {
                     prop_assert!(
