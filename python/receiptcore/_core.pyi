@@ -373,8 +373,8 @@ def walk(
     ``mode``: ``"all"`` every file outside ``.git``; ``"tree"`` every file, ``.git`` included
     (what ``receiptcore hash``, ``manifest dataset`` and a tree artifact commit to);
     ``"gitignore"`` files not ignored by ``.gitignore`` (and ``.git/info/exclude``), hidden
-    files included, ``.git`` left out; ``"git"`` exactly the files tracked by git (from ``git
-    ls-files``), even those that ``.gitignore`` matches, submodules included. ``sniff=False``
+    files included, ``.git`` left out; ``"git"`` exactly the files tracked by git (the index, as ``git
+    ls-files`` lists it), even those that ``.gitignore`` matches, submodules included. ``sniff=False``
     only lists: no file is opened, and each size comes from one ``lstat``. ``empty_dirs``: also
     list every folder that holds nothing at all, as an entry of kind ``"directory"`` whose
     ``error`` is ``"an empty folder"`` (what a tree of files cannot record; not in mode
