@@ -100,8 +100,7 @@ class LocalStore(StoreReads):
                 pairs = [(path, f"{prefix}{i}") for i, path in batch]
                 copied += copy_files(pairs, durable=True, progress=_after(copied, progress))
         except BaseException:
-            for i in range(len(paths)):
-                _unlink(f"{prefix}{i}")
+            _unlink_temporaries(prefix, len(paths))
             raise
         return Staged(self, prefix, copied, modes)
 
@@ -201,7 +200,7 @@ class Staged:
         self, store: LocalStore, prefix: str, copied: list[tuple[str, int]], modes: array
     ):
         self._store, self._prefix, self.copied, self._modes = store, prefix, copied, modes
-        self._left = len(copied)
+        self._settled = False  # placed or discarded: no temporary of the batch left to remove
 
     @property
     def commits(self) -> list[Commit]:
@@ -227,12 +226,12 @@ class Staged:
                 by_mode.setdefault(self._modes[i], []).append((f"{self._prefix}{i}", target))
             for mode, pairs in by_mode.items():
                 place_files(pairs, mode=mode)
-        self._left = 0
+        self._settled = True
 
     def discard(self) -> None:
-        for i in range(self._left):
-            _unlink(f"{self._prefix}{i}")
-        self._left = 0
+        if not self._settled:
+            _unlink_temporaries(self._prefix, len(self.copied))
+            self._settled = True
 
     def __enter__(self) -> Self:
         return self
@@ -249,8 +248,10 @@ def _after(done: list[tuple[str, int]], progress: FilesProgress | None) -> Files
     return lambda bytes_done, files_done: progress(size + bytes_done, files + files_done)
 
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+def _unlink_temporaries(prefix: str, count: int) -> None:
+    """Remove the temporaries ``<prefix>0`` to ``<prefix><count - 1>``, those that exist."""
+    for i in range(count):
+        try:
+            os.unlink(f"{prefix}{i}")
+        except FileNotFoundError:
+            pass
