@@ -200,6 +200,9 @@ pub enum Against {
     Index,
     /// The commit HEAD (`--diff`, which judges HEAD's blobs): `git diff-index HEAD`.
     Head,
+    /// The index read natively, whose recorded status of each checkout the walk compared
+    /// itself ([`crate::git_index::Recorded::matches`]): git is asked only about conversions.
+    Recorded,
 }
 
 /// The paths among `paths` whose checkout may not hold the bytes of the blob judged: changed
@@ -249,6 +252,7 @@ fn changed(root: &Path, paths: &[&[u8]], against: Against) -> Result<HashSet<Vec
     let mut args: Vec<&OsStr> = match against {
         Against::Index => vec!["diff-files".as_ref()],
         Against::Head => vec!["diff-index".as_ref()],
+        Against::Recorded => return Ok(HashSet::new()),
     };
     args.extend(["--name-only", "-z", "--relative", "--no-renames"].map(OsStr::new));
     if against == Against::Head {

@@ -30,7 +30,7 @@ use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use rayon::prelude::*;
 
 use crate::git::{self, Against, Blobs, Listed, Oid};
-use crate::git_index;
+use crate::git_index::{self, Recorded};
 use crate::scan_cache::{Cache, Stat, Verdict};
 use crate::sniff::{sniff_open_file, Sniff};
 
@@ -239,8 +239,11 @@ impl Walk {
     /// parallel, returned in the order given. A symlink is listed, not followed; a missing file
     /// or a name that is not UTF-8 sets the entry's `error`.
     pub fn inspect(&self, root: &Path, paths: &[&[u8]]) -> Vec<Entry> {
-        let listed: Vec<(&[u8], Kind)> = paths.iter().map(|&p| (p, Kind::File)).collect();
+        let listed: Vec<Listing> = paths.iter().map(|&p| (p, Kind::File, None)).collect();
         self.inspect_listed(root, &listed)
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect()
     }
 
     fn io_threads(&self) -> usize {
@@ -249,9 +252,11 @@ impl Walk {
         })
     }
 
-    /// `(path, kind in the index)` pairs inspected in parallel, in order.
-    fn inspect_listed(&self, root: &Path, listed: &[(&[u8], Kind)]) -> Vec<Entry> {
-        let inspect = |&(raw, kind): &(&[u8], Kind)| tracked_entry(root, raw, kind, self.sniff);
+    /// Listed files inspected in parallel, in order, each with whether its checkout's status
+    /// is the one recorded ([`tracked_entry`]).
+    fn inspect_listed(&self, root: &Path, listed: &[Listing]) -> Vec<(Entry, bool)> {
+        let inspect =
+            |&(raw, kind, recorded): &Listing| tracked_entry(root, raw, kind, self.sniff, recorded);
         match rayon::ThreadPoolBuilder::new()
             .num_threads(self.io_threads())
             .build()
@@ -421,7 +426,7 @@ impl Collector<'_> {
                 cached: true,
                 ..entry(rel, Kind::File, Ok((v.size, v.sniff.clone())))
             },
-            None => entry(rel, Kind::File, read_head(open_no_follow(abs))),
+            None => entry(rel, Kind::File, read_head(open_no_follow(abs), None)),
         };
         (e, Some(stat))
     }
@@ -523,8 +528,10 @@ fn open_no_follow(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-fn read_head(file: io::Result<File>) -> Found {
-    file.and_then(|f| sniff_open_file(&f, None))
+/// The head of a file opened, sniffed; `size`, when its status was taken already, saves
+/// taking it again.
+fn read_head(file: io::Result<File>, size: Option<u64>) -> Found {
+    file.and_then(|f| sniff_open_file(&f, size))
         .map_err(|e| format!("cannot read: {e}"))
 }
 
@@ -532,7 +539,7 @@ fn read_head(file: io::Result<File>) -> Found {
 /// else (or everything, when not sniffing) is described by one `lstat`.
 fn inspect(abs: &Path, rel: PathBuf, kind: Kind, sniff: bool) -> Entry {
     if sniff && kind == Kind::File {
-        return entry(rel, kind, read_head(open_no_follow(abs)));
+        return entry(rel, kind, read_head(open_no_follow(abs), None));
     }
     match std::fs::symlink_metadata(abs) {
         Ok(meta) => described(rel, &meta),
@@ -568,33 +575,58 @@ fn described(rel: PathBuf, meta: &Metadata) -> Entry {
 /// read from git's object store).
 const MISSING: &str = "in git but missing from the working tree";
 
-/// A listed file, typed by its mode in the index. When sniffing, a regular file is opened
-/// straight away (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and
-/// `O_NONBLOCK` a FIFO).
-fn tracked_entry(root: &Path, raw: &[u8], kind: Kind, sniff: bool) -> Entry {
+/// A listed path, the kind of its entry in the index, and the status the index recorded of its
+/// checkout, if any vouches for it.
+type Listing<'a> = (&'a [u8], Kind, Option<&'a Recorded>);
+
+/// A listed file, typed by its mode in the index, and whether its checkout's status is the one
+/// `recorded` (never without a record). When sniffing, a regular file is opened straight away
+/// (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and `O_NONBLOCK`
+/// a FIFO), and its status, when there is a record to compare, is taken from the file opened.
+fn tracked_entry(
+    root: &Path,
+    raw: &[u8],
+    kind: Kind,
+    sniff: bool,
+    recorded: Option<&Recorded>,
+) -> (Entry, bool) {
     let rel = PathBuf::from(OsStr::from_bytes(raw));
     if !inside_the_tree(raw) {
-        return entry(rel, kind, Err(OUTSIDE.into()));
+        return (entry(rel, kind, Err(OUTSIDE.into())), false);
     }
     let abs = root.join(&rel);
     if sniff && kind == Kind::File {
         return match open_no_follow(&abs) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => entry(rel, kind, Err(MISSING.into())),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                inspect(&abs, rel, Kind::Symlink, sniff)
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                (entry(rel, kind, Err(MISSING.into())), false)
             }
-            opened => entry(rel, kind, read_head(opened)),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                (inspect(&abs, rel, Kind::Symlink, sniff), false)
+            }
+            opened => {
+                let status = match (&opened, recorded) {
+                    (Ok(file), Some(r)) => file.metadata().ok().map(|m| (r.matches(&m), m.len())),
+                    _ => None,
+                };
+                let found = read_head(opened, status.map(|(_, len)| len));
+                (entry(rel, kind, found), status.is_some_and(|(same, _)| same))
+            }
         };
     }
     match std::fs::symlink_metadata(&abs) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => entry(rel, kind, Err(MISSING.into())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            (entry(rel, kind, Err(MISSING.into())), false)
+        }
         // Not the symlink git lists: its blob (the link's target) is read from the object
         // store when judged.
         Ok(meta) if kind == Kind::Symlink && !meta.file_type().is_symlink() => {
-            entry(rel, kind, Err(MISSING.into()))
+            (entry(rel, kind, Err(MISSING.into())), false)
         }
-        Ok(meta) => described(rel, &meta),
-        Err(e) => entry(rel, kind, Err(format!("cannot stat: {e}"))),
+        Ok(meta) => (
+            described(rel, &meta),
+            recorded.is_some_and(|r| r.matches(&meta)),
+        ),
+        Err(e) => (entry(rel, kind, Err(format!("cannot stat: {e}"))), false),
     }
 }
 
@@ -679,7 +711,7 @@ impl Walk {
             _ => None,
         };
         let (output, against) = match which {
-            Judged::Index if native.is_some() => (Ok(Vec::new()), Against::Index),
+            Judged::Index if native.is_some() => (Ok(Vec::new()), Against::Recorded),
             Judged::Index => (
                 git::run(root, &["ls-files", "-z", "--stage"]),
                 Against::Index,
@@ -701,6 +733,10 @@ impl Walk {
             (None, Judged::Index) => git::index_listing(&output),
             _ => git::diff_listing(&output),
         };
+        let recorded = match &native {
+            Some(index) if self.sniff => index.recorded(),
+            _ => Vec::new(),
+        };
         let mut entries: Vec<Option<Entry>> = vec![None; listed.len()];
         let mut unknown: Vec<usize> = Vec::new();
         for (i, l) in listed.iter().enumerate() {
@@ -720,7 +756,10 @@ impl Walk {
             }
         }
         if !unknown.is_empty() {
-            let todo: Vec<&Listed> = unknown.iter().map(|&i| &listed[i]).collect();
+            let todo: Vec<(&Listed, Option<&Recorded>)> = unknown
+                .iter()
+                .map(|&i| (&listed[i], recorded.get(i).and_then(Option::as_ref)))
+                .collect();
             let read = if self.sniff {
                 let attributes_tracked = match which {
                     Judged::Index => listed.iter().any(|l| is_gitattributes(l.path)),
@@ -731,11 +770,11 @@ impl Walk {
                 };
                 self.read_listed(root, &todo, against, attributes_tracked)?
             } else {
-                let pairs: Vec<(&[u8], Kind)> = todo.iter().map(|l| (l.path, l.kind)).collect();
+                let pairs: Vec<Listing> = todo.iter().map(|(l, _)| (l.path, l.kind, None)).collect();
                 let read = self.inspect_listed(root, &pairs);
                 read.into_iter()
                     .zip(&todo)
-                    .map(|(e, l)| with_oid(e, l.oid))
+                    .map(|((e, _), (l, _))| with_oid(e, l.oid))
                     .collect()
             };
             for (i, e) in unknown.into_iter().zip(read) {
@@ -759,15 +798,18 @@ impl Walk {
 
     /// Reads listed files from the working tree in parallel while git says which checkouts
     /// cannot be trusted, then reads those (and the missing ones) from the object store.
+    /// Against the status the native index recorded, the walk compares each checkout itself
+    /// (one `fstat` of the file it opens, where `git diff-files` took a second process and an
+    /// `lstat` of every file), and one that has no record, or fails it, is not trusted.
     fn read_listed(
         &self,
         root: &Path,
-        todo: &[&Listed],
+        todo: &[(&Listed, Option<&Recorded>)],
         against: Against,
         attributes_tracked: bool,
     ) -> Result<Vec<Entry>, WalkError> {
-        let paths: Vec<&[u8]> = todo.iter().map(|l| l.path).collect();
-        let listed: Vec<(&[u8], Kind)> = todo.iter().map(|l| (l.path, l.kind)).collect();
+        let paths: Vec<&[u8]> = todo.iter().map(|(l, _)| l.path).collect();
+        let listed: Vec<Listing> = todo.iter().map(|&(l, r)| (l.path, l.kind, r)).collect();
         let (untrusted, read) = std::thread::scope(|s| {
             let asked = s.spawn(|| git::untrusted(root, &paths, against, attributes_tracked));
             let read = self.inspect_listed(root, &listed);
@@ -779,9 +821,10 @@ impl Walk {
         let untrusted = untrusted.map_err(WalkError::Git)?;
         let mut blobs: Option<Blobs> = None;
         let mut out = Vec::with_capacity(read.len());
-        for (l, e) in todo.iter().zip(read) {
+        for ((l, _), (e, as_recorded)) in todo.iter().zip(read) {
             let missing = e.error.as_deref().is_some_and(|err| err.ends_with(MISSING));
-            let from_blob = missing || untrusted.contains(l.path);
+            let changed = against == Against::Recorded && !as_recorded;
+            let from_blob = missing || changed || untrusted.contains(l.path);
             let e = match (from_blob, l.oid) {
                 (true, Some(oid)) => {
                     if blobs.is_none() {

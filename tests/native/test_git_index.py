@@ -6,9 +6,11 @@ no git process ran (the native reading); one that fails there proves the index w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receiptcore import GitError, walk
-from support.scanrepo import GIT, Repo
+from receiptcore import GitError, sniff, walk
+from support.scanrepo import GIT, Repo, safetensors_bytes
 
 KINDS = {b"160000": "submodule", b"120000": "symlink"}
 
@@ -229,6 +231,122 @@ def test_a_repeated_scan_of_an_unchanged_repository_runs_no_git(tmp_path, capsys
     again = json.loads(out)
     assert (code, err) == (0, "")
     assert again == {**first, "cached": first["files"]}
+
+
+WEIGHTS = safetensors_bytes()
+TEXT = b"#" * len(WEIGHTS)
+
+
+def settled(root: Path) -> Path:
+    """A repository whose blob ``w.safetensors`` holds weights, its files dated a minute before
+    the index is written, so no entry is racy and the index vouches for every checkout."""
+    root.mkdir()
+    git(root, "init", "-q")
+    write(root, "w.safetensors", WEIGHTS)
+    write(root, "src/app.py", b"print('hi')\n")
+    (root / "link").symlink_to("src/app.py")
+    past = time.time() - 60
+    for name in ("w.safetensors", "src/app.py", "link"):
+        os.utime(root / name, (past, past), follow_symlinks=False)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "settled")
+    return root
+
+
+def overwritten(path: Path, data: bytes) -> None:
+    """Other bytes of the same size, the modification time put back: only the ctime (and the
+    content) tell."""
+    before = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def replaced(path: Path, data: bytes) -> None:
+    """A new file (another inode) renamed over the old one, size and times as before."""
+    before = path.stat()
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_bytes(data)
+    os.utime(fresh, ns=(before.st_atime_ns, before.st_mtime_ns))
+    fresh.replace(path)
+
+
+def forged_status(root: Path, name: bytes) -> None:
+    """Rewrites the status the index recorded of ``name`` to its checkout's current one (and
+    the index's checksum), as one who controls the repository could: git then takes the
+    checkout for the blob, and so does the walk, unless the entry is racy."""
+    index = root / ".git" / "index"
+    data = bytearray(index.read_bytes())
+    assert data[:4] == b"DIRC" and int.from_bytes(data[4:8], "big") == 2
+    at = 12
+    for _ in range(int.from_bytes(data[8:12], "big")):
+        end = data.index(b"\0", at + 62)
+        if bytes(data[at + 62:end]) == name:
+            st = os.lstat(root / os.fsdecode(name))
+            fields = [st.st_ctime_ns // 10**9, st.st_ctime_ns % 10**9, st.st_mtime_ns // 10**9,
+                      st.st_mtime_ns % 10**9, st.st_dev, st.st_ino, st.st_mode, st.st_uid,
+                      st.st_gid, st.st_size]
+            data[at:at + 40] = b"".join((f & 0xFFFFFFFF).to_bytes(4, "big") for f in fields)
+            break
+        at += (62 + end - (at + 62) + 8) & ~7
+    else:
+        raise AssertionError(f"{name!r} is not in the index")
+    data[-20:] = hashlib.sha1(data[:-20]).digest()
+    written = index.stat()
+    index.write_bytes(bytes(data))
+    os.utime(index, ns=(written.st_atime_ns, written.st_mtime_ns))
+
+
+def judged(root: Path) -> dict[str, str | None]:
+    """What the walk judged of each file: its format, or its error."""
+    return {e.path: e.error or (e.sniff.format if e.sniff else None)
+            for e in walk(root, "git")}
+
+
+def blobs(root: Path) -> dict[str, str | None]:
+    """The oracle: the format of each blob the index holds, read by git."""
+    out = {}
+    for name, kind, oid in oracle(root):
+        if kind == "file":
+            found = sniff(git(root, "cat-file", "blob", oid))
+            out[name] = found.format if found else None
+    return out
+
+
+def test_a_settled_checkout_is_read_without_asking_git(tmp_path):
+    root = settled(tmp_path / "repo")
+    want = blobs(root)
+    with no_git(tmp_path):
+        assert {k: v for k, v in judged(root).items() if k != "link"} == want
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: overwritten(p, TEXT),
+    lambda p: replaced(p, TEXT),
+    lambda p: p.chmod(0o755),
+    lambda p: (p.unlink(), p.symlink_to("src/app.py")),
+    lambda p: p.unlink(),
+], ids=["same-size-and-mtime", "new-inode", "executable", "now-a-symlink", "deleted"])
+def test_a_checkout_that_is_not_as_recorded_is_judged_by_its_blob(tmp_path, change):
+    """Stricter than ``git diff-files``: a git built without ``USE_NSEC`` (Debian's) compares
+    whole seconds, and misses other bytes of the same size written in the second of the
+    last status change with the modification time put back."""
+    root = settled(tmp_path / "repo")
+    change(root / "w.safetensors")
+    assert judged(root)["w.safetensors"] == blobs(root)["w.safetensors"] == "safetensors"
+    with no_git(tmp_path), pytest.raises(GitError):
+        walk(root, "git")  # the blob is read through git: the checkout was not trusted
+
+
+def test_a_forged_status_is_trusted_as_git_trusts_it_unless_the_entry_is_racy(tmp_path):
+    root = settled(tmp_path / "repo")
+    overwritten(root / "w.safetensors", TEXT)
+    forged_status(root, b"w.safetensors")
+    assert git(root, "diff-files", "--name-only") == b""  # git takes the checkout too
+    assert judged(root)["w.safetensors"] is None
+    # The index written before the file's time: the entry is racy, the blob is read.
+    past = (root / "w.safetensors").stat().st_mtime - 1
+    os.utime(root / ".git" / "index", (past, past))
+    assert judged(root)["w.safetensors"] == "safetensors"
 
 
 # Names git may hold: any bytes but NUL and "/" in a component, never ".", ".." or ".git".

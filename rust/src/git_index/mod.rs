@@ -13,7 +13,9 @@
 //! (`create_from_disk`, `read_index_extension`) reads it; git does not verify the trailing
 //! checksum when it reads (only `git fsck` does), so neither does this.
 
-use std::io;
+use std::fs::Metadata;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::git::{kind_of_mode, push_first_stage, Listed, Oid};
@@ -38,6 +40,7 @@ const KNOWN_EXTENDED: u16 = 0x6000;
 /// A directory's mode: only sparse indexes hold one.
 const DIRECTORY: u32 = 0o040000;
 const TYPE_MASK: u32 = 0o170000;
+const REGULAR: u32 = 0o100000;
 
 /// One entry of the index: what `git ls-files --stage` prints of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +57,9 @@ pub struct IndexEntry<'a> {
 pub struct Index {
     names: Vec<u8>,
     entries: Vec<Stored>,
+    /// When the index file was last written (its mtime, in seconds), for the racy-entry rule;
+    /// `None` when no file was read, and no entry is then vouched for.
+    written: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -62,6 +68,57 @@ struct Stored {
     mode: u32,
     oid: Oid,
     stage: u8,
+    recorded: Recorded,
+}
+
+/// The status of a checkout that the index recorded when git last saw it hold the entry's blob
+/// (`struct stat_data`, each field cut to 32 bits as git stores it). The device is left out:
+/// git compares it only when built with `USE_STDEV`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    ctime: (u32, u32),
+    mtime: (u32, u32),
+    ino: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u32,
+}
+
+impl Recorded {
+    fn parse(fixed: &[u8]) -> Recorded {
+        let field = |i: usize| be32(fixed, 4 * i);
+        Recorded {
+            ctime: (field(0), field(1)),
+            mtime: (field(2), field(3)),
+            // field(4): the device.
+            ino: field(5),
+            mode: field(6),
+            uid: field(7),
+            gid: field(8),
+            size: field(9),
+        }
+    }
+
+    /// Whether `meta` (the `fstat` of the file opened, the `lstat` of a symlink) is the status
+    /// recorded: then the checkout still holds the blob, as `git diff-files` judges it (git's
+    /// `ce_match_stat_basic`), only more strictly: nanoseconds, ctime, owner, inode and a
+    /// regular file's executable bit always count, whatever `core.trustctime`,
+    /// `core.checkStat` or `core.fileMode` say, and an entry git was told to assume unchanged
+    /// is compared too. A file that fails is read from git's object store, so being strict
+    /// costs time, never a wrong verdict.
+    pub fn matches(&self, meta: &Metadata) -> bool {
+        let cut = |v: i64| v as u32;
+        let file = self.mode & TYPE_MASK == REGULAR;
+        self.mode & TYPE_MASK == meta.mode() & TYPE_MASK
+            && (!file || (self.mode ^ meta.mode()) & 0o100 == 0)
+            && self.mtime == (cut(meta.mtime()), cut(meta.mtime_nsec()))
+            && self.ctime == (cut(meta.ctime()), cut(meta.ctime_nsec()))
+            && self.ino == meta.ino() as u32
+            && self.uid == meta.uid()
+            && self.gid == meta.gid()
+            && self.size == meta.size() as u32
+    }
 }
 
 impl Index {
@@ -93,17 +150,51 @@ impl Index {
         }
         listed
     }
+
+    /// For each path of [`Index::listing`], the status the index recorded of its checkout,
+    /// where that record can vouch for it: not for a conflicted path, and not for a racy entry,
+    /// one modified in the second the index was written or later (git's racy-git rule, taken
+    /// by whole seconds as git built without `USE_NSEC` takes it, the stricter way): a change
+    /// made in that second could have left size and times as recorded.
+    pub fn recorded(&self) -> Vec<Option<Recorded>> {
+        let mut recorded: Vec<Option<Recorded>> = Vec::with_capacity(self.entries.len());
+        let mut previous: Option<&[u8]> = None;
+        for (e, stored) in self.entries().zip(&self.entries) {
+            if previous == Some(e.path) {
+                // Another stage of a conflicted path, listed once: nothing vouches for it.
+                if let Some(last) = recorded.last_mut() {
+                    *last = None;
+                }
+                continue;
+            }
+            previous = Some(e.path);
+            let racy = self
+                .written
+                .is_none_or(|w| w <= i64::from(stored.recorded.mtime.0));
+            recorded.push((e.stage == 0 && !racy).then_some(stored.recorded));
+        }
+        recorded
+    }
 }
 
 /// The index of the repository whose work tree is `root`, or why git must read it.
 pub fn read(root: &Path) -> Result<Index, Fallback> {
     let git_dir = repository::git_dir(root)?;
-    match std::fs::read(git_dir.join("index")) {
-        Ok(data) => parse(&data),
+    let mut file = match std::fs::File::open(git_dir.join("index")) {
+        Ok(file) => file,
         // git reads a missing index as an empty one (a repository just made).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Index::default()),
-        Err(_) => Err("the index cannot be read"),
-    }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Index::default()),
+        Err(_) => return Err("the index cannot be read"),
+    };
+    // git replaces the index by renaming a new file over it: the file opened stays the one
+    // whose time is taken.
+    let written = file.metadata().map_err(|_| "the index cannot be read")?.mtime();
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)
+        .map_err(|_| "the index cannot be read")?;
+    let mut index = parse(&data)?;
+    index.written = Some(written);
+    Ok(index)
 }
 
 fn be16(data: &[u8], at: usize) -> u16 {
@@ -136,6 +227,7 @@ pub fn parse(data: &[u8]) -> Result<Index, Fallback> {
     let mut index = Index {
         names: Vec::with_capacity(end),
         entries: Vec::with_capacity(count.min(end / 62)),
+        written: None,
     };
     // Version 4 rebuilds each name from the one before, so a small hostile file could spell
     // names of quadratic size; no real index comes near 16 times its size in names (a path
@@ -210,6 +302,7 @@ pub fn parse(data: &[u8]) -> Result<Index, Fallback> {
             mode,
             oid,
             stage: ((flags >> STAGE_SHIFT) & 3) as u8,
+            recorded: Recorded::parse(fixed),
         });
     }
     extensions(&body[at..])?;
@@ -618,6 +711,36 @@ mod tests {
         assert!(index
             .entries()
             .all(|e| e.path == [b'a'; 4000] && e.mode == 0o100644));
+    }
+
+    #[test]
+    fn only_settled_unconflicted_entries_vouch_for_their_checkout() {
+        // Version 2 entries (name, stage, mtime in seconds), padded to 8 bytes each.
+        let entries: [(&[u8], u16, u32); 4] =
+            [(b"a", 0, 100), (b"b", 0, 200), (b"c", 1, 100), (b"c", 2, 100)];
+        let mut data = b"DIRC\0\0\0\x02".to_vec();
+        data.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        for (name, stage, mtime) in entries {
+            let start = data.len();
+            let mut stat = [0; STAT_LEN];
+            stat[8..12].copy_from_slice(&mtime.to_be_bytes());
+            stat[MODE_AT..MODE_AT + 4].copy_from_slice(&0o100644u32.to_be_bytes());
+            data.extend_from_slice(&stat);
+            data.extend_from_slice(&[1; HASH_LEN]);
+            let flags = (stage << STAGE_SHIFT) | name.len() as u16;
+            data.extend_from_slice(&flags.to_be_bytes());
+            data.extend_from_slice(name);
+            let padded = (data.len() - start + 8) & !7;
+            data.resize(start + padded, 0);
+        }
+        data.extend_from_slice(&[0; HASH_LEN]);
+        let mut index = parse(&data).unwrap();
+        assert_eq!(index.listing().len(), 3);
+        assert_eq!(index.recorded(), [None, None, None], "no file read: no time");
+        index.written = Some(200);
+        let recorded = index.recorded();
+        assert!(recorded[0].is_some_and(|r| r.mtime == (100, 0)));
+        assert_eq!(recorded[1..], [None, None], "b is racy, c conflicted");
     }
 
     #[test]
