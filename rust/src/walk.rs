@@ -426,7 +426,7 @@ impl Collector<'_> {
                 cached: true,
                 ..entry(rel, Kind::File, Ok((v.size, v.sniff.clone())))
             },
-            None => entry(rel, Kind::File, read_head(open_no_follow(abs), None)),
+            None => entry(rel, Kind::File, read_head(open_no_follow(abs))),
         };
         (e, Some(stat))
     }
@@ -528,10 +528,8 @@ fn open_no_follow(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// The head of a file opened, sniffed; `size`, when its status was taken already, saves
-/// taking it again.
-fn read_head(file: io::Result<File>, size: Option<u64>) -> Found {
-    file.and_then(|f| sniff_open_file(&f, size))
+fn read_head(file: io::Result<File>) -> Found {
+    file.and_then(|f| sniff_open_file(&f, None))
         .map_err(|e| format!("cannot read: {e}"))
 }
 
@@ -539,7 +537,7 @@ fn read_head(file: io::Result<File>, size: Option<u64>) -> Found {
 /// else (or everything, when not sniffing) is described by one `lstat`.
 fn inspect(abs: &Path, rel: PathBuf, kind: Kind, sniff: bool) -> Entry {
     if sniff && kind == Kind::File {
-        return entry(rel, kind, read_head(open_no_follow(abs), None));
+        return entry(rel, kind, read_head(open_no_follow(abs)));
     }
     match std::fs::symlink_metadata(abs) {
         Ok(meta) => described(rel, &meta),
@@ -582,7 +580,8 @@ type Listing<'a> = (&'a [u8], Kind, Option<&'a Recorded>);
 /// A listed file, typed by its mode in the index, and whether its checkout's status is the one
 /// `recorded` (never without a record). When sniffing, a regular file is opened straight away
 /// (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and `O_NONBLOCK`
-/// a FIFO), and its status, when there is a record to compare, is taken from the file opened.
+/// a FIFO), and its status, when there is a record to compare, is taken from the file opened
+/// once its bytes were read.
 fn tracked_entry(
     root: &Path,
     raw: &[u8],
@@ -603,13 +602,12 @@ fn tracked_entry(
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                 (inspect(&abs, rel, Kind::Symlink, sniff), false)
             }
-            opened => {
-                let status = match (&opened, recorded) {
-                    (Ok(file), Some(r)) => file.metadata().ok().map(|m| (r.matches(&m), m.len())),
-                    _ => None,
-                };
-                let found = read_head(opened, status.map(|(_, len)| len));
-                (entry(rel, kind, found), status.is_some_and(|(same, _)| same))
+            Err(e) => (entry(rel, kind, read_head(Err(e))), false),
+            Ok(file) => {
+                let found = sniff_open_file(&file, None).map_err(|e| format!("cannot read: {e}"));
+                // A write while the bytes were being read shows in the status taken after.
+                let same = recorded.is_some_and(|r| file.metadata().is_ok_and(|m| r.matches(&m)));
+                (entry(rel, kind, found), same)
             }
         };
     }
