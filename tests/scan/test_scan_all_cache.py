@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from receiptcore.cli import main
-from receiptcore.scan.select import all_cache_file
+from receiptcore.scan.select import cache_file
 from support.scanrepo import Repo, flagged, safetensors_bytes
 
 
@@ -47,7 +47,7 @@ def folder(tmp_path: Path) -> Path:
 def test_a_second_scan_of_an_unchanged_folder_reads_nothing(folder, capsys):
     first = scan(folder, capsys)
     assert first["cached"] == 0 and flagged(first["findings"], "weights") == {"model.bin"}
-    cache = all_cache_file(folder)
+    cache = cache_file("all", folder)
     assert cache.is_file()
     assert cache.parent == Path(os.environ["XDG_CACHE_HOME"]) / "receiptcore" / "scan"
     a_minute_on(cache)
@@ -64,10 +64,10 @@ def test_a_second_scan_of_an_unchanged_folder_reads_nothing(folder, capsys):
 def test_cache_false_in_the_config_reads_every_file(folder, capsys):
     (folder / "receiptcore.toml").write_text("[scan]\ncache = false\n")
     scan(folder, capsys)
-    assert not all_cache_file(folder).exists()
+    assert not cache_file("all", folder).exists()
     (folder / "receiptcore.toml").write_text("[scan]\n")
     scan(folder, capsys)  # a cache that would serve every file, once a minute old
-    a_minute_on(all_cache_file(folder))
+    a_minute_on(cache_file("all", folder))
     (folder / "receiptcore.toml").write_text("[scan]\ncache = false\n")
     assert scan(folder, capsys)["cached"] == 0
 
@@ -77,7 +77,7 @@ def test_files_written_within_the_racy_window_are_read_again(folder, capsys):
     # The cache's time is when the last scan began; every file was written less than the
     # racy margin before it, so its status cannot tell a later write in the same tick apart.
     assert scan(folder, capsys)["cached"] == 0
-    a_minute_on(all_cache_file(folder))
+    a_minute_on(cache_file("all", folder))
     assert scan(folder, capsys)["cached"] == 12
 
 
@@ -85,7 +85,7 @@ def test_a_rewrite_that_keeps_size_and_mtime_is_read_again(folder, capsys):
     weights = (folder / "model.bin").read_bytes()
     (folder / "other.dat").write_bytes(b"o" * len(weights))
     scan(folder, capsys)
-    a_minute_on(all_cache_file(folder))
+    a_minute_on(cache_file("all", folder))
     assert scan(folder, capsys)["cached"] == 13
     # Weights written over the text in place (same inode, the ctime moves) and renamed over
     # the other (a new inode), each with its size and its old mtime.
@@ -105,7 +105,7 @@ def test_a_rewrite_that_keeps_size_and_mtime_is_read_again(folder, capsys):
             assert after.st_ino == before.st_ino
         else:
             assert after.st_ino != before.st_ino
-    a_minute_on(all_cache_file(folder))
+    a_minute_on(cache_file("all", folder))
     third = scan(folder, capsys)
     assert flagged(third["findings"], "weights") == {"model.bin", "notes.dat", "other.dat"}
     assert third["files"] - third["cached"] == 2
@@ -114,7 +114,7 @@ def test_a_rewrite_that_keeps_size_and_mtime_is_read_again(folder, capsys):
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "another version"])
 def test_a_damaged_cache_is_ignored_and_rewritten(folder, capsys, damage):
     first = scan(folder, capsys)
-    cache = all_cache_file(folder)
+    cache = cache_file("all", folder)
     good = cache.read_bytes()
     cache.write_bytes({
         "truncated": good[: len(good) * 2 // 3],
@@ -142,20 +142,22 @@ def test_an_unwritable_cache_folder_is_no_cache_and_no_error(folder, capsys, tmp
 
 def test_a_file_gone_is_dropped_from_the_cache(folder, capsys):
     scan(folder, capsys)
-    before = all_cache_file(folder).read_bytes()
+    before = cache_file("all", folder).read_bytes()
     assert b"src/m3.py" in before
     (folder / "src" / "m3.py").unlink()
-    a_minute_on(all_cache_file(folder))
+    a_minute_on(cache_file("all", folder))
     assert scan(folder, capsys)["cached"] == 11
-    assert b"src/m3.py" not in all_cache_file(folder).read_bytes()
+    assert b"src/m3.py" not in cache_file("all", folder).read_bytes()
 
 
-def test_in_a_git_work_tree_the_cache_is_in_the_git_folder(tmp_path, capsys):
+def test_no_cache_is_kept_inside_the_repository(tmp_path, capsys):
+    """Verdicts found in a repository's own folders would be trusted: whoever hands one over
+    (an archive with its .git) could plant them. Every cache is in the user's cache folder."""
     repo = Repo.started(tmp_path / "repo")
     repo.write("untracked.pt", safetensors_bytes())
-    cache = all_cache_file(repo.root)
-    assert cache.parent == repo.root / ".git" / "receiptcore"
-    assert cache.name.startswith("scan-all-")
+    cache = cache_file("all", repo.root)
+    assert cache.parent == Path(os.environ["XDG_CACHE_HOME"]) / "receiptcore" / "scan"
+    assert cache.name.startswith("all-")
     scan(repo.root, capsys)
     a_minute_on(cache)
     second = scan(repo.root, capsys)
@@ -163,4 +165,10 @@ def test_in_a_git_work_tree_the_cache_is_in_the_git_folder(tmp_path, capsys):
     assert flagged(second["findings"], "weights") == {"untracked.pt"}
     # The same folder by another path (a symlink) is the same cache.
     (tmp_path / "link").symlink_to(repo.root)
-    assert all_cache_file(tmp_path / "link") == cache
+    assert cache_file("all", tmp_path / "link") == cache
+    repo.add(".")
+    repo.commit()
+    assert main(["scan", str(repo.root), "--format", "json"]) == 1
+    capsys.readouterr()
+    assert cache_file("git", repo.root / ".git").is_file()
+    assert not (repo.root / ".git" / "receiptcore").exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from receiptcore.scan.select import cache_file
 from support.scanrepo import GIT, Repo, flagged, safetensors_bytes
 
 
@@ -135,7 +136,7 @@ def test_a_repeated_scan_reads_only_content_it_has_not_seen(repo, capsys):
     repo.commit()
     first = report(repo, capsys)
     assert first["cached"] == 0
-    cache = Path(repo.git("rev-parse", "--absolute-git-dir").strip()) / "receiptcore/scan-cache"
+    cache = cache_file("git", Path(repo.git("rev-parse", "--absolute-git-dir").strip()))
     assert cache.is_file()
     second = report(repo, capsys)
     assert second["cached"] == second["files"] == first["files"]

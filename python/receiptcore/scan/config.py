@@ -79,7 +79,7 @@ class ScanConfig:
     allow_large: tuple[AllowEntry, ...] = DEFAULT_ALLOW_LARGE
     import_paths: tuple[str, ...] = DEFAULT_IMPORT_PATHS
     contracts: tuple[ImportContract, ...] = ()
-    # Remember each blob's verdict by git object id (under the git folder), so a repeated scan
+    # Remember each blob's verdict by git object id (in the user's cache), so a repeated scan
     # reads only content it has not seen.
     cache: bool = True
     source: str | None = field(default=None, compare=False)

@@ -6,11 +6,11 @@ copies, modifies or retypes; ``diff`` what ``BASE...HEAD`` does. In these three 
 judged, not the checkout: each file is the blob git stores (the native walk reads it from the
 working tree where that holds the same bytes, and from git's object store where it may not: a
 file edited after staging, an end-of-line conversion, a smudge filter), submodules are listed
-with the commit they pin, and verdicts are cached by object id under the git folder. ``all``
-is a plain walk of the working tree honouring ``.gitignore``, inside git or not; its verdicts
-are cached by path and ``lstat`` status (see docs/scan.md, "The verdict cache"), in one file
-per root: in the git folder when the root is in a git work tree, else under the user's cache
-folder.
+with the commit they pin, and verdicts are cached by object id. ``all`` is a plain walk of the
+working tree honouring ``.gitignore``, inside git or not; its verdicts are cached by path and
+``lstat`` status (see docs/scan.md, "The verdict cache"). Every cache is one file per
+repository (or folder) under the user's cache folder, never inside what is scanned: a
+repository, or an archive of one, cannot bring verdicts of its own.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from receiptcore.errors import ConfigError, GitError
 from receiptcore.util.home import cache_dir
 
 SELECTIONS = ("git", "all", "staged", "diff")
-# The verdict cache, inside the git folder (per work tree): it moves with the repository and
-# is never committed.
-CACHE_FILE = Path("receiptcore", "scan-cache")
 
 
 def select_files(root: Path, selection: str, base: str | None = None,
@@ -35,7 +32,7 @@ def select_files(root: Path, selection: str, base: str | None = None,
     """The files of ``selection``, as a native listing (entries become Python objects only
     when a rule asks for them)."""
     if selection == "all":
-        return list_files(str(root), "all", cache=str(all_cache_file(root)) if cache else None)
+        return list_files(str(root), "all", cache=str(cache_file("all", root)) if cache else None)
     if selection not in ("git", "staged", "diff"):
         raise ConfigError(f"unknown file selection {selection!r}")
     git_dir = _git_dir(root)
@@ -47,22 +44,19 @@ def select_files(root: Path, selection: str, base: str | None = None,
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
     try:
         return list_files(str(root), selection, base,
-                          cache=str(git_dir / CACHE_FILE) if cache else None)
+                          cache=str(cache_file("git", git_dir)) if cache else None)
     except GitError as error:
         raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
 
 
-def all_cache_file(root: Path) -> Path:
-    """``--all``'s verdict cache for ``root``: named by a hash of the root's canonical path (a
-    cache per folder scanned, whatever path named it), kept beside the git modes' cache when
-    the root is in a git work tree (it goes when the repository goes), else in
-    ``<user cache>/scan/``. Asking git costs a few milliseconds; without git, or outside a
-    work tree, the user cache is used."""
-    name = "scan-all-" + hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:32]
-    try:
-        return _git_dir(root) / CACHE_FILE.parent / name
-    except ConfigError:
-        return cache_dir() / "scan" / name
+def cache_file(selection: str, folder: Path) -> Path:
+    """The verdict cache of ``selection`` (``git`` for git's selections, keyed by the git
+    folder; ``all`` keyed by the folder walked): ``<user cache>/scan/<selection>-<hash of the
+    folder's canonical path>``, one per repository or folder whatever path named it. It is kept
+    out of the repository on purpose: a verdict found there would be trusted, and whoever hands
+    over a repository (an archive with its ``.git``, a shared work tree) could plant one."""
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(folder))).hexdigest()[:32]
+    return cache_dir() / "scan" / f"{selection}-{digest}"
 
 
 def _git_dir(root: Path) -> Path:
