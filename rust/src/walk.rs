@@ -768,7 +768,8 @@ impl Walk {
                 };
                 self.read_listed(root, &todo, against, attributes_tracked)?
             } else {
-                let pairs: Vec<Listing> = todo.iter().map(|(l, _)| (l.path, l.kind, None)).collect();
+                let pairs: Vec<Listing> =
+                    todo.iter().map(|(l, _)| (l.path, l.kind, None)).collect();
                 let read = self.inspect_listed(root, &pairs);
                 read.into_iter()
                     .zip(&todo)

@@ -188,7 +188,10 @@ pub fn read(root: &Path) -> Result<Index, Fallback> {
     };
     // git replaces the index by renaming a new file over it: the file opened stays the one
     // whose time is taken.
-    let written = file.metadata().map_err(|_| "the index cannot be read")?.mtime();
+    let written = file
+        .metadata()
+        .map_err(|_| "the index cannot be read")?
+        .mtime();
     let mut data = Vec::new();
     file.read_to_end(&mut data)
         .map_err(|_| "the index cannot be read")?;
@@ -716,8 +719,12 @@ mod tests {
     #[test]
     fn only_settled_unconflicted_entries_vouch_for_their_checkout() {
         // Version 2 entries (name, stage, mtime in seconds), padded to 8 bytes each.
-        let entries: [(&[u8], u16, u32); 4] =
-            [(b"a", 0, 100), (b"b", 0, 200), (b"c", 1, 100), (b"c", 2, 100)];
+        let entries: [(&[u8], u16, u32); 4] = [
+            (b"a", 0, 100),
+            (b"b", 0, 200),
+            (b"c", 1, 100),
+            (b"c", 2, 100),
+        ];
         let mut data = b"DIRC\0\0\0\x02".to_vec();
         data.extend_from_slice(&(entries.len() as u32).to_be_bytes());
         for (name, stage, mtime) in entries {
@@ -736,7 +743,11 @@ mod tests {
         data.extend_from_slice(&[0; HASH_LEN]);
         let mut index = parse(&data).unwrap();
         assert_eq!(index.listing().len(), 3);
-        assert_eq!(index.recorded(), [None, None, None], "no file read: no time");
+        assert_eq!(
+            index.recorded(),
+            [None, None, None],
+            "no file read: no time"
+        );
         index.written = Some(200);
         let recorded = index.recorded();
         assert!(recorded[0].is_some_and(|r| r.mtime == (100, 0)));

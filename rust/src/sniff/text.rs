@@ -5,6 +5,7 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use memchr::memmem;
 
@@ -77,6 +78,13 @@ fn key(format: &'static str, evidence: String) -> Option<Sniff> {
     Some(Sniff::new(format, Family::PrivateKey, evidence))
 }
 
+/// Built once: `memmem::find` builds its searcher on every call, and this one runs on every
+/// text file a scan reads.
+static PRIVATE: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("PRIVATE"));
+static PEM_BEGIN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("-----BEGIN "));
+
 fn private_key(p: &Probe) -> Option<Sniff> {
     let h = p.head;
     if h.starts_with(b"openssh-key-v1\0") {
@@ -93,7 +101,7 @@ fn private_key(p: &Probe) -> Option<Sniff> {
             return Some(s);
         }
     }
-    let at = memmem::find(h, b"PRIVATE")?;
+    let at = PRIVATE.find(h)?;
     // Go sumdb/note signing key: PRIVATE+KEY+<name>+<8 hex>+<base64 of algorithm and key>.
     if h[at..].starts_with(b"PRIVATE+KEY+") {
         let rest = &h[at + 12..];
@@ -123,7 +131,7 @@ fn private_key(p: &Probe) -> Option<Sniff> {
     }
     // PEM: -----BEGIN [RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP ]PRIVATE KEY[ BLOCK]-----
     let mut from = 0;
-    while let Some(i) = memmem::find(&h[from..], b"-----BEGIN ") {
+    while let Some(i) = PEM_BEGIN.find(&h[from..]) {
         let begin = from + i;
         let line_end = h[begin..]
             .iter()
