@@ -20,7 +20,6 @@ from pathlib import Path
 
 from receiptcore._core import Listing, triage
 from receiptcore.errors import ReceiptcoreError, exit_code_for
-from receiptcore.migrate import git
 from receiptcore.migrate.reference import SUFFIX, asset_path, read_reference
 
 RULE = "unverified-reference"
@@ -35,16 +34,22 @@ def check_references(
     which no commit holds (the scan judges what git stores); in a plain folder, the ones among
     the scan's files (``listing``). The default selection's listing is the whole index: its
     references are picked out of it, with no second look at the index."""
+    # receiptcore.migrate.git (and subprocess) only where git is asked: not by the usual scan
+    # of a repository with no reference in it.
     from receiptcore.scan.rules import Finding
 
     if RULE in disabled:
         return []
     if _is_git(root) and selection != "git":
+        from receiptcore.migrate import git
+
         refs = git.references(root, SUFFIX, untracked=False)
     else:
         refs = reference_files(listing)
     if not refs:
         return []
+    from receiptcore.migrate import git
+
     tracked = set(git.tracked(root, *(asset_path(r).as_posix() for r in refs))) if _is_git(root) else set()
     findings = []
     for rel in refs:

@@ -15,9 +15,7 @@ repository, or an archive of one, cannot bring verdicts of its own.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import subprocess
 from pathlib import Path
 
 from receiptcore._core import Listing, list_files
@@ -55,6 +53,8 @@ def cache_file(selection: str, folder: Path) -> Path:
     folder's canonical path>``, one per repository or folder whatever path named it. It is kept
     out of the repository on purpose: a verdict found there would be trusted, and whoever hands
     over a repository (an archive with its ``.git``, a shared work tree) could plant one."""
+    import hashlib
+
     digest = hashlib.sha256(os.fsencode(os.path.realpath(folder))).hexdigest()[:32]
     return cache_dir() / "scan" / f"{selection}-{digest}"
 
@@ -73,6 +73,8 @@ def _git_dir(root: Path) -> Path:
 
 
 def _git(root: Path, *args: str, error: str | None = None) -> bytes:
+    import subprocess  # not at import: the usual scan (root/.git a folder) starts no process
+
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
     except FileNotFoundError:

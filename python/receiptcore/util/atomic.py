@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,6 +40,8 @@ def _write_then(path: str | os.PathLike[str], data: bytes, mode: int, publish) -
     directory = os.path.dirname(path) or "."
     sweep_temporaries(directory)
     try:
+        import tempfile  # not at import: every command loads this module, few write
+
         fd, temporary = tempfile.mkstemp(
             dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp"
         )
