@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -167,12 +168,19 @@ class RagIndexes:
 
 
 def _stamp(folder: Path) -> tuple:
-    """Every file of a folder with its stat: what changes when a byte of the model is edited."""
+    """Every entry under a folder with its lstat: what changes when a byte of the model is edited.
+    Taken before every query, so walked with ``os.scandir`` on plain strings (``Path.rglob``
+    made a third of a cached query's time on the server)."""
     entries = []
-    for path in sorted(folder.rglob("*")):
-        s = path.lstat()
-        entries.append((str(path), s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
-    return tuple(entries)
+    todo = [os.fspath(folder)]
+    while todo:
+        with os.scandir(todo.pop()) as found:
+            for entry in found:
+                s = entry.stat(follow_symlinks=False)
+                entries.append((entry.path, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns))
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+    return tuple(sorted(entries))
 
 
 def _index_kind(ref: IndexRef) -> str:
