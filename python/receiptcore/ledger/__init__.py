@@ -42,14 +42,11 @@ def open_ledger(
     which is why many machines usually append through ``receiptcore serve``, which holds it. An
     HTTP ledger signs on the server; the client needs no key."""
     url = ledger_url(url)
-    if url is None:
-        # the embedded default: a publisher makes the home (with its .gitignore), a reader
-        # must find one
-        return _sqlite(home_dir(home, create=writable), writable, signer)
+    folder = sqlite_folder(url, home=home, create=writable)
+    if folder is not None:
+        return _sqlite(folder, writable, signer)
     text = os.fspath(url)
     scheme = urlsplit(text).scheme
-    if scheme == "sqlite":
-        return _sqlite(Path(unquote(urlsplit(text).path)), writable, signer)
     if scheme in ("postgresql", "postgres"):
         try:
             from receiptcore.ledger.postgres import PostgresLedger
@@ -63,12 +60,32 @@ def open_ledger(
         from receiptcore.ledger.http import HttpLedger
 
         return HttpLedger(text)
-    if scheme in ("", "file"):
-        return _sqlite(Path(unquote(urlsplit(text).path) if scheme else text), writable, signer)
     raise ConfigError(
         f"unknown ledger URL {text!r}: use a folder, sqlite:///folder, postgresql://… or "
         "https://… (a receiptcore serve endpoint)"
     )
+
+
+def sqlite_folder(
+    url: str | os.PathLike[str] | None,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    create: bool = False,
+) -> Path | None:
+    """The folder of the SQLite ledger that ``url`` (as :func:`ledger_url` resolved it) names,
+    or None when it names another backend: for a reader that keeps the database open and must
+    know which file it holds (:mod:`receiptcore.tools.service`)."""
+    if url is None:
+        # the embedded default: a publisher makes the home (with its .gitignore), a reader
+        # must find one
+        return home_dir(home, create=create)
+    text = os.fspath(url)
+    scheme = urlsplit(text).scheme
+    if scheme in ("sqlite", "file"):
+        return Path(unquote(urlsplit(text).path))
+    if scheme == "":
+        return Path(text)
+    return None
 
 
 def _sqlite(folder: Path, writable: bool, signer: SignerKey | None) -> Ledger:
@@ -94,4 +111,4 @@ def _env_signer() -> SignerKey | None:
     return SignerKey.from_text(Path(text).read_text() if os.path.isfile(text) else text)
 
 
-__all__ = ["ENV_LEDGER_SIGNER", "open_ledger"]
+__all__ = ["ENV_LEDGER_SIGNER", "open_ledger", "sqlite_folder"]

@@ -231,7 +231,7 @@ class ToolClient:
         request_model, response_model, _ = TOOLS_V2[TOOL_SCHEMAS[name]]
         read_request(request_model, arguments, f"{name} request")
         try:
-            result = await self._client.call_tool(name, arguments)
+            result = await self._send(name, arguments)
         except ReceiptcoreError:
             raise
         except Exception as error:  # noqa: BLE001 - a transport failure, whatever its kind
@@ -246,6 +246,20 @@ class ToolClient:
             return validate(response_model, body, f"{name} response")
         except SchemaError as error:
             raise ToolServerError(f"{name}: the server answered outside the contract: {error}") from None
+
+    async def _send(self, name: str, arguments: dict[str, Any]):
+        """``tools/call`` as the session's plain request, not ``Client.call_tool``: that one also
+        checks the structured content against the output schema the *server* listed (with
+        jsonschema, about a millisecond per call, and a ``tools/list`` round trip first), which
+        proves nothing to a client that trusts no server; :meth:`call` checks every response
+        against this client's own contract instead. The result is still read as the protocol's
+        ``CallToolResult``."""
+        import mcp_types as types
+
+        request = types.CallToolRequest(
+            params=types.CallToolRequestParams(name=name, arguments=arguments)
+        )
+        return await self._client.session.send_request(request, types.CallToolResult)
 
     # --- the tools ------------------------------------------------------------------------------
 

@@ -104,8 +104,8 @@ def _result(body: dict, *, is_error: bool) -> types.CallToolResult:
 
 
 async def serve_stdio(service: ToolService) -> None:
-    from mcp.server.stdio import stdio_server
+    from receiptcore.tools.stdio import stdio_streams
 
     server = build_server(service)
-    async with stdio_server() as (read, write):
+    async with stdio_streams() as (read, write):
         await server.run(read, write, server.create_initialization_options())

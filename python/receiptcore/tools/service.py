@@ -77,12 +77,71 @@ class _Cached:
     """A tree's file list (:class:`~receiptcore.contracts.tree.TreeFile` rows), as verified."""
 
 
+class _LedgerSize:
+    """The ledger's size, for the verdict cache's key, read on a kept read-only connection.
+
+    Opening the SQLite ledger (connect, check that it holds a ledger) cost more than the rest of
+    a cached call, and a ``rag.query`` reads the size twice; a live connection sees every append,
+    so it is kept. It is opened again when the ledger resolves to another folder (``--ledger``,
+    ``$RECEIPTCORE_LEDGER``, the config file) or the database file's device, inode, size, mtime
+    or ctime changed: another file put in its place, or the file rewritten in place (an append
+    goes to the WAL beside it; the file itself changes when the WAL is checkpointed into it,
+    which costs one reopen). The stat is taken before the file is opened, and while the
+    connection holds the file its inode cannot be reused, so a replaced file always shows.
+    Other backends are opened per call, as before."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._kept: tuple[tuple, object] | None = None
+
+    def __call__(self) -> int:
+        from receiptcore.ledger import open_ledger, sqlite_folder
+        from receiptcore.util.locations import ledger_url
+
+        try:
+            folder = sqlite_folder(ledger_url(self.config.ledger), home=self.config.home)
+            if folder is None:
+                with open_ledger(self.config.ledger, home=self.config.home) as ledger:
+                    return ledger.size()
+        except ReceiptcoreError:
+            return -1
+        with self._lock:
+            try:
+                return self._kept_ledger(folder).size()
+            except ReceiptcoreError:
+                self.close()
+                return -1
+
+    def _kept_ledger(self, folder: Path):
+        from receiptcore.ledger.sqlite import DB_FILE, SqliteLedger
+
+        try:
+            key = (os.fspath(folder.absolute()), _stat(folder / DB_FILE))
+        except OSError:
+            key = None  # no ledger file: opening it says so
+        if self._kept is None or key is None or self._kept[0] != key:
+            self.close()
+            self._kept = (key, SqliteLedger.open_readonly(folder))
+        return self._kept[1]
+
+    def close(self) -> None:
+        """Close the kept connection (the caller holds the lock)."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept[1].close()
+
+
 @dataclass
 class ToolService:
     config: ServerConfig
     _cache: dict[tuple[str, str], _Cached] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _rag: object = None
+    _ledger_size: _LedgerSize = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._ledger_size = _LedgerSize(self.config)
 
     # --- receipt.verify -----------------------------------------------------------------------
 
@@ -347,13 +406,6 @@ class ToolService:
         from receiptcore.ledger import open_ledger
 
         return open_ledger(self.config.ledger, home=self.config.home)
-
-    def _ledger_size(self) -> int:
-        try:
-            with self._ledger() as ledger:
-                return ledger.size()
-        except ReceiptcoreError:
-            return -1
 
 
 def _stat(path: Path) -> tuple[int, ...]:
