@@ -34,20 +34,16 @@ def check_references(
     which no commit holds (the scan judges what git stores); in a plain folder, the ones among
     the scan's files (``listing``). The default selection's listing is the whole index: its
     references are picked out of it, with no second look at the index."""
-    # receiptcore.migrate.git (and subprocess) only where git is asked: not by the usual scan
-    # of a repository with no reference in it.
     from receiptcore.scan.rules import Finding
 
     if RULE in disabled:
         return []
-    if _is_git(root) and selection != "git":
-        from receiptcore.migrate import git
-
-        refs = git.references(root, SUFFIX, untracked=False)
-    else:
-        refs = reference_files(listing)
+    in_git = _is_git(root) and selection != "git"
+    refs = _git_references(root) if in_git else reference_files(listing)
     if not refs:
         return []
+    # Imported here, with subprocess: the usual scan, of a repository with no reference in
+    # it, never asks git.
     from receiptcore.migrate import git
 
     tracked = set(git.tracked(root, *(asset_path(r).as_posix() for r in refs))) if _is_git(root) else set()
@@ -69,6 +65,13 @@ def reference_files(listing: Listing) -> list[str]:
 
     candidates, _ = triage(listing, [SUFFIX], NO_LIMIT, [])
     return sorted(e.path for e in candidates if e.path.endswith(SUFFIX))
+
+
+def _git_references(root: Path) -> list[str]:
+    """The reference files in the index, as git lists them."""
+    from receiptcore.migrate import git
+
+    return git.references(root, SUFFIX, untracked=False)
 
 
 def _is_git(root: Path) -> bool:

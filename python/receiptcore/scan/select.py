@@ -73,7 +73,7 @@ def _git_dir(root: Path) -> Path:
 
 
 def _git(root: Path, *args: str, error: str | None = None) -> bytes:
-    import subprocess  # not at import: the usual scan (root/.git a folder) starts no process
+    import subprocess  # not at import: the usual scan (root/.git a folder) never gets here
 
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
