@@ -239,11 +239,9 @@ impl Walk {
     /// parallel, returned in the order given. A symlink is listed, not followed; a missing file
     /// or a name that is not UTF-8 sets the entry's `error`.
     pub fn inspect(&self, root: &Path, paths: &[&[u8]]) -> Vec<Entry> {
-        let listed: Vec<Listing> = paths.iter().map(|&p| (p, Kind::File, None)).collect();
-        self.inspect_listed(root, &listed)
-            .into_iter()
-            .map(|(e, _)| e)
-            .collect()
+        self.in_parallel(paths, |&p| {
+            tracked_entry(root, p, Kind::File, self.sniff, None).0
+        })
     }
 
     fn io_threads(&self) -> usize {
@@ -252,18 +250,15 @@ impl Walk {
         })
     }
 
-    /// Listed files inspected in parallel, in order, each with whether its checkout's status
-    /// is the one recorded ([`tracked_entry`]).
-    fn inspect_listed(&self, root: &Path, listed: &[Listing]) -> Vec<(Entry, bool)> {
-        let inspect =
-            |&(raw, kind, recorded): &Listing| tracked_entry(root, raw, kind, self.sniff, recorded);
+    /// `work` done on each of `items` in parallel, the results in order.
+    fn in_parallel<T: Sync, R: Send>(&self, items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
         match rayon::ThreadPoolBuilder::new()
             .num_threads(self.io_threads())
             .build()
         {
-            Ok(pool) => pool.install(|| listed.par_iter().map(inspect).collect()),
+            Ok(pool) => pool.install(|| items.par_iter().map(&work).collect()),
             // No threads to be had: the same work, one file after another.
-            Err(_) => listed.iter().map(inspect).collect(),
+            Err(_) => items.iter().map(work).collect(),
         }
     }
 
@@ -573,10 +568,6 @@ fn described(rel: PathBuf, meta: &Metadata) -> Entry {
 /// read from git's object store).
 const MISSING: &str = "in git but missing from the working tree";
 
-/// A listed path, the kind of its entry in the index, and the status the index recorded of its
-/// checkout, if any vouches for it.
-type Listing<'a> = (&'a [u8], Kind, Option<&'a Recorded>);
-
 /// A listed file, typed by its mode in the index, and whether its checkout's status is the one
 /// `recorded` (never without a record). When sniffing, a regular file is opened straight away
 /// (no `lstat`: `O_NOFOLLOW` refuses a symlink, which is then listed as one, and `O_NONBLOCK`
@@ -735,11 +726,12 @@ impl Walk {
             Some(index) if self.sniff => index.recorded(),
             _ => Vec::new(),
         };
-        let mut entries: Vec<Option<Entry>> = vec![None; listed.len()];
-        let mut unknown: Vec<usize> = Vec::new();
+        // Entries judged without reading anything (by index, in order); the others are read.
+        let mut known: Vec<(usize, Entry)> = Vec::new();
+        let mut unknown: Vec<usize> = Vec::with_capacity(listed.len());
         for (i, l) in listed.iter().enumerate() {
             let rel = || PathBuf::from(OsStr::from_bytes(l.path));
-            let known = match (l.kind, l.oid, cache.as_deref_mut()) {
+            let found = match (l.kind, l.oid, cache.as_deref_mut()) {
                 _ if !inside_the_tree(l.path) => Some(entry(rel(), l.kind, Err(OUTSIDE.into()))),
                 (Kind::Submodule, _, _) => Some(entry(rel(), l.kind, Ok((0, None)))),
                 (_, Some(oid), Some(cache)) => cache.get(&oid).map(|v| Entry {
@@ -748,38 +740,35 @@ impl Walk {
                 }),
                 _ => None,
             };
-            match known {
-                Some(e) => entries[i] = Some(with_oid(e, l.oid)),
+            match found {
+                Some(e) => known.push((i, with_oid(e, l.oid))),
                 None => unknown.push(i),
             }
         }
-        if !unknown.is_empty() {
-            let todo: Vec<(&Listed, Option<&Recorded>)> = unknown
-                .iter()
-                .map(|&i| (&listed[i], recorded.get(i).and_then(Option::as_ref)))
-                .collect();
-            let read = if self.sniff {
-                let attributes_tracked = match which {
-                    Judged::Index => listed.iter().any(|l| is_gitattributes(l.path)),
-                    _ => git::run(root, &["ls-files", "-z", "--", "*.gitattributes"])
-                        .map_err(WalkError::Git)?
-                        .split(|&b| b == 0)
-                        .any(is_gitattributes),
-                };
-                self.read_listed(root, &todo, against, attributes_tracked)?
-            } else {
-                let pairs: Vec<Listing> =
-                    todo.iter().map(|(l, _)| (l.path, l.kind, None)).collect();
-                let read = self.inspect_listed(root, &pairs);
-                read.into_iter()
-                    .zip(&todo)
-                    .map(|((e, _), (l, _))| with_oid(e, l.oid))
-                    .collect()
+        if unknown.is_empty() {
+            return Ok(known.into_iter().map(|(_, e)| e).collect());
+        }
+        let todo: Vec<(&Listed, Option<&Recorded>)> = unknown
+            .iter()
+            .map(|&i| (&listed[i], recorded.get(i).and_then(Option::as_ref)))
+            .collect();
+        let read = if self.sniff {
+            let attributes_tracked = match which {
+                Judged::Index => listed.iter().any(|l| is_gitattributes(l.path)),
+                _ => git::run(root, &["ls-files", "-z", "--", "*.gitattributes"])
+                    .map_err(WalkError::Git)?
+                    .split(|&b| b == 0)
+                    .any(is_gitattributes),
             };
-            for (i, e) in unknown.into_iter().zip(read) {
-                if let (Some(cache), Some(oid), None) =
-                    (cache.as_deref_mut(), listed[i].oid, &e.error)
-                {
+            self.read_listed(root, &todo, against, attributes_tracked)?
+        } else {
+            self.in_parallel(&todo, |&(l, _)| {
+                with_oid(tracked_entry(root, l.path, l.kind, false, None).0, l.oid)
+            })
+        };
+        if let Some(cache) = cache {
+            for (&i, e) in unknown.iter().zip(&read) {
+                if let (Some(oid), None) = (listed[i].oid, &e.error) {
                     let sniff = e.sniff.as_deref().cloned();
                     cache.insert(
                         oid,
@@ -789,17 +778,29 @@ impl Walk {
                         },
                     );
                 }
-                entries[i] = Some(e);
             }
         }
-        Ok(entries.into_iter().flatten().collect())
+        if known.is_empty() {
+            return Ok(read);
+        }
+        // Both parts back in the listing's order.
+        let mut known = known.into_iter().peekable();
+        let mut read = read.into_iter();
+        Ok((0..listed.len())
+            .filter_map(|i| match known.next_if(|(k, _)| *k == i) {
+                Some((_, e)) => Some(e),
+                None => read.next(),
+            })
+            .collect())
     }
 
     /// Reads listed files from the working tree in parallel while git says which checkouts
     /// cannot be trusted, then reads those (and the missing ones) from the object store.
     /// Against the status the native index recorded, the walk compares each checkout itself
     /// (one `fstat` of the file it opens, where `git diff-files` took a second process and an
-    /// `lstat` of every file), and one that has no record, or fails it, is not trusted.
+    /// `lstat` of every file), and one that has no record, or fails it, is not trusted. Each
+    /// entry is finished where it is read, in parallel: what is left to this thread is the
+    /// few read again from git's object store.
     fn read_listed(
         &self,
         root: &Path,
@@ -808,10 +809,14 @@ impl Walk {
         attributes_tracked: bool,
     ) -> Result<Vec<Entry>, WalkError> {
         let paths: Vec<&[u8]> = todo.iter().map(|(l, _)| l.path).collect();
-        let listed: Vec<Listing> = todo.iter().map(|&(l, r)| (l.path, l.kind, r)).collect();
-        let (untrusted, read) = std::thread::scope(|s| {
+        let (untrusted, mut read) = std::thread::scope(|s| {
             let asked = s.spawn(|| git::untrusted(root, &paths, against, attributes_tracked));
-            let read = self.inspect_listed(root, &listed);
+            let read = self.in_parallel(todo, |&(l, recorded)| {
+                let (e, as_recorded) = tracked_entry(root, l.path, l.kind, self.sniff, recorded);
+                let missing = e.error.as_deref().is_some_and(|err| err.ends_with(MISSING));
+                let changed = against == Against::Recorded && !as_recorded;
+                (with_oid(e, l.oid), missing || changed)
+            });
             let untrusted = asked
                 .join()
                 .unwrap_or_else(|_| Err("git: the thread asking it panicked".into()));
@@ -819,33 +824,26 @@ impl Walk {
         });
         let untrusted = untrusted.map_err(WalkError::Git)?;
         let mut blobs: Option<Blobs> = None;
-        let mut out = Vec::with_capacity(read.len());
-        for ((l, _), (e, as_recorded)) in todo.iter().zip(read) {
-            let missing = e.error.as_deref().is_some_and(|err| err.ends_with(MISSING));
-            let changed = against == Against::Recorded && !as_recorded;
-            let from_blob = missing || changed || untrusted.contains(l.path);
-            let e = match (from_blob, l.oid) {
-                (true, Some(oid)) => {
-                    if blobs.is_none() {
-                        blobs = Some(Blobs::open(root).map_err(WalkError::Git)?);
-                    }
-                    let found = match blobs.as_mut().map(|b| b.sniff(&oid)) {
-                        // A symlink's blob is its target: sized, never judged as content.
-                        Some(Ok(Some((size, _)))) if l.kind == Kind::Symlink => Ok((size, None)),
-                        Some(Ok(Some(found))) => Ok(found),
-                        Some(Ok(None)) => {
-                            Err(format!("blob {} is not in the object store", oid.to_hex()))
-                        }
-                        Some(Err(err)) => Err(format!("cannot read blob {}: {err}", oid.to_hex())),
-                        None => unreachable!("opened above"),
-                    };
-                    entry(e.path, l.kind, found)
-                }
-                _ => e,
+        for ((l, _), (e, from_blob)) in todo.iter().zip(read.iter_mut()) {
+            let Some(oid) = l.oid else { continue };
+            if !*from_blob && !untrusted.contains(l.path) {
+                continue;
+            }
+            if blobs.is_none() {
+                blobs = Some(Blobs::open(root).map_err(WalkError::Git)?);
+            }
+            let found = match blobs.as_mut().map(|b| b.sniff(&oid)) {
+                // A symlink's blob is its target: sized, never judged as content.
+                Some(Ok(Some((size, _)))) if l.kind == Kind::Symlink => Ok((size, None)),
+                Some(Ok(Some(found))) => Ok(found),
+                Some(Ok(None)) => Err(format!("blob {} is not in the object store", oid.to_hex())),
+                Some(Err(err)) => Err(format!("cannot read blob {}: {err}", oid.to_hex())),
+                None => unreachable!("opened above"),
             };
-            out.push(with_oid(e, l.oid));
+            let path = std::mem::take(&mut e.path);
+            *e = with_oid(entry(path, l.kind, found), l.oid);
         }
-        Ok(out)
+        Ok(read.into_iter().map(|(e, _)| e).collect())
     }
 }
 

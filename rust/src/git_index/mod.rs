@@ -188,15 +188,13 @@ pub fn read(root: &Path) -> Result<Index, Fallback> {
     };
     // git replaces the index by renaming a new file over it: the file opened stays the one
     // whose time is taken.
-    let written = file
-        .metadata()
-        .map_err(|_| "the index cannot be read")?
-        .mtime();
-    let mut data = Vec::new();
+    let meta = file.metadata().map_err(|_| "the index cannot be read")?;
+    // Sized once: a growing buffer would copy a large index (9 MB at 100,000 files) over again.
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
     file.read_to_end(&mut data)
         .map_err(|_| "the index cannot be read")?;
     let mut index = parse(&data)?;
-    index.written = Some(written);
+    index.written = Some(meta.mtime());
     Ok(index)
 }
 
