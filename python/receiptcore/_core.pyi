@@ -20,6 +20,7 @@ __all__ = [
     "GitError",
     "Hasher",
     "Listing",
+    "PendingListing",
     "ReceiptcoreError",
     "Sniff",
     "__version__",
@@ -35,10 +36,10 @@ __all__ = [
     "inspect_files",
     "is_allowed_global",
     "leaf_hashes",
-    "list_files",
     "place_files",
     "read_blobs",
     "sniff",
+    "start_listing",
     "triage",
     "walk",
 ]
@@ -268,7 +269,7 @@ class Sniff:
 
 @final
 class Entry:
-    """One file listed by :func:`walk` or :func:`list_files`. Frozen.
+    """One file listed by :func:`walk` or :func:`start_listing`. Frozen.
 
     ``path`` is relative to the root (decoded like :func:`os.fsdecode`, so a non-UTF-8 name
     round-trips through :func:`os.fsencode`); ``size`` in bytes (of the link itself for a
@@ -405,19 +406,32 @@ class Listing:
     def cached(self) -> int:
         """How many entries were judged from the verdict cache, nothing read."""
 
-def list_files(root: _Path, selection: _Selection, base: str | None = None, *,
-               cache: _Path | None = None) -> Listing:
-    """The scan's files: ``"git"`` the index, ``"staged"`` what the index adds or changes,
-    ``"diff"`` what ``base...HEAD`` adds or changes (judged as HEAD's blobs), all three judged
-    as :func:`walk` judges mode ``"git"``; ``"all"`` the working tree minus ``.gitignore``.
-    ``cache``: a file of verdicts (read, then written back when something new was learnt), by
-    git object id in git's listings and by path and ``lstat`` status in ``"all"``; entries
-    found there are not read at all (``Entry.cached``). The GIL is released.
+def start_listing(root: _Path, selection: _Selection, base: str | None = None) -> PendingListing:
+    """Starts the scan's listing on a native thread and returns at once (git's index is read
+    meanwhile; no listed file is read before :meth:`PendingListing.finish`): ``"git"`` the
+    index, ``"staged"`` what the index adds or changes, ``"diff"`` what ``base...HEAD`` adds or
+    changes (judged as HEAD's blobs), all three judged as :func:`walk` judges mode ``"git"``;
+    ``"all"`` the working tree minus ``.gitignore``.
 
     Raises:
-        GitError: not a git work tree, git missing, or an unknown ``base``.
         ValueError: unknown ``selection``, or ``"diff"`` without ``base``.
     """
+
+@final
+class PendingListing:
+    """A listing begun by :func:`start_listing`."""
+
+    def finish(self, cache: _Path | None = None) -> Listing:
+        """The listing, once done. ``cache``: a file of verdicts (read, then written back when
+        something new was learnt), by git object id in git's listings and by path and
+        ``lstat`` status in ``"all"``; entries found there are not read at all
+        (``Entry.cached``). Once only; the GIL is released while it waits.
+
+        Raises:
+            GitError: not a git work tree, git missing, or an unknown ``base``.
+            OSError: the root is missing or not a folder.
+            ValueError: finished already.
+        """
 
 def read_blobs(root: _Path, oids: list[str], limit: int, /) -> list[bytes | None]:
     """The first ``limit`` bytes of each git blob (None for one git does not have), through one

@@ -373,3 +373,25 @@ def test_any_set_of_paths_is_listed_as_git_lists_it(tmp_path_factory, paths, mod
     want = oracle(root)
     with no_git(root):
         assert listed(root) == want
+
+
+def test_a_started_listing_is_finished_once_and_a_wrong_selection_fails_at_the_start(tmp_path):
+    from receiptcore._core import start_listing
+
+    repo = Repo(tmp_path / "repo")
+    repo.write("model.bin", safetensors_bytes())
+    repo.add(".")
+    cache = tmp_path / "verdicts"
+    started = start_listing(repo.root, "git")
+    assert [e.path for e in started.finish(cache)] == ["model.bin"] and cache.is_file()
+    with pytest.raises(ValueError, match="already finished"):
+        started.finish()
+    with pytest.raises(ValueError, match="needs a base revision"):
+        start_listing(repo.root, "diff")
+    with pytest.raises(ValueError, match="unknown selection"):
+        start_listing(repo.root, "everything")
+    # git's own complaint comes with the listing, not before it.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(GitError):
+        start_listing(plain, "staged").finish()

@@ -123,8 +123,9 @@ PATH_CALLS: dict[tuple[str, str], Callable[[Callable[[pathlib.Path], Any], pathl
     == len(NPY),
     ("inspect_files", "paths"): lambda form, t: _core.inspect_files(t, [form(pathlib.Path("a.npy"))])[0]
     .sniff.format == "npy",
-    ("list_files", "root"): lambda form, t: _core.list_files(form(t), "staged")[0].path == "a.npy",
-    ("list_files", "cache"): lambda form, t: _core.list_files(t, "git", cache=form(t / "c"))[0]
+    ("start_listing", "root"): lambda form, t: _core.start_listing(form(t), "staged").finish()[0]
+    .path == "a.npy",
+    ("finish", "cache"): lambda form, t: _core.start_listing(t, "git").finish(form(t / "c"))[0]
     .sniff.format == "npy",
     ("read_blobs", "root"): lambda form, t: _core.read_blobs(form(t), [_blob(t)], 6) == [NPY[:6]],
     ("files_containing", "paths"): lambda form, t: _core.files_containing(

@@ -150,3 +150,23 @@ def test_a_repeated_scan_reads_only_content_it_has_not_seen(repo, capsys):
     # A damaged cache is an empty one, never an error.
     cache.write_bytes(b"garbage")
     assert report(repo, capsys)["findings"] == first["findings"]
+
+
+def test_cache_false_in_the_config_holds_though_the_listing_began_before_it_was_read(repo, capsys):
+    """The CLI starts git's listing before it reads the configuration; the listing waits for
+    the answer before it touches the cache, so a configuration that turns it off is obeyed."""
+    repo.write("model.bin", safetensors_bytes())
+    repo.add(".")
+    repo.commit()
+    cache = cache_file("git", Path(repo.git("rev-parse", "--absolute-git-dir").strip()))
+    repo.write("receiptcore.toml", "[scan]\ncache = false\n")
+    assert report(repo, capsys)["cached"] == 0
+    assert not cache.exists()
+    repo.write("receiptcore.toml", "[scan]\n")
+    full = report(repo, capsys)
+    assert report(repo, capsys)["cached"] == full["files"]
+    kept = cache.read_bytes()
+    repo.write("receiptcore.toml", "[scan]\ncache = false\n")
+    again = report(repo, capsys)
+    assert again["cached"] == 0 and again["findings"] == full["findings"]
+    assert cache.read_bytes() == kept

@@ -222,7 +222,8 @@ def _relative(root: Path, path: str | os.PathLike[str]) -> str:
 
 def _from_findings(root: Path, config_file) -> tuple[dict[str, tuple[list[str], list[str]]], list[LeftOver]]:
     """Findings -> {path: (rules, flagged paths)} of the artifacts, and what is left."""
-    from receiptcore.scan import load_config, run_scan
+    from receiptcore.scan.config import load_config
+    from receiptcore.scan.run import run_scan
 
     config = load_config(root, Path(config_file) if config_file else None)
     result = run_scan(root, config, "git", None, None)

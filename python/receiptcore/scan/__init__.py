@@ -1,52 +1,9 @@
 """``receiptcore scan``: the CI gate that keeps weights, datasets, vector snapshots, unsafe
 pickles, keys, oversized files and forbidden imports out of a runtime repository.
 
-Policy lives here in Python; the hot loop (listing the tree, reading each file's header) is the
-native :func:`receiptcore.walk` and :func:`receiptcore.sniff`. See ``docs/scan.md``.
+One module per concern: :mod:`~receiptcore.scan.select` (the files), :mod:`.config`,
+:mod:`.catalogue` (the rules), :mod:`.rules` and :mod:`.imports` (what they find),
+:mod:`.baseline`, :mod:`.run` (one scan), :mod:`.report` and :mod:`.sarif`. The package itself
+imports nothing: a scan starts its listing before the rules load (see
+:func:`~receiptcore.scan.select.select_files`). See ``docs/scan.md``.
 """
-
-from __future__ import annotations
-
-from dataclasses import replace
-from pathlib import Path
-
-from receiptcore.migrate.gate import check_references
-from receiptcore.scan.baseline import load_baseline, pin_contents, split_new, write_baseline
-from receiptcore.scan.catalogue import RULES
-from receiptcore.scan.config import ScanConfig, load_config
-from receiptcore.scan.imports import check_imports
-from receiptcore.scan.report import ScanResult
-from receiptcore.scan.rules import Cleared, Finding, check_files
-from receiptcore.scan.select import select_files
-
-__all__ = ["RULES", "Cleared", "Finding", "ScanConfig", "ScanResult", "find_all",
-           "load_config", "run_scan", "write_findings"]
-
-
-def find_all(root: Path, config: ScanConfig, selection: str = "git",
-             base: str | None = None) -> ScanResult:
-    """Every finding of every enabled rule (all new: no baseline applied), the files whose
-    content cleared their name, and how many files were looked at."""
-    records = select_files(root, selection, base, cache=config.cache)
-    findings, cleared = check_files(records, config, root)
-    findings += check_imports(root, config) + check_references(
-        root, records, config.disable, selection
-    )
-    return ScanResult(findings, [], config.mode, selection, len(records), cleared, records.cached)
-
-
-def run_scan(root: Path, config: ScanConfig, selection: str = "git", base: str | None = None,
-             baseline: Path | None = None) -> ScanResult:
-    """Scan ``root`` and split the findings into new ones and those in ``baseline``."""
-    found = find_all(root, config, selection, base)
-    known = load_baseline(baseline) if baseline else {}
-    findings = pin_contents(root, found.new) if known else found.new
-    new, old = split_new(findings, known)
-    return replace(found, new=new, baselined=old)
-
-
-def write_findings(root: Path, config: ScanConfig, baseline: Path, selection: str = "git",
-                   base: str | None = None) -> int:
-    """Record every current finding, with the content judged, in ``baseline``."""
-    found = find_all(root, config, selection, base)
-    return write_baseline(baseline, pin_contents(root, found.new))

@@ -1,11 +1,15 @@
 //! Bindings for the parallel walk: `walk`, `inspect_files`, `Entry`; and the scan's native
-//! listing: `list_files` (a `Listing` whose entries stay native), `triage`, `read_blobs`.
+//! listing: `start_listing` (a `Listing` whose entries stay native, begun on a thread of its
+//! own), `triage`, `read_blobs`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
 
-use pyo3::exceptions::{PyIndexError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -16,7 +20,7 @@ use super::sniff::PySniff;
 use crate::git::{Blobs, Oid};
 use crate::scan_cache::Cache;
 use crate::triage::{DirSummary, Triage};
-use crate::walk::{Entry, Judged, Kind, Mode, Walk};
+use crate::walk::{Entry, Judged, Kind, Mode, Walk, WalkError};
 
 /// One file found by `walk`: `path` (relative to the root), `size`, `sniff`, `kind`, `error`
 /// (None, or why the file could not be read or named), `oid` (the git object judged, in git's
@@ -203,50 +207,88 @@ impl PyListing {
     }
 }
 
-/// list_files(root, selection, base=None, *, cache=None) -> Listing
+/// start_listing(root, selection, base=None) -> PendingListing
 #[pyfunction]
-#[pyo3(signature = (root, selection, base = None, *, cache = None))]
-fn list_files(
-    py: Python<'_>,
-    root: FsPath,
-    selection: &str,
-    base: Option<&str>,
-    cache: Option<FsPath>,
-) -> PyResult<PyListing> {
-    let which = match (selection, base) {
-        ("git", _) => Some(Judged::Index),
-        ("staged", _) => Some(Judged::Staged),
-        ("diff", Some(base)) => Some(Judged::Since(base)),
+#[pyo3(signature = (root, selection, base = None))]
+fn start_listing(root: FsPath, selection: &str, base: Option<String>) -> PyResult<PendingListing> {
+    match (selection, &base) {
+        ("git" | "staged" | "all", _) | ("diff", Some(_)) => {}
         ("diff", None) => {
             return Err(PyValueError::new_err(
                 "selection \"diff\" needs a base revision",
             ))
         }
-        ("all", _) => None,
         _ => {
             return Err(PyValueError::new_err(format!(
                 "unknown selection {selection:?}: use \"git\", \"staged\", \"diff\" or \"all\""
             )))
         }
-    };
+    }
+    let selection = selection.to_owned();
     let root = root.0;
-    let found = py
-        .detach(|| {
-            let mut cache = cache.map(|path| Cache::load(&path.0));
-            let found = match which {
-                None => Walk::new(Mode::Gitignore).run_cached(&root, cache.as_mut()),
-                Some(which) => Walk::new(Mode::Git).judge(&root, which, cache.as_mut()),
-            }?;
+    let (decide, decision) = mpsc::channel::<Option<PathBuf>>();
+    let work = std::thread::Builder::new()
+        .name("receiptcore-listing".into())
+        .spawn(move || {
+            let mut loaded: Option<Cache> = None;
+            let slot = &mut loaded;
+            let cache = move || decided(decision, slot);
+            let git = Walk::new(Mode::Git);
+            let found = match (selection.as_str(), base.as_deref()) {
+                ("git", _) => git.judge_then(&root, Judged::Index, cache),
+                ("staged", _) => git.judge_then(&root, Judged::Staged, cache),
+                ("diff", Some(base)) => git.judge_then(&root, Judged::Since(base), cache),
+                _ => Walk::new(Mode::Gitignore).run_cached(&root, cache()),
+            };
             // A cache that cannot be written is only a slower next scan.
-            if let Some(cache) = cache {
+            if let (Ok(_), Some(cache)) = (&found, &loaded) {
                 let _ = cache.save();
             }
-            Ok(found)
+            found
         })
-        .map_err(walk_error)?;
-    Ok(PyListing {
-        entries: found.into_iter().map(PyEntry::from).collect(),
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the listing: {e}")))?;
+    Ok(PendingListing {
+        work: Some((decide, work)),
     })
+}
+
+/// The verdict cache, loaded into `slot` from the file the caller names once it knows whether
+/// to use one; none when it says not to, or is gone without saying.
+fn decided(decision: Receiver<Option<PathBuf>>, slot: &mut Option<Cache>) -> Option<&mut Cache> {
+    if let Ok(Some(file)) = decision.recv() {
+        *slot = Some(Cache::load(&file));
+    }
+    slot.as_mut()
+}
+
+/// A listing under way on a native thread (see `start_listing`).
+#[pyclass(module = "receiptcore._core", name = "PendingListing")]
+pub struct PendingListing {
+    work: Option<(
+        Sender<Option<PathBuf>>,
+        JoinHandle<Result<Vec<Entry>, WalkError>>,
+    )>,
+}
+
+#[pymethods]
+impl PendingListing {
+    /// finish(cache=None) -> Listing
+    #[pyo3(signature = (cache = None))]
+    fn finish(&mut self, py: Python<'_>, cache: Option<FsPath>) -> PyResult<PyListing> {
+        let (decide, work) = self
+            .work
+            .take()
+            .ok_or_else(|| PyValueError::new_err("this listing was already finished"))?;
+        // The thread may have ended already (an error before it asked): nothing to tell it.
+        let _ = decide.send(cache.map(|c| c.0));
+        let found = py
+            .detach(|| work.join())
+            .map_err(|_| PyRuntimeError::new_err("the listing thread panicked"))?
+            .map_err(walk_error)?;
+        Ok(PyListing {
+            entries: found.into_iter().map(PyEntry::from).collect(),
+        })
+    }
 }
 
 /// read_blobs(root, oids, limit) -> list[bytes | None]
@@ -349,7 +391,8 @@ fn triage(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(walk, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_files, m)?)?;
-    m.add_function(wrap_pyfunction!(list_files, m)?)?;
+    m.add_function(wrap_pyfunction!(start_listing, m)?)?;
+    m.add_class::<PendingListing>()?;
     m.add_function(wrap_pyfunction!(read_blobs, m)?)?;
     m.add_function(wrap_pyfunction!(triage, m)?)?;
     m.add_class::<PyEntry>()?;
