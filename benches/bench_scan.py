@@ -235,15 +235,17 @@ def bench_tree(title: str, root: Path, git: bool, repeat: int, base: Path | None
         targets.append(("full scan ≤ 1.0× rg -l PATTERN", first[0] / rg_reads[0], 1.0))
     if cached and cached[0] and rg_time:
         targets.append(("repeated scan (cache) ≤ 1.5× rg --files", cached[0] / rg_time, 1.5))
-    if all_cached[0] and rg_time:
-        targets.append(("repeated scan --all (cache) ≤ 1.5× rg --files", all_cached[0] / rg_time,
-                        1.5))
     if first[1]:
         targets.append(("peak RSS of the scan ≤ 128 MiB (MiB / 128)", first[1] / 128, 1.0))
     if targets:
         print("\n| issue 16 target | measured | met |\n|---|---:|---|")
         for name, ratio, limit in targets:
             print(f"| {name} | {ratio:.2f}x | {'yes' if ratio <= limit else 'NO'} |")
+    if all_cached[0] and rg_time:
+        # The issue's repeated scan is the gate's (git's index, verdicts by object id); a
+        # plain folder's, by path and status, is shown against the same bound, not counted.
+        print(f"\n`scan --all` repeated (not the gate's scan): {all_cached[0] / rg_time:.2f}x "
+              "rg --files (the gate's bound: 1.5x)")
 
 
 def _cached_answer(cmd: list[str], root: Path) -> str:
