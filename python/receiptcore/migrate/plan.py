@@ -224,9 +224,10 @@ def _from_findings(root: Path, config_file) -> tuple[dict[str, tuple[list[str], 
     """Findings -> {path: (rules, flagged paths)} of the artifacts, and what is left."""
     from receiptcore.scan.config import load_config
     from receiptcore.scan.run import run_scan
+    from receiptcore.scan.select import select_files
 
     config = load_config(root, Path(config_file) if config_file else None)
-    result = run_scan(root, config, "git", None, None)
+    result = run_scan(root, config, select_files(root, "git"))
     forbidden: dict[str, set[str]] = {}
     files: dict[str, set[str]] = {}
     left = []

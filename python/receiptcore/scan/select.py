@@ -33,7 +33,7 @@ def select_files(root: Path, selection: str, base: str | None = None) -> Selecti
     parsed on the second core meanwhile. A wrong selection or base fails here, at once; what
     git says of the repository, at ``finish``."""
     if selection == "all":
-        return Selection(start_listing(str(root), "all"), "all", root)
+        return Selection("all", start_listing(str(root), "all"), root)
     if selection not in ("git", "staged", "diff"):
         raise ConfigError(f"unknown file selection {selection!r}")
     git_dir = _git_dir(root)
@@ -43,23 +43,24 @@ def select_files(root: Path, selection: str, base: str | None = None) -> Selecti
         _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}",
              error=f"--diff: unknown revision {base!r} (fetch it first, e.g. "
                    "'git fetch origin main' or actions/checkout with fetch-depth: 0)")
-    return Selection(start_listing(str(root), selection, base), "git", git_dir)
+    return Selection(selection, start_listing(str(root), selection, base), git_dir)
 
 
 class Selection:
-    """The files of a selection, being listed on a native thread, and the folder whose verdict
-    cache (:func:`cache_file`) it may use."""
+    """The files of a selection (``name``: one of :data:`SELECTIONS`), being listed on a
+    native thread, and the folder whose verdict cache (:func:`cache_file`) it may use."""
 
-    __slots__ = ("_pending", "_kind", "_folder")
+    __slots__ = ("name", "_pending", "_folder")
 
-    def __init__(self, pending: PendingListing, kind: str, folder: Path) -> None:
-        self._pending, self._kind, self._folder = pending, kind, folder
+    def __init__(self, name: str, pending: PendingListing, folder: Path) -> None:
+        self.name, self._pending, self._folder = name, pending, folder
 
     def finish(self, cache: bool = True) -> Listing:
         """The listing, with the verdict cache or without (the thread waits for this answer
         before it reads a listed file); git's complaints about the repository are raised here."""
         try:
-            return self._pending.finish(cache_file(self._kind, self._folder) if cache else None)
+            cached = cache_file("all" if self.name == "all" else "git", self._folder)
+            return self._pending.finish(cached if cache else None)
         except GitError as error:
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
 

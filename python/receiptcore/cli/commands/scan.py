@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     # a native thread while the interpreter imports them (a tenth of a scan, serial, before).
     from receiptcore.scan.select import select_files
 
-    started = select_files(root, selection, args.diff)
+    files = select_files(root, selection, args.diff)
 
     from dataclasses import replace
 
@@ -100,11 +100,10 @@ def run(args: argparse.Namespace) -> int:
         config = replace(config, cache=False)
     baseline = args.baseline or root / config.baseline
     if args.write_baseline:
-        count = write_findings(root, config, baseline, selection, args.diff, started)
+        count = write_findings(root, config, files, baseline)
         note(f"wrote {count} finding(s) to {baseline}")
         return 0
-    result = run_scan(root, config, selection, args.diff,
-                      None if args.no_baseline else baseline, started)
+    result = run_scan(root, config, files, None if args.no_baseline else baseline)
     if args.format == "json":
         report = render_json(result)
     elif args.format == "sarif":
