@@ -29,6 +29,7 @@ __all__ = [
     "canonicalize",
     "canonicalize_json",
     "copy_files",
+    "ed25519_verify_many",
     "files_containing",
     "frontier_positions",
     "hash_file",
@@ -145,6 +146,15 @@ class Hasher:
     def name(self) -> str: ...
     @property
     def digest_size(self) -> int: ...
+
+# Ed25519 (receiptcore.signing.dsse checks receipt signatures with it).
+
+def ed25519_verify_many(checks: Sequence[tuple[Buffer, Buffer, Buffer]]) -> list[bool]:
+    """For each ``(public_key, message, signature)``, whether the signature is the raw 32-byte
+    key's over the message: RFC 8032 verification, strict (``S < L``, and a key or ``R`` of small
+    order refused), each check on its own (no batch equation). The GIL is released when every
+    argument is ``bytes``. A key or signature of the wrong length is ``False``.
+    """
 
 # RFC 6962 Merkle log (receiptcore.ledger.merkle builds and checks proofs; these are the hot
 # loops of an append).

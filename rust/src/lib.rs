@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod copy;
 pub mod digest;
+pub mod ed25519;
 pub mod git;
 pub mod git_index;
 pub mod grep;

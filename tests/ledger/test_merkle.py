@@ -20,6 +20,8 @@ from receiptcore.ledger.merkle import (
     Frontier,
     MemoryTree,
     frontier_positions,
+    inclusion_proof,
+    inclusion_proofs,
     leaf_hash,
     leaf_hashes,
     node_hash,
@@ -112,6 +114,38 @@ def test_single_leaf_tree_has_an_empty_proof_and_its_leaf_as_root():
     verify_inclusion(0, 1, leaf, [], leaf)
     with pytest.raises(ProofError):
         verify_inclusion(0, 1, leaf, [], EMPTY_ROOT)
+
+
+def test_many_inclusion_proofs_at_once_are_the_reference_vectors(reference_tree):
+    for size in range(1, len(reference_tree) + 1):
+        proofs = inclusion_proofs(range(size), size, reference_tree.perfect)
+        assert proofs == {i: inclusion_proof(i, size, reference_tree.perfect) for i in range(size)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 1100).flatmap(
+    lambda n: st.tuples(st.just(n), st.lists(st.integers(0, n - 1), max_size=64))
+))
+def test_many_inclusion_proofs_at_once_equal_one_at_a_time_and_read_the_same_subtrees(args):
+    size, indexes = args
+    tree = MemoryTree(leaf_hash(i.to_bytes(4, "big")) for i in range(size))
+    read_together: list[tuple[int, int]] = []
+    read_alone: list[tuple[int, int]] = []
+
+    def reading(into):
+        return lambda level, index: into.append((level, index)) or tree.perfect(level, index)
+
+    together = inclusion_proofs(indexes, size, reading(read_together))
+    alone = {i: inclusion_proof(i, size, reading(read_alone)) for i in indexes}
+    assert together == alone
+    assert set(read_together) == set(read_alone)
+    assert len(read_together) <= len(read_alone)
+
+
+@pytest.mark.parametrize(("indexes", "size"), [([0], 0), ([3, 1], 3), ([-1, 0], 4)])
+def test_many_inclusion_proofs_outside_the_tree_are_refused(indexes, size):
+    with pytest.raises(ValueError, match="outside a tree"):
+        inclusion_proofs(indexes, size, lambda level, index: EMPTY_ROOT)
 
 
 @pytest.mark.parametrize(("index", "size"), [(0, 0), (1, 0), (2, 1), (-1, 4)])

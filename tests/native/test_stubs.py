@@ -35,6 +35,13 @@ def _npy() -> bytes:
 
 
 NPY = _npy()  # a real .npy file, recognised by sniff
+# RFC 8032 section 7.1, TEST 2.
+RFC8032_KEY = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+RFC8032_MESSAGE = b"\x72"
+RFC8032_SIGNATURE = bytes.fromhex(
+    "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+    "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+)
 
 
 def stub_tree() -> ast.Module:
@@ -147,6 +154,9 @@ BUFFER_CALLS: dict[tuple[str, str], Callable[[Callable[[bytes], Any]], bool]] = 
     ("canonicalize_json", "text"): lambda form: _core.canonicalize_json(form(b'{"b": 1, "a": [true]}'))
     == b'{"a":[true],"b":1}',
     ("leaf_hashes", "data"): lambda form: _core.leaf_hashes([form(NPY)]) == [LEAF],
+    ("ed25519_verify_many", "checks"): lambda form: _core.ed25519_verify_many(
+        [(form(RFC8032_KEY), form(RFC8032_MESSAGE), form(RFC8032_SIGNATURE))]
+    ) == [True],
     ("__new__", "hashes"): lambda form: _core.Frontier(1, [form(LEAF)]).root() == LEAF,
     ("append", "leaf"): lambda form: _core.Frontier().append(form(LEAF)) == [],
     ("extend", "leaves"): lambda form: _core.Frontier().extend([form(LEAF)] * 2)

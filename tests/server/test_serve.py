@@ -57,6 +57,26 @@ def test_receipts_are_refused_unless_trusted_and_valid(served):
     assert client.size() == 0
 
 
+def test_a_bundle_is_refused_whole_with_the_error_of_its_first_bad_receipt(served):
+    """The signatures of a bundle are checked together, but the answer is what checking its
+    receipts one by one gives: the first bad receipt's error, and nothing appended."""
+    stranger = SigningKey.generate()
+    good, untrusted = served.receipt("good"), served.receipt("strangers", key=stranger)
+    not_json = b'{"payload": '
+
+    def post(bundle: list[bytes]) -> tuple[int, str]:
+        request = urllib.request.Request(
+            f"{served.url}/v1/bundle", data=entry_bundle(bundle), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request)
+        return info.value.code, json.loads(info.value.read())["error"]["type"]
+
+    assert post([good, untrusted, not_json]) == (403, "UntrustedKey")
+    assert post([good, not_json, untrusted]) == (400, "SchemaError")
+    assert open_ledger(served.url).size() == 0
+
+
 def test_reads_proofs_and_audit_through_the_client_match_the_database(served, backend):
     client = open_ledger(served.url)
     for i in range(20):

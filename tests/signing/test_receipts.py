@@ -26,6 +26,7 @@ from receiptcore.signing.receipts import (
     sign_receipt,
     unverified_statement,
     verify_envelope,
+    verify_envelopes,
     write_envelope,
 )
 from receiptcore.signing.trust import Trust
@@ -263,3 +264,36 @@ def test_write_and_read_round_trip_and_unverified_view(tmp_path):
     assert again == envelope
     assert unverified_statement(again) == verify_envelope(again, TRUST)
     assert (tmp_path / "r.intoto.json").read_bytes().count(b"\n") == 1
+
+
+def test_many_envelopes_checked_at_once_give_what_each_gives_alone():
+    envelopes = [receipt(uri=f"s3://models/idx/{n}") for n in range(5)]
+    assert verify_envelopes(envelopes, TRUST) == [verify_envelope(e, TRUST) for e in envelopes]
+    assert verify_envelopes([], TRUST) == []
+
+
+def test_many_envelopes_raise_the_error_of_the_first_that_fails():
+    stranger = SigningKey.generate()
+    forged = validate(Envelope, _with(receipt(key=stranger), keyid=KEY.keyid))
+    not_a_receipt = sign_payload(b'{"_type": "https://in-toto.io/Statement/v1"}', KEY)
+    good = receipt()
+    with pytest.raises(SignatureInvalid):
+        verify_envelopes([good, forged, receipt(key=stranger), not_a_receipt], TRUST)
+    with pytest.raises(SchemaError, match="receipt payload"):
+        verify_envelopes([good, not_a_receipt, forged], TRUST)
+    with pytest.raises(UntrustedKey):
+        verify_envelopes([receipt(key=stranger), forged], TRUST)
+
+
+def test_a_later_signature_by_a_key_that_already_verified_is_not_read():
+    # As a one-at-a-time check: the key verified, so its second (broken) signature is skipped.
+    document = receipt().to_json_obj()
+    sig = document["signatures"][0]["sig"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    not_canonical = sig[:-3] + alphabet[alphabet.index(sig[-3]) ^ 1] + "=="
+    document["signatures"].append(dict(document["signatures"][0], sig=not_canonical))
+    envelope = validate(Envelope, document)
+    reversed_ = validate(Envelope, dict(document, signatures=document["signatures"][::-1]))
+    with pytest.raises(SignatureInvalid, match="canonical base64"):
+        verify_envelopes([reversed_], TRUST)  # reached first, it is read and refused
+    assert verify_envelopes([envelope], TRUST) == [verify_envelope(envelope, TRUST)]

@@ -186,7 +186,11 @@ class PostgresLedger(SqlLedger):
         return self._execute("SELECT idx, leaf_hash FROM entries WHERE idx = ANY(?)", (indexes,))
 
     def _select_by_leaf(self, leaves: list[bytes]) -> Any:
-        return self._execute(f"SELECT {ENTRY} FROM entries WHERE leaf_hash = ANY(?)", (leaves,))
+        # The hashes as one binary bytea[] (%b): as text, psycopg escapes each of them through a
+        # regular expression and the server parses the hex back, 0.4 s of every 100,000-entry
+        # append (0.15 s so).
+        sql = f"SELECT {ENTRY} FROM entries WHERE leaf_hash = ANY(%b)"
+        return self._execute_pg(sql, (leaves,))
 
     def _select_nodes(self, positions: list[tuple[int, int]]) -> Any:
         levels, indexes = [p[0] for p in positions], [p[1] for p in positions]
@@ -197,13 +201,20 @@ class PostgresLedger(SqlLedger):
         )
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._execute_pg(_pg(sql) if params else sql, params)
+
+    def _execute_pg(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """:meth:`_execute` of SQL in psycopg's own placeholders (``%s``, ``%b``)."""
         if self._in_transaction():
-            return self._run(sql, params)
-        return self._retrying(lambda: self._run(sql, params))  # one statement: safe to redo
+            return self._run_pg(sql, params)
+        return self._retrying(lambda: self._run_pg(sql, params))  # one statement: safe to redo
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._run_pg(_pg(sql) if params else sql, params)
+
+    def _run_pg(self, sql: str, params: Sequence[Any]) -> Any:
         with self._unreachable():
-            return self._db.execute(_pg(sql), list(params)) if params else self._db.execute(sql)
+            return self._db.execute(sql, list(params)) if params else self._db.execute(sql)
 
     def _insert(self, table: str, rows: list[tuple]) -> None:
         # One COPY in binary for the whole batch: one statement, so one run of the next-index

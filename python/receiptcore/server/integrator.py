@@ -110,10 +110,6 @@ class Integrator:
         entries = self.ledger.append_many(items)
         note = self.ledger.checkpoint_note()
         size = Checkpoint.parse(note[: note.index("\n\n") + 1]).size
-        indexes = sorted({e.index for e in entries})
-        proofs = prove(_proofs, (indexes, size), self.ledger.stored_nodes)
+        indexes = {e.index for e in entries}
+        proofs = prove(merkle.inclusion_proofs, (indexes, size), self.ledger.stored_nodes)
         return [Integrated(e, note, proofs[e.index]) for e in entries]
-
-
-def _proofs(indexes: list[int], size: int, perfect) -> dict[int, list[bytes]]:
-    return {i: merkle.inclusion_proof(i, size, perfect) for i in indexes}

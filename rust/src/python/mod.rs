@@ -15,6 +15,7 @@ mod canonical;
 mod convert;
 mod copy;
 mod digest;
+mod ed25519;
 mod errors;
 mod memory;
 mod merkle;
@@ -28,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     digest::register(m)?;
+    ed25519::register(m)?;
     copy::register(m)?;
     canonical::register(m)?;
     merkle::register(m)?;
