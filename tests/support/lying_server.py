@@ -8,7 +8,8 @@ LIE is one of: ``forged-receipt`` (a receipt for the asked artifact signed by a 
 of another entry), ``rolled-back`` (true proofs, but at an older signed checkpoint),
 ``wrong-bytes`` (artifact.fetch chunks with one byte changed), ``wrong-file`` (the same, only in
 the chunks of a tree's files, not of its file list), ``kind-file`` (artifact.fetch calls every
-artifact a file, a tree too), ``honest``.
+artifact a file, a tree too), ``honest``. With ``--uri URL``, artifact.fetch sends the client to
+read the bytes from URL (an endpoint the test runs), whatever the LIE.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from receiptcore.tools.service import ServerConfig, ToolService
 class LyingService(ToolService):
     lie: str = "honest"
     rollback_to: int | None = None
+    uri: str | None = None
 
     def receipt_verify(self, request):
         honest = super().receipt_verify(request).to_json_obj()
@@ -71,6 +73,8 @@ class LyingService(ToolService):
         if self.lie == "kind-file":
             honest["kind"] = "file"
         chunk = honest["chunk"]
+        if self.uri is not None and chunk is None:
+            honest["uri"] = self.uri
         lies = self.lie == "wrong-bytes" or (self.lie == "wrong-file" and request.file is not None)
         if lies and chunk is not None and chunk["length"]:
             data = bytearray(base64.b64decode(chunk["data"]))
@@ -85,9 +89,10 @@ def main() -> None:
     parser.add_argument("--home", required=True)
     parser.add_argument("--state", required=True)
     parser.add_argument("--rollback-to", type=int)
+    parser.add_argument("--uri")
     args = parser.parse_args()
     service = LyingService(ServerConfig(home=Path(args.home), state=Path(args.state)))
-    service.lie, service.rollback_to = args.lie, args.rollback_to
+    service.lie, service.rollback_to, service.uri = args.lie, args.rollback_to, args.uri
     anyio.run(serve_stdio, service)
 
 

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from receiptcore._core import Hasher
 from receiptcore.contracts import Statement, validate
 from receiptcore.contracts.requests import read_request
 from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2
@@ -56,6 +55,7 @@ from receiptcore.errors import (
 )
 from receiptcore.ledger.checkpoint import Checkpoint, VerifierKey
 from receiptcore.ledger.pins import TrustedCheckpoints
+from receiptcore.runtime._sink import Sink
 from receiptcore.runtime.checks import Pin, check_bytes, check_receipt
 from receiptcore.signing.trust import Trust, load_trust
 from receiptcore.util.home import ENV_TRUST, home_dir, state_dir, trust_path
@@ -332,13 +332,13 @@ class ToolClient:
     async def _receive(
         self, located, asked: ArtifactRef, out, sha256: str, what: str, warnings, file=None,
         pin: Pin | None = None,
-    ) -> _Sink:
+    ) -> Sink:
         """The bytes ``located`` names, read from its ``uri`` or in ``range`` chunks into ``out``
         (memory when None), every one hashed: they must hash to ``sha256``. Then ``pin`` moves,
         before ``out`` appears."""
         for failure in located.warnings:
             self._fail(failure.to_exception(), warnings)
-        with _Sink(out) as sink:
+        with Sink(out, located.size) as sink:
             if located.uri is not None and located.uri.startswith(("http://", "https://")):
                 await self._read_url(located, sink)
             else:
@@ -392,14 +392,15 @@ class ToolClient:
         await self._receive(located, asked, target, entry.sha256,
                             f"{artifact_id}'s {entry.path}", warnings, file=number)
 
-    async def _read_url(self, located: ArtifactFetchResponse, sink: _Sink) -> None:
-        """GET the server's endpoint on a worker thread: a plain blocking reader keeps up with
-        the hashing, where an async HTTP client's per-piece overhead did not (benches/)."""
+    async def _read_url(self, located: ArtifactFetchResponse, sink: Sink) -> None:
+        """GET the server's endpoint on a worker thread: a plain blocking reader, reading
+        straight into the sink's buffers while its own thread hashes them, where an async HTTP
+        client's per-piece overhead did not keep up (benches/)."""
         import anyio
 
         await anyio.to_thread.run_sync(self._get, located.uri, sink)
 
-    def _get(self, uri: str, sink: _Sink) -> None:
+    def _get(self, uri: str, sink: Sink) -> None:
         import http.client
         from urllib.parse import urlsplit
 
@@ -413,17 +414,25 @@ class ToolClient:
                 raise Unauthorized(f"{uri}: HTTP {response.status}")
             if response.status != 200:
                 raise ToolServerError(f"{uri}: HTTP {response.status}")
-            while piece := response.read(1 << 20):
-                sink.write(piece)
-            if response.length:  # declared more than was sent: the server cut the stream
-                raise ToolServerError(f"{uri}: the transfer stopped {response.length} bytes short")
+            if response.length is not None and response.length != sink.declared:
+                raise ToolServerError(
+                    f"{uri}: the server sends {response.length} bytes; artifact.fetch declared "
+                    f"{sink.declared}"
+                )
+            sink.receive(response.readinto)
+            if sink.size < sink.declared:  # the server cut the stream
+                raise ToolServerError(
+                    f"{uri}: the transfer stopped {sink.declared - sink.size} bytes short"
+                )
+            if response.length is None and response.read(1):
+                raise ToolServerError(f"{uri}: the server sent more than the {sink.declared} bytes declared")
         except (OSError, http.client.HTTPException) as error:
             raise ToolServerError(f"{uri}: the transfer failed ({error})") from None
         finally:
             connection.close()
 
     async def _read_chunks(
-        self, asked: ArtifactRef, size: int, sink: _Sink, file: int | None = None
+        self, asked: ArtifactRef, size: int, sink: Sink, file: int | None = None
     ) -> None:
         offset = 0
         which = {} if file is None else {"file": file}
@@ -478,48 +487,6 @@ class ToolClient:
             raise error
         log.warning("verification failed (mode=warn, carrying on): %s", error)
         warnings.append(ToolError.of(error))
-
-
-class _Sink:
-    """Where fetched bytes go while they are hashed: memory, or a temporary file beside ``out``
-    that becomes ``out`` only through :meth:`keep` (nothing is left behind otherwise)."""
-
-    def __init__(self, out: str | os.PathLike[str] | None) -> None:
-        self.hasher, self.size, self.kept = Hasher("sha256"), 0, False
-        self.path = None if out is None else Path(out)
-        self._pieces: list[bytes] = []
-        self._file = None
-        if self.path is not None:
-            self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in __exit__
-                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part", delete=False
-            )
-
-    def write(self, piece: bytes) -> None:
-        self.hasher.update(piece)
-        self.size += len(piece)
-        if self._file is None:
-            self._pieces.append(piece)
-        else:
-            self._file.write(piece)
-
-    @property
-    def data(self) -> bytes | None:
-        return b"".join(self._pieces) if self._file is None else None
-
-    def keep(self) -> None:
-        self.kept = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file is None:
-            return
-        self._file.close()
-        if self.kept:
-            os.replace(self._file.name, self.path)
-        else:
-            os.unlink(self._file.name)
 
 
 def _trust_file(home, trust) -> Path:
