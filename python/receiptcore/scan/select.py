@@ -50,7 +50,7 @@ class Selection:
     """The files of a selection (``name``: one of :data:`SELECTIONS`), being listed on a
     native thread, and the folder whose verdict cache (:func:`cache_file`) it may use."""
 
-    __slots__ = ("name", "_pending", "_folder")
+    __slots__ = ("_folder", "_pending", "name")
 
     def __init__(self, name: str, pending: PendingListing, folder: Path) -> None:
         self.name, self._pending, self._folder = name, pending, folder
