@@ -1,7 +1,5 @@
 """``python -m receiptcore.cli``: the same as the ``receiptcore`` command."""
 
-import sys
+from receiptcore.cli import entry
 
-from receiptcore.cli import main
-
-sys.exit(main())
+entry()
