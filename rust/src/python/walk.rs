@@ -261,13 +261,13 @@ fn decided(decision: Receiver<Option<PathBuf>>, slot: &mut Option<Cache>) -> Opt
     slot.as_mut()
 }
 
+/// The thread making a listing.
+type ListingThread = JoinHandle<Result<Vec<Entry>, WalkError>>;
+
 /// A listing under way on a native thread (see `start_listing`).
 #[pyclass(module = "receiptcore._core", name = "PendingListing")]
 pub struct PendingListing {
-    work: Option<(
-        Sender<Option<PathBuf>>,
-        JoinHandle<Result<Vec<Entry>, WalkError>>,
-    )>,
+    work: Option<(Sender<Option<PathBuf>>, ListingThread)>,
 }
 
 #[pymethods]
