@@ -58,9 +58,9 @@ class Selection:
     def finish(self, cache: bool = True) -> Listing:
         """The listing, with the verdict cache or without (the thread waits for this answer
         before it reads a listed file); git's complaints about the repository are raised here."""
+        kind = "all" if self.name == "all" else "git"
         try:
-            cached = cache_file("all" if self.name == "all" else "git", self._folder)
-            return self._pending.finish(cached if cache else None)
+            return self._pending.finish(cache_file(kind, self._folder) if cache else None)
         except GitError as error:
             raise ConfigError(f"{error} (use --all to walk a plain directory)") from None
 
