@@ -115,9 +115,7 @@ def verify_envelope(
     is accepted only if it was logged before the revocation. Raises UntrustedKey,
     SignatureInvalid, KeyRevoked, LimitExceeded, or SchemaError (signed, but not a receipt).
     """
-    payload, keyids = verify_payload(envelope, trust)
-    trust.check_not_revoked(keyids, logged_at)
-    return load(Statement, payload, "receipt payload")
+    return _statement(verify_payload(envelope, trust), trust, logged_at)
 
 
 def verify_envelopes(envelopes: Sequence[Envelope], trust: Trust) -> list[Statement]:
@@ -127,10 +125,16 @@ def verify_envelopes(envelopes: Sequence[Envelope], trust: Trust) -> list[Statem
     for envelope, answer in zip(envelopes, verify_payloads(envelopes, trust), strict=True):
         if isinstance(answer, ReceiptcoreError):
             raise answer
-        payload, keyids = answer
-        trust.check_not_revoked(keyids, lambda: None)
-        statements.append(load(Statement, payload, "receipt payload"))
+        statements.append(_statement(answer, trust, lambda: None))
     return statements
+
+
+def _statement(verified: tuple[bytes, list[str]], trust: Trust,
+               logged_at: Callable[[], int | None]) -> Statement:
+    """The receipt a verified payload holds, once its keys are not revoked for it."""
+    payload, keyids = verified
+    trust.check_not_revoked(keyids, logged_at)
+    return load(Statement, payload, "receipt payload")
 
 
 def unverified_statement(envelope: Envelope) -> Statement:
