@@ -19,10 +19,10 @@ import re
 import time
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from receiptcore._core import ed25519_verify_many
 from receiptcore.errors import CheckpointError, LimitExceeded
 
 ALG_ED25519 = b"\x01"
@@ -96,11 +96,9 @@ class VerifierKey:
         return f"{self.name}+{self.key_id.hex()}+{material}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-        except InvalidSignature:
-            return False
-        return True
+        """Whether ``signature`` is this key's over ``message``: the same strict check as a
+        receipt's signature (:mod:`receiptcore.signing.dsse`)."""
+        return ed25519_verify_many([(self.public_key, message, signature)])[0]
 
 
 class SignerKey:
