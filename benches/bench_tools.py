@@ -58,13 +58,18 @@ def make_artifact(models: Models, size: int):
     return published
 
 
-async def fetch_once(server, models: Models, commit: str) -> tuple[float, bool]:
+async def fetch_best(server, models: Models, commit: str, repeat: int = 3) -> tuple[float, bool]:
+    """Best of ``repeat`` fetches, as the anchor is, after one that warms the server's cache."""
     async with ToolClient(server, **models.client_options()) as client:
         await client.fetch("big.bin", commit)  # warm: the server verified and cached it
-        start = time.perf_counter()
-        fetched = await client.fetch("big.bin", commit)
-        seconds = time.perf_counter() - start
-    return seconds, fetched.warnings == [] and fetched.size == size_of(models, commit)
+        times, right = [], True
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fetched = await client.fetch("big.bin", commit)
+            times.append(time.perf_counter() - start)
+            right &= fetched.warnings == [] and fetched.size == size_of(models, commit)
+            del fetched
+    return min(times), right
 
 
 def size_of(models: Models, commit: str) -> int:
@@ -99,8 +104,8 @@ def bench_fetch(args) -> None:
         local = best_of(lambda: local_read_and_hash(stored))
         local_ok = local_read_and_hash(stored) == commit
         with http_server(models.argv()) as url:
-            http_seconds, http_ok = anyio.run(fetch_once, url, models, commit)
-        print(f"\n## artifact.fetch of {size >> 20} MiB (one warm fetch; best of 3 for the anchor)\n")
+            http_seconds, http_ok = anyio.run(fetch_best, url, models, commit)
+        print(f"\n## artifact.fetch of {size >> 20} MiB (best of 3, anchor and fetch; the server's cache warm)\n")
         print("| path | seconds | GiB/s | vs local read+hash | right answer |")
         print("|---|---:|---:|---:|---|")
         gib = size / (1 << 30)
@@ -115,7 +120,7 @@ def bench_fetch(args) -> None:
         stored = Path(published.uri.removeprefix("file://"))
         size = stored.stat().st_size
         local = best_of(lambda: local_read_and_hash(stored))
-        stdio_seconds, stdio_ok = anyio.run(fetch_once, models.argv(), models, commit)
+        stdio_seconds, stdio_ok = anyio.run(fetch_best, models.argv(), models, commit, 1)
         gib = size / (1 << 30)
         print(f"| local, {size >> 20} MiB | {local:.3f} | {gib / local:.2f} | 1.00x | True |")
         print(f"| artifact.fetch over stdio, 256 KiB base64 chunks, {size >> 20} MiB | "

@@ -1,5 +1,5 @@
 """``receiptcore mcp --http HOST:PORT``: the tools over MCP streamable HTTP, and the verified
-bytes of fetched artifacts at ``/objects/sha256/<hex>``.
+bytes of fetched artifacts at ``/objects/sha256/<hex>`` (:mod:`receiptcore.tools.objects`).
 
 Who may call, as the MCP specification asks of HTTP servers (transports, security warning):
 
@@ -10,11 +10,6 @@ Who may call, as the MCP specification asks of HTTP servers (transports, securit
   bound elsewhere, only ``HOST:PORT`` as given and the origins passed with ``--allow-origin``.
 - **A bearer token** (``Authorization: Bearer <token>``, compared in constant time) is required
   when the server is bound to anything but loopback, and whenever one is configured.
-
-An object is served only after an ``artifact.fetch`` of it verified (the whole object hashed),
-and only while its ``stat`` is unchanged: it is checked again before the last piece is sent, and
-the stream is cut short when it changed (the declared ``Content-Length`` is never reached). The
-bytes are not hashed a second time on the way out: the client hashes every byte it reads.
 """
 
 from __future__ import annotations
@@ -24,20 +19,14 @@ import importlib.util
 import ipaddress
 import socket
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import Response
 
-from receiptcore.errors import ConfigError, DigestMismatch
+from receiptcore.errors import ConfigError
 from receiptcore.tools.service import ToolService
 
 MCP_PATH = "/mcp"
-CHUNK = 8 << 20
-"""Bytes read per trip to a worker thread when serving an object: each trip and each body
-message through the ASGI layers costs the same Python work whatever its size."""
 MAX_BODY = 256 << 10
 """HTTP bodies the server reads at most: a request is small (the tools cap it at 64 KiB)."""
 
@@ -64,7 +53,8 @@ def _url_host(host: str) -> str:
 
 
 class Guard:
-    """ASGI middleware: Host/Origin (DNS rebinding), then the bearer token, for every route."""
+    """ASGI middleware: Host/Origin (DNS rebinding), then the bearer token, for every route (and
+    :meth:`refusal` for the object requests answered before the ASGI app)."""
 
     def __init__(self, app, *, host: str, port: int, token: str | None, origins: list[str]):
         from mcp.server.transport_security import (
@@ -85,7 +75,14 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
+        refused = await self.refusal(Request(scope))
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def refusal(self, request: Request) -> Response | None:
+        """Why ``request`` (its headers) is refused, as the response that says so; None if not."""
         refused = await self.check.validate_request(request, is_post=False)
         if refused is None and self.token is not None:
             given = request.headers.get("authorization", "")
@@ -95,39 +92,7 @@ class Guard:
                     status_code=401,
                     headers={"WWW-Authenticate": 'Bearer realm="receiptcore"'},
                 )
-        if refused is not None:
-            await refused(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def objects_route(service: ToolService) -> Route:
-    async def serve_object(request: Request) -> Response:
-        commit = request.path_params["hex"]
-        path = service.served(commit) if len(commit) == 64 else None
-        if path is None:
-            return Response("not a verified object: call artifact.fetch first", status_code=404)
-        size = path.stat().st_size
-        return StreamingResponse(
-            _verified_stream(path, lambda: service.served(commit)),
-            media_type="application/octet-stream",
-            headers={"Content-Length": str(size)},
-        )
-
-    return Route("/objects/sha256/{hex}", endpoint=serve_object, methods=["GET"])
-
-
-def _verified_stream(path, served: Callable[[], Path | None]) -> Iterator[bytes]:
-    """The object's bytes; the stream is cut short (so the client sees fewer bytes than the
-    declared length) if the object is no longer the verified one when its end is reached."""
-    with open(path, "rb") as source:
-        data = source.read(CHUNK)
-        while data:
-            following = source.read(CHUNK)
-            if not following and served() != path:
-                raise DigestMismatch(f"stored object {path.name} changed while it was served")
-            yield data
-            data = following
+        return refused
 
 
 def serve_http(
@@ -137,6 +102,7 @@ def serve_http(
     import anyio
     import uvicorn
 
+    from receiptcore.tools import objects
     from receiptcore.tools.server import build_server
 
     if token is None and not is_loopback(host):
@@ -165,13 +131,13 @@ def serve_http(
         # checked for every route by Guard (one check, the SDK's), not only for MCP_PATH
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         host=host,
-        custom_starlette_routes=[objects_route(service)],
     )
     guarded = Guard(app, host=host, port=port, token=token, origins=origins)
-    config = uvicorn.Config(guarded, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        guarded, http=objects.protocol(service.served, guarded), log_level="warning", lifespan="on",
+        access_log=False,
+    )
     print(f"receiptcore mcp: serving {service.config.base_url}{MCP_PATH}", file=sys.stderr, flush=True)
-    # uvloop when installed, as uvicorn's loop="auto" would pick it: with it and CHUNK's 8 MiB
-    # pieces the server spent 0.5-0.6 s of CPU sending 1 GiB, 0.9-1.0 s without either
-    # (benches/bench_tools.py; either alone did little). It sets TCP_NODELAY itself.
+    # uvloop when installed, as uvicorn's loop="auto" would pick it (it sets TCP_NODELAY itself)
     uvloop = importlib.util.find_spec("uvloop") is not None
     anyio.run(uvicorn.Server(config).serve, [sock], backend_options={"use_uvloop": uvloop})
