@@ -16,6 +16,7 @@ __all__ = [
     "CanonicalizationError",
     "Entry",
     "FileChangedError",
+    "FillableBytes",
     "Frontier",
     "GitError",
     "Hasher",
@@ -146,6 +147,20 @@ class Hasher:
     def name(self) -> str: ...
     @property
     def digest_size(self) -> int: ...
+
+@final
+class FillableBytes:
+    """A ``bytes`` of ``size`` bytes written in place: ``memoryview(it)`` is a writable view of
+    its storage (a socket reads straight into it); ``populate(begin, end)`` asks the kernel to
+    back those pages now, in one call with the GIL released (Linux; elsewhere a no-op);
+    ``finish()`` hands the ``bytes`` over once no view is left (BufferError while one is), and
+    no view can be made after it.
+    """
+
+    def __new__(cls, size: int) -> Self: ...
+    def __len__(self) -> int: ...
+    def populate(self, begin: int, end: int) -> None: ...
+    def finish(self) -> bytes: ...
 
 # Ed25519 (receiptcore.signing.dsse checks receipt signatures with it).
 

@@ -103,3 +103,8 @@ def test_a_sink_hashes_every_piece_in_order_whatever_the_pieces():
         sink.receive(read_into)
     assert sink.size == len(DATA) and sink.data == DATA
     assert sink.hasher.hexdigest() == hashlib.sha256(DATA).hexdigest()
+
+
+def test_an_artifact_too_large_for_memory_is_refused_in_one_line_and_a_file_named_instead():
+    with pytest.raises(ToolServerError, match=r"more than this process can hold in memory: fetch it to a file"):
+        _sink.Sink(None, 1 << 62)

@@ -17,6 +17,7 @@ mod copy;
 mod digest;
 mod ed25519;
 mod errors;
+mod fillable;
 mod memory;
 mod merkle;
 mod progress;
@@ -31,6 +32,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     digest::register(m)?;
     ed25519::register(m)?;
     copy::register(m)?;
+    fillable::register(m)?;
     canonical::register(m)?;
     merkle::register(m)?;
     sniff::register(m)?;
