@@ -18,6 +18,7 @@ installs. Without it, rag.query answers ToolUnavailable and the other tools work
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import json
 import os
@@ -27,6 +28,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from receiptcore.commit import Commit
 from receiptcore.contracts import BuildManifest, validate
@@ -72,43 +75,39 @@ class RagIndexes:
         self._engine: Future | None = None
         self._engine_thread = ThreadPoolExecutor(1, "receiptcore-rag-engine")
 
-    def query(self, request: RagQueryRequest) -> RagQueryResponse:
-        loaded = self._get(request.index)
-        top_k = min(request.top_k, len(loaded.rows))
-        found = self._on_engine(lambda: loaded.search(loaded.encode([request.query]), top_k))
-        hits = []
-        for rank, (row, score) in enumerate(found, start=1):
-            chunk = loaded.rows[row]
-            hits.append({
-                "rank": rank, "score": float(score), "path": chunk["path"],
-                "chunk": chunk["chunk"], "row": chunk["row"], "text": chunk["text"],
-                "sha256": chunk["sha256"],
-            })
-        index_verdict, model_verdict, chunks_verdict = loaded.verdicts
-        return validate(
-            RagQueryResponse,
-            {
-                "index": request.index.to_json_obj(),
-                "hits": hits,
-                "provenance": {
-                    "index": _provenance(loaded.refs["index"], index_verdict),
-                    "model": _provenance(loaded.refs["model"], model_verdict),
-                    "chunks": _provenance(loaded.refs["chunks"], chunks_verdict),
-                    "checkpoint_size": index_verdict.checkpoint_size,
-                },
-                "warnings": [
-                    w.to_json_obj()
-                    for w in _warnings(index_verdict, model_verdict, chunks_verdict)
-                ],
-            },
-            "rag.query response",
-        )
+    async def query(self, request: RagQueryRequest) -> RagQueryResponse:
+        """The answer, from the event loop: while the index is loaded and nothing it rests on
+        changed, the check, the encode and the search are one trip to the engine's thread (the
+        hop through a worker thread that waited on it cost two thread wake-ups per query);
+        otherwise a worker thread (re)verifies and (re)loads it first, as the first query does."""
+        kind = _index_kind(request.index)  # an unknown index id is refused before anything is read
+        key = (request.index.index_id, request.index.artifact_id, request.index.commit)
+        ready = await asyncio.wrap_future(self._engine_thread.submit(self._search_loaded, key, request))
+        if ready is None:
+            ready = await anyio.to_thread.run_sync(self._search_loading, key, kind, request)
+        return _response(request, *ready)
+
+    def _search_loaded(self, key, request: RagQueryRequest):
+        """On the engine's thread: ``(loaded, found)`` if ``key`` is loaded and unchanged, else
+        None. Never loads or verifies (that would hold up every other query) and takes no lock
+        (a loader holds its lock while it waits for this thread)."""
+        loaded = self._loaded.get(key)
+        if loaded is None or not self._unchanged(loaded):
+            return None
+        return loaded, self._search(loaded, request)
+
+    def _search_loading(self, key, kind: str, request: RagQueryRequest):
+        """On a worker thread: ``(loaded, found)``, verifying and loading the index first."""
+        loaded = self._get(request.index, key, kind)
+        return loaded, self._on_engine(self._search, loaded, request)
+
+    @staticmethod
+    def _search(loaded: _Loaded, request: RagQueryRequest) -> list[tuple[int, float]]:
+        return loaded.search(loaded.encode([request.query]), min(request.top_k, len(loaded.rows)))
 
     # --- loading, once per commit -------------------------------------------------------------
 
-    def _get(self, ref: IndexRef) -> _Loaded:
-        kind = _index_kind(ref)  # an unknown index id is refused before anything is read
-        key = (ref.index_id, ref.artifact_id, ref.commit)
+    def _get(self, ref: IndexRef, key: tuple[str, str, str], kind: str) -> _Loaded:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # one loader per index; other indexes load meanwhile
@@ -123,11 +122,8 @@ class RagIndexes:
         """Still the bytes that verified: the cached verdicts stand (same objects, ledger and
         trust file) and the model folder's files have the same stat."""
         index, _, chunks = loaded.verdicts
-        same = (
-            self.service.verified(*loaded.refs["index"]) is index
-            and self.service.verified(*loaded.refs["chunks"]) is chunks
-        )
-        return same and _stamp(loaded.folder) == loaded.stamp
+        kept = self.service.current(loaded.refs["index"], loaded.refs["chunks"])
+        return kept[0] is index and kept[1] is chunks and _stamp(loaded.folder) == loaded.stamp
 
     def _engine_future(self) -> Future:
         """The engine, imported on its thread: importing torch and the index readers overlaps
@@ -177,6 +173,37 @@ class RagIndexes:
         encode = self._on_engine(rag.encoder, str(folder), normalize)
         search = self._on_engine(rag.index, str(self.service.object_path(ref.commit)), kind)
         return _Loaded((index, model, chunks), refs, folder, stamp, encode, search, rows)
+
+
+def _response(request: RagQueryRequest, loaded: _Loaded, found) -> RagQueryResponse:
+    """The answer to ``request`` from ``found`` (``(row, score)`` pairs, best first), validated
+    against its contract here, the one check before it is sent."""
+    hits = []
+    for rank, (row, score) in enumerate(found, start=1):
+        chunk = loaded.rows[row]
+        hits.append({
+            "rank": rank, "score": float(score), "path": chunk["path"],
+            "chunk": chunk["chunk"], "row": chunk["row"], "text": chunk["text"],
+            "sha256": chunk["sha256"],
+        })
+    index_verdict, model_verdict, chunks_verdict = loaded.verdicts
+    return validate(
+        RagQueryResponse,
+        {
+            "index": request.index.to_json_obj(),
+            "hits": hits,
+            "provenance": {
+                "index": _provenance(loaded.refs["index"], index_verdict),
+                "model": _provenance(loaded.refs["model"], model_verdict),
+                "chunks": _provenance(loaded.refs["chunks"], chunks_verdict),
+                "checkpoint_size": index_verdict.checkpoint_size,
+            },
+            "warnings": [
+                w.to_json_obj() for w in _warnings(index_verdict, model_verdict, chunks_verdict)
+            ],
+        },
+        "rag.query response",
+    )
 
 
 def _stamp(folder: Path) -> tuple:
