@@ -176,3 +176,18 @@ async def test_a_change_under_a_running_server_is_seen_by_the_next_query(host, t
         _tamper_object(models, commits["docs.faiss"])
         refused = await client.call_tool("rag.query", request)
         assert refused.structured_content["error"]["exit_name"] == "digest_mismatch"
+
+
+@pytest.mark.parametrize("given", [{}, {"GOMP_SPINCOUNT": "7"}, {"OMP_WAIT_POLICY": "ACTIVE"}])
+def test_the_engines_openmp_spin_is_shortened_unless_the_user_chose(monkeypatch, tmp_path, given):
+    import os
+
+    from receiptcore.tools import rag
+    from receiptcore.tools.service import ServerConfig, ToolService
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    rag.RagIndexes(ToolService(ServerConfig(home=tmp_path)))
+    assert os.environ.get("GOMP_SPINCOUNT") == given.get("GOMP_SPINCOUNT", None if given else rag.SPINCOUNT)
