@@ -93,7 +93,8 @@ class RagIndexes:
         """The answer, from the event loop: while the index is loaded and nothing it rests on
         changed, the check, the encode and the search are one trip to the engine's thread (the
         hop through a worker thread that waited on it cost two thread wake-ups per query);
-        otherwise a worker thread (re)verifies and (re)loads it first, as the first query does."""
+        otherwise a worker thread (re)verifies and (re)loads it first, as the first query does.
+        Both servers run on asyncio (``anyio.run``'s default), which awaits the engine's future."""
         kind = _index_kind(request.index)  # an unknown index id is refused before anything is read
         key = (request.index.index_id, request.index.artifact_id, request.index.commit)
         ready = await asyncio.wrap_future(self._engine_thread.submit(self._search_loaded, key, request))
