@@ -4,6 +4,7 @@ HTTP on 127.0.0.1 (a free port), always stopped; and published artifacts for the
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,10 @@ from pathlib import Path
 from receiptcore.publish import Publication, publish
 
 CLI = [sys.executable, "-m", "receiptcore.cli"]
+SERVER_ENV = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else None
+"""Given to stdio servers: the SDK's stdio client passes a server only HOME, PATH and a few
+others, so without it a server run from a worktree (``PYTHONPATH=…/python``) imported the
+receiptcore installed in the environment, not the code under test."""
 LIAR = [sys.executable, str(Path(__file__).with_name("lying_server.py"))]
 
 
@@ -72,7 +77,7 @@ class Models:
         return [*LIAR, lie, "--home", str(self.home), "--state", str(self.server_state), *extra]
 
     def client_options(self, **override) -> dict:
-        return {"trust": self.client_trust, "state": self.client_state, **override}
+        return {"trust": self.client_trust, "state": self.client_state, "env": SERVER_ENV, **override}
 
 
 @contextlib.contextmanager
@@ -110,7 +115,7 @@ async def mcp_client(transport: str, argv: list[str], *extra: str):
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     if transport == "stdio":
-        params = StdioServerParameters(command=argv[0], args=[*argv[1:], *extra])
+        params = StdioServerParameters(command=argv[0], args=[*argv[1:], *extra], env=SERVER_ENV)
         # the server's stderr to a real file: pytest's captured sys.stderr may have no fileno
         with tempfile.TemporaryFile("w+") as errlog:
             async with Client(stdio_client(params, errlog=errlog), mode="legacy", cache=None) as client:

@@ -148,3 +148,46 @@ async def test_a_model_whose_stored_file_changed_is_never_loaded(host):
     assert "config.json" in error["message"]
     cache = models.home / "cache" / "models"
     assert not cache.exists() or list(cache.iterdir()) == []  # nothing fetched half
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_change_under_a_running_server_is_seen_by_the_next_query(host, transport):
+    # a loaded index is answered on the engine's thread only while nothing it rests on changed:
+    # a ledger append re-verifies it (and answers), a changed model file or index object refuses
+    models, commits = host
+    request = {"index": index_ref(commits), "query": QUESTION, "top_k": 1}
+    async with mcp_client(transport, models.argv()) as client:
+        first = await client.call_tool("rag.query", request)
+        assert not first.is_error
+        size = first.structured_content["provenance"]["checkpoint_size"]
+        models.publish("other.bin", b"the ledger grows")
+        again = await client.call_tool("rag.query", request)
+        assert not again.is_error
+        assert again.structured_content["provenance"]["checkpoint_size"] == size + 1
+        assert again.structured_content["hits"] == first.structured_content["hits"]
+        folder = next((models.home / "cache" / "models").iterdir())
+        config = folder / "config.json"
+        kept = config.read_text()
+        config.write_text(kept.replace("}", ', "tampered": true}', 1))
+        refused = await client.call_tool("rag.query", request)
+        assert refused.structured_content["error"]["exit_name"] == "digest_mismatch"
+        config.write_text(kept)  # the same bytes again: verified again, and answered
+        assert not (await client.call_tool("rag.query", request)).is_error
+        _tamper_object(models, commits["docs.faiss"])
+        refused = await client.call_tool("rag.query", request)
+        assert refused.structured_content["error"]["exit_name"] == "digest_mismatch"
+
+
+@pytest.mark.parametrize("given", [{}, {"GOMP_SPINCOUNT": "7"}, {"OMP_WAIT_POLICY": "ACTIVE"}])
+def test_the_engines_openmp_spin_is_shortened_unless_the_user_chose(monkeypatch, tmp_path, given):
+    import os
+
+    from receiptcore.tools import rag
+    from receiptcore.tools.service import ServerConfig, ToolService
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    rag.RagIndexes(ToolService(ServerConfig(home=tmp_path)))
+    assert os.environ.get("GOMP_SPINCOUNT") == given.get("GOMP_SPINCOUNT", None if given else rag.SPINCOUNT)

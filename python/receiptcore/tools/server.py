@@ -3,17 +3,18 @@
 Each tool's ``inputSchema`` and ``outputSchema`` are the request and response parts of its v2
 contract (``schemas/v2/tool/*.schema.json``, generated from the same models), so what a client is
 shown is what is on disk. A call is read strictly (:mod:`receiptcore.contracts.requests`) before
-anything runs, handled on a worker thread (hashing and search release the GIL, the event loop
-keeps serving other callers), and its response is validated against its contract before it is
-sent. A failure is an error result (``isError: true``) whose structured content is one
-``ToolError`` (the reason, the exit code and its name), and carries no data.
+anything runs, handled off the event loop (on a worker thread; ``rag.query``'s encode and search
+on the engine's thread), so that it keeps serving other callers (hashing and search release the
+GIL), and its response is validated against its contract, once, by the handler that builds it,
+before it is sent. A failure is an error result (``isError: true``) whose structured content is
+one ``ToolError`` (the reason, the exit code and its name), and carries no data.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -22,7 +23,6 @@ from mcp.server.lowlevel import Server
 from pydantic import BaseModel
 
 from receiptcore._core import __version__
-from receiptcore.contracts import validate
 from receiptcore.contracts.requests import read_request
 from receiptcore.contracts.schemas import TOOL_SCHEMAS, TOOLS_V2, part_schema
 from receiptcore.contracts.tools_v2 import ToolError
@@ -48,11 +48,17 @@ def tool_definitions() -> list[types.Tool]:
     return tools
 
 
-def handlers(service: ToolService) -> dict[str, Callable[[Any], BaseModel]]:
+def handlers(service: ToolService) -> dict[str, Callable[[Any], Awaitable[BaseModel]]]:
+    """Each tool's handler, awaited on the event loop. ``receipt.verify`` and ``artifact.fetch``
+    run on a worker thread; ``rag.query`` chooses its own threads (:mod:`receiptcore.tools.rag`)."""
+
+    def on_worker(handler: Callable[[Any], BaseModel]) -> Callable[[Any], Awaitable[BaseModel]]:
+        return lambda request: anyio.to_thread.run_sync(handler, request)
+
     return {
         "rag.query": service.rag_query,
-        "artifact.fetch": service.artifact_fetch,
-        "receipt.verify": service.receipt_verify,
+        "artifact.fetch": on_worker(service.artifact_fetch),
+        "receipt.verify": on_worker(service.receipt_verify),
     }
 
 
@@ -89,9 +95,12 @@ async def _call(table, name: str, arguments: dict) -> dict:
         raise ToolUnavailable(f"no tool {name!r} here: this server has {', '.join(table)}")
     request_model, response_model, _ = TOOLS_V2[TOOL_SCHEMAS[name]]
     request = read_request(request_model, arguments, f"{name} request")
-    response = await anyio.to_thread.run_sync(handler, request)
-    # validated on the way out too: a response that breaks its contract is never sent
-    return validate(response_model, response.to_json_obj(), f"{name} response").to_json_obj()
+    response = await handler(request)
+    # a response that breaks its contract is never sent: each handler builds its answer with
+    # validate(), so an instance of the contract's (frozen) model is one that was checked
+    if not isinstance(response, response_model):
+        raise TypeError(f"{name} answered a {type(response).__name__}, not its contract's model")
+    return response.to_json_obj()
 
 
 def _result(body: dict, *, is_error: bool) -> types.CallToolResult:

@@ -194,14 +194,14 @@ class ToolService:
 
     # --- rag.query ----------------------------------------------------------------------------
 
-    def rag_query(self, request):
-        """``rag.query``: see :mod:`receiptcore.tools.rag` (loaded on first use)."""
-        with self._lock:
-            if self._rag is None:
-                from receiptcore.tools.rag import RagIndexes
+    async def rag_query(self, request):
+        """``rag.query``: see :mod:`receiptcore.tools.rag` (loaded on first use); called on the
+        event loop, which it does not block."""
+        if self._rag is None:  # only the event loop's thread sets it
+            from receiptcore.tools.rag import RagIndexes
 
-                self._rag = RagIndexes(self)
-        return self._rag.query(request)
+            self._rag = RagIndexes(self)
+        return await self._rag.query(request)
 
     def model_folder(self, artifact_id: str, commit: str) -> tuple[Verdict, Path]:
         """A model (a tree artifact) as a folder the engine can load: materialised once from the
@@ -351,13 +351,12 @@ class ToolService:
         """The verdict on ``artifact_id@commit``, reused while the object's stat and the
         ledger's size are unchanged; in ``enforce`` mode a failure raises."""
         key = (artifact_id, commit)
-        with self._lock:
-            cached = self._cache.get(key)
-        stats = self._stats(list(cached.stats) if cached else [commit])
+        kept = self.current(key)[0]
+        if kept is not None:
+            return kept
+        stats = self._stats([commit])
         ledger_size = self._ledger_size()
         trust = self._trust_stat()
-        if cached and (cached.stats, cached.ledger_size, cached.trust) == (stats, ledger_size, trust):
-            return cached.verdict
         verdict = self._verify(artifact_id, commit)
         if verdict.verified:
             files = None
@@ -367,6 +366,25 @@ class ToolService:
             with self._lock:
                 self._cache[key] = _Cached(verdict, stats, ledger_size, trust, files)
         return verdict
+
+    def current(self, *refs: tuple[str, str]) -> list[Verdict | None]:
+        """The kept verdict of each ``(artifact id, commit)`` while nothing it rests on changed
+        (the stat of every object it covers, the ledger's size, the trust file), else None;
+        never verifies. The ledger and the trust file are read once for all of them: a cached
+        ``rag.query`` asks for its index and chunk table on every call."""
+        with self._lock:
+            kept = [self._cache.get(ref) for ref in refs]
+        if not any(kept):
+            return [None] * len(refs)
+        ledger_size, trust = self._ledger_size(), self._trust_stat()
+        stats = self._stats([commit for k in kept if k is not None for commit in k.stats])
+        return [
+            k.verdict
+            if k is not None and (k.ledger_size, k.trust) == (ledger_size, trust)
+            and all(stats[commit] == stat for commit, stat in k.stats.items())
+            else None
+            for k in kept
+        ]
 
     def _stats(self, commits: list[str]) -> dict[str, tuple[int, ...] | None]:
         """The stat of each stored object (None: not in the store)."""
