@@ -191,3 +191,24 @@ def test_the_engines_openmp_spin_is_shortened_unless_the_user_chose(monkeypatch,
         monkeypatch.setenv(name, value)
     rag.RagIndexes(ToolService(ServerConfig(home=tmp_path)))
     assert os.environ.get("GOMP_SPINCOUNT") == given.get("GOMP_SPINCOUNT", None if given else rag.SPINCOUNT)
+
+
+async def test_a_stdio_server_that_answered_a_query_stops_with_nothing_on_stderr(host, tmp_path):
+    """Loaded objects are frozen out of the collector's sight while the server runs and handed
+    back at exit: frozen, triton's bindings (loaded through torch) reported them as leaks on
+    stderr, whose last line is what a client shows of a server that stopped."""
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from support.toolserver import SERVER_ENV
+
+    models, commits = host
+    argv = models.argv()
+    errlog = tmp_path / "stderr"
+    with open(errlog, "w") as err:  # noqa: ASYNC230 - the server writes to it, not this task
+        params = StdioServerParameters(command=argv[0], args=argv[1:], env=SERVER_ENV)
+        async with Client(stdio_client(params, errlog=err), mode="legacy", cache=None) as client:
+            result = await client.call_tool(
+                "rag.query", {"index": index_ref(commits), "query": QUESTION, "top_k": 1})
+    assert not result.is_error
+    assert errlog.read_text() == ""

@@ -19,6 +19,8 @@ installs. Without it, rag.query answers ToolUnavailable and the other tools work
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 import importlib.metadata
 import json
 import os
@@ -88,6 +90,10 @@ class RagIndexes:
         self._guard = threading.Lock()
         self._engine: Future | None = None
         self._engine_thread = ThreadPoolExecutor(1, "receiptcore-rag-engine")
+        # Frozen objects (_load, and the CLI's entry before it exits) are never collected;
+        # at exit triton's bindings, loaded through torch, then report them as leaks on
+        # stderr: the last lines a client reads from a stdio server that stopped.
+        atexit.register(gc.unfreeze)
 
     async def query(self, request: RagQueryRequest) -> RagQueryResponse:
         """The answer, from the event loop: while the index is loaded and nothing it rests on
@@ -187,6 +193,11 @@ class RagIndexes:
         rag = engine.result()
         encode = self._on_engine(rag.encoder, str(folder), normalize)
         search = self._on_engine(rag.index, str(self.service.object_path(ref.commit)), kind)
+        # What was just imported and loaded (torch, the model, the index: some 550,000 objects)
+        # lives as long as the server: out of the collector's sight, a full collection walked
+        # it all (0.26 s) and stalled one query in a few hundred by that much. (Collected at
+        # exit again: see __init__.)
+        gc.freeze()
         return _Loaded((index, model, chunks), refs, folder, stamp, encode, search, rows)
 
 
