@@ -9,8 +9,10 @@
   and model verified and cached, 8 concurrent clients over HTTP vs the same encode + search
   done in-process by 8 threads, and one client over stdio (a stdio server has one client: its
   pipe) vs one in-process thread (target ≥ 0.8× the throughput), the added p50 latency of one
-  client over stdio and over HTTP (target ≤ 3 ms), and the first query of a server that was just
-  started vs hashing the index, chunk table and model files plus loading them alone (≤ 1.2×).
+  client over stdio and over HTTP (target ≤ 3 ms), both from rounds of one in-process query and
+  one remote query in turns (the machine's drift between two separate runs was larger than the
+  target), and the first query of a server that was just started vs hashing the index, chunk
+  table and model files plus loading them alone (≤ 1.2×).
 
     python benches/bench_tools.py [--size-mib 1024] [--queries 200] [--skip rag,fetch]
 """
@@ -150,8 +152,14 @@ def build_docs_index(models: Models):
     return {"index_id": "docs", "artifact_id": "docs.faiss", "commit": commits["docs.faiss"]}
 
 
+PAUSE = 0.02
+"""Seconds between the queries of the paired rounds: enough for libgomp's idle threads, on
+either side, to stop spinning before the next query starts."""
+
+
 def in_process(models: Models, ref: dict, queries: int):
-    """The same encode + search without a server: 8 threads, and one for latency."""
+    """The same encode + search without a server: 8 threads; and one query at a time, to be
+    paired with a remote client's (:func:`remote`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from pipelines.serving import RagEngine
@@ -170,22 +178,17 @@ def in_process(models: Models, ref: dict, queries: int):
         return search(encode([QUESTIONS[i % len(QUESTIONS)]]), 3)
 
     one(0)
-    latencies = []
-    for i in range(min(queries, 50)):
-        start = time.perf_counter()
-        one(i)
-        latencies.append(time.perf_counter() - start)
     start = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(one, range(queries)))
-    seconds = time.perf_counter() - start
-    one_thread = len(latencies) / sum(latencies)
-    return queries / seconds, one_thread, sorted(latencies)[len(latencies) // 2], answers[0]
+    return queries / (time.perf_counter() - start), one, answers[0]
 
 
-async def remote(server, models: Models, ref: dict, queries: int, clients: int):
+async def remote(server, models: Models, ref: dict, queries: int, clients: int, local_one):
     """``clients`` runtime clients at once (each verified the index, model and chunk table on
-    its first query, not timed), then one client alone for latency."""
+    its first query, not timed); then rounds of one query in-process (``local_one``) and the
+    same query by one client alone, in turns: the two latencies of a round are taken under the
+    same conditions, whatever the machine does meanwhile."""
     async def client_run(tools, count: int):
         for i in range(count):
             await tools.query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
@@ -202,12 +205,21 @@ async def remote(server, models: Models, ref: dict, queries: int, clients: int):
             for t in tools:
                 group.start_soon(client_run, t, queries // clients)
         throughput = (queries // clients * clients) / (time.perf_counter() - start)
-        latencies = []
-        for i in range(min(queries, 50)):
+        local, latencies = [], []
+        for i in range(50):
+            start = time.perf_counter()
+            local_one(i)
+            local.append(time.perf_counter() - start)
+            await anyio.sleep(PAUSE)
             start = time.perf_counter()
             await tools[0].query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
             latencies.append(time.perf_counter() - start)
-    return throughput, sorted(latencies)[len(latencies) // 2], first
+            await anyio.sleep(PAUSE)
+    return throughput, latencies, local, first
+
+
+def p50(latencies: list[float]) -> float:
+    return sorted(latencies)[len(latencies) // 2]
 
 
 def first_query(models: Models, ref: dict) -> float:
@@ -266,24 +278,29 @@ def bench_rag(queries: int) -> None:
         first = first_query(models, ref)  # materialises the model, then a fresh server below
         first = min(first, first_query(models, ref))
         anchor = min(hash_and_load_alone(models, ref) for _ in range(2))
-        local_qps, local_one_qps, local_p50, local_answer = in_process(models, ref, queries)
+        local_qps, local_one, local_answer = in_process(models, ref, queries)
         with http_server(models.argv()) as url:
-            http_qps, http_p50, http_answer = anyio.run(remote, url, models, ref, queries, 8)
-        stdio_qps, stdio_p50, stdio_answer = anyio.run(remote, models.argv(), models, ref, queries // 4, 1)
+            http_qps, http_lat, http_local, http_answer = anyio.run(
+                remote, url, models, ref, queries, 8, local_one)
+        _, stdio_lat, stdio_local, stdio_answer = anyio.run(
+            remote, models.argv(), models, ref, queries // 4, 1, local_one)
     right = [h[0] for h in local_answer]
     ok_http = [h.row for h in http_answer.hits] == right
     ok_stdio = [h.row for h in stdio_answer.hits] == right
-    print("\n## rag.query on loopback (index and model cached; p50 of one client alone)\n")
+    print("\n## rag.query on loopback (index and model cached)\n")
+    print("8 clients at once against 8 threads; then 50 rounds of one query in-process and the same")
+    print("query by one client alone, in turns (p50s, and one client's rate, from those rounds)\n")
     print("| path | queries/s | vs in-process | p50 ms | added p50 ms | right answer |")
     print("|---|---:|---:|---:|---:|---|")
-    print(f"| in-process encode+search, 8 threads | {local_qps:.1f} | 1.00x | {local_p50 * 1e3:.2f} | - | True |")
+    print(f"| in-process encode+search, 8 threads | {local_qps:.1f} | 1.00x | {p50(http_local) * 1e3:.2f} | - | True |")
     print(f"| rag.query over HTTP, 8 clients, {queries} queries | {http_qps:.1f} | "
-          f"{http_qps / local_qps:.2f}x | {http_p50 * 1e3:.2f} | {(http_p50 - local_p50) * 1e3:.2f} | "
-          f"{ok_http} |")
-    print(f"| in-process encode+search, 1 thread | {local_one_qps:.1f} | 1.00x | {local_p50 * 1e3:.2f} | - | True |")
-    print(f"| rag.query over stdio, its one client, {queries // 4} queries | {stdio_qps:.1f} | "
-          f"{stdio_qps / local_one_qps:.2f}x | {stdio_p50 * 1e3:.2f} | "
-          f"{(stdio_p50 - local_p50) * 1e3:.2f} | {ok_stdio} |")
+          f"{http_qps / local_qps:.2f}x | {p50(http_lat) * 1e3:.2f} | "
+          f"{(p50(http_lat) - p50(http_local)) * 1e3:.2f} | {ok_http} |")
+    one_local, one_stdio = len(stdio_local) / sum(stdio_local), len(stdio_lat) / sum(stdio_lat)
+    print(f"| in-process encode+search, 1 thread | {one_local:.1f} | 1.00x | {p50(stdio_local) * 1e3:.2f} | - | True |")
+    print(f"| rag.query over stdio, its one client | {one_stdio:.1f} | "
+          f"{one_stdio / one_local:.2f}x | {p50(stdio_lat) * 1e3:.2f} | "
+          f"{(p50(stdio_lat) - p50(stdio_local)) * 1e3:.2f} | {ok_stdio} |")
     print("\n| first query after start | seconds | vs hash + load alone |\n|---|---:|---:|")
     print(f"| hash index + model files, import and load them (anchor) | {anchor:.2f} | 1.00x |")
     print(f"| server's first rag.query (verify index, chunks, model; load; search) | {first:.2f} | "

@@ -158,8 +158,11 @@ def summary(build: BuildManifest, publications: list[Publication], **extra) -> d
 
 @contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """SIGINT is recorded, not raised, until the block ends; then KeyboardInterrupt."""
-    if threading.current_thread() is not threading.main_thread():
+    """SIGINT is recorded, not raised, until the block ends; then KeyboardInterrupt. A process
+    that ignores SIGINT (a background job of a shell without job control) goes on ignoring it."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
     caught: list[int] = []

@@ -27,13 +27,30 @@ def test_an_unresolved_reference_cannot_be_recorded():
         ArtifactRef("docs").to_json()
 
 
-def test_ctrl_c_while_publishing_waits_for_the_publish_to_end():
+@pytest.fixture
+def sigint(request):
+    """SIGINT handled by ``request.param`` for the test, whatever the test run inherited (a
+    background job of a shell without job control starts with SIGINT ignored)."""
+    before = signal.signal(signal.SIGINT, request.param)
+    yield request.param
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
+def test_ctrl_c_while_publishing_waits_for_the_publish_to_end(sigint):
     done = []
     with pytest.raises(KeyboardInterrupt), _interrupts_held():
         os.kill(os.getpid(), signal.SIGINT)
         done.append("published")  # not cut short
     assert done == ["published"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is sigint
+
+
+@pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True)
+def test_a_process_that_ignores_ctrl_c_goes_on_ignoring_it_while_publishing(sigint):
+    with _interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_the_code_revision_is_the_checkouts_or_the_environments(monkeypatch):
