@@ -282,8 +282,8 @@ def bench_rag(queries: int) -> None:
         with http_server(models.argv()) as url:
             http_qps, http_lat, http_local, http_answer = anyio.run(
                 remote, url, models, ref, queries, 8, local_one)
-        _, stdio_lat, stdio_local, stdio_answer = anyio.run(
-            remote, models.argv(), models, ref, queries // 4, 1, local_one)
+        _, stdio_lat, stdio_local, stdio_answer = anyio.run(  # its one client: rounds only
+            remote, models.argv(), models, ref, 0, 1, local_one)
     right = [h[0] for h in local_answer]
     ok_http = [h.row for h in http_answer.hits] == right
     ok_stdio = [h.row for h in stdio_answer.hits] == right

@@ -2,8 +2,8 @@
 
 An object goes from the page cache to the socket with ``sendfile``. Through the ASGI layers each
 piece was read into Python and written out again: 0.5-0.6 s of server CPU per GiB, on the same
-two cores where the client hashes, and a fetch of 1 GiB took 1.3-1.5 s against 0.9 s to read
-and hash it locally; with ``sendfile`` 1.0-1.1 s (``benches/bench_tools.py``). uvicorn offers an
+two cores where the client hashes; with ``sendfile`` 0.10-0.24 s (``benches/bench_tools.py``
+prints the fetch against reading and hashing locally). uvicorn offers an
 ASGI app no zero-copy send, so object requests are recognised where a connection begins: the
 first bytes of every connection are read by :class:`FirstRequest`. A ``GET`` of
 ``/objects/sha256/`` is parsed here (by h11), checked by the same :class:`~receiptcore.tools.http.Guard`
