@@ -174,20 +174,14 @@ class ToolClient:
 
     def _transport(self):
         if self.is_http:
-            import httpx2
-            from mcp.client.streamable_http import streamable_http_client
+            from receiptcore.runtime._http import streamable_http
 
-            async def note_refusal(response) -> None:
-                # the SDK reports a refused request as a generic error: keep the status
-                if response.status_code in (401, 403, 421):
-                    self._refused = response.status_code
+            def note_refusal(status: int) -> None:
+                # the session reports a refused request as a generic error: keep the status
+                if status in (401, 403, 421):
+                    self._refused = status
 
-            http = httpx2.AsyncClient(
-                headers=self._auth_headers(),
-                timeout=httpx2.Timeout(60, read=300),
-                event_hooks={"response": [note_refusal]},
-            )
-            return streamable_http_client(self.server, http_client=http)
+            return streamable_http(self.server, self._auth_headers(), note_refusal)
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         argv = shlex.split(self.server) if isinstance(self.server, str) else list(self.server)
