@@ -62,7 +62,7 @@ class LocalStore(StoreReads):
 
     def path(self, commit: Commit | str) -> Path:
         h = Commit.parse(commit).hex
-        return self.root / "sha256" / h[:2] / h[2:]
+        return Path(f"{self.location}/sha256/{h[:2]}/{h[2:]}")  # one Path, not three joins
 
     def uri(self, commit: Commit | str) -> str:
         return self.path(commit).as_uri()

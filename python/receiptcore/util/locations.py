@@ -63,8 +63,7 @@ def _choose(key: str, explicit: str | os.PathLike[str] | None, env: str) -> str 
 
 def _from_config(key: str) -> str | None:
     for name, table in (("receiptcore.toml", ()), ("pyproject.toml", ("tool", "receiptcore"))):
-        path = Path(name)
-        data = _parsed(path)
+        data = _parsed(name)
         if data is None:
             continue
         for part in table:
@@ -73,32 +72,33 @@ def _from_config(key: str) -> str | None:
         if value is None:
             continue
         if not isinstance(value, str) or not value:
-            raise ConfigError(f"{path}: {key} must be a URL (a non-empty string)")
+            raise ConfigError(f"{name}: {key} must be a URL (a non-empty string)")
         return value
     return None
 
 
-_PARSED: dict[str, tuple[tuple[int, ...], dict]] = {}
+_PARSED: dict[tuple[int, int], tuple[tuple[int, ...], dict]] = {}
 
 
-def _parsed(path: Path) -> dict | None:
-    """The TOML file at ``path`` (None: there is no such file), parsed again only when its
-    status changes: a tool server opens the ledger and the store on every call, and parsing a
-    project's ``pyproject.toml`` each time was most of what a query added to the search."""
+def _parsed(name: str) -> dict | None:
+    """The TOML file ``name`` in the current directory (None: there is no such file), parsed
+    again only when its status changes: a tool server resolves the ledger and the store on
+    every call, and parsing a project's ``pyproject.toml`` each time was most of what a query
+    added to the search. Kept by device and inode (the file itself, whatever the current
+    directory), not by absolute path: that took a ``getcwd`` per call."""
     try:
-        st = os.stat(path)
+        st = os.stat(name)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    key = os.path.abspath(path)
-    status = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    known = _PARSED.get(key)
+    status = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _PARSED.get((st.st_dev, st.st_ino))
     if known is not None and known[0] == status:
         return known[1]
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(Path(name).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ConfigError(f"{path}: {error}") from None
-    _PARSED[key] = (status, data)
+        raise ConfigError(f"{name}: {error}") from None
+    _PARSED[(st.st_dev, st.st_ino)] = (status, data)
     return data
