@@ -156,8 +156,8 @@ PAUSE = 0.02
 """Seconds between the queries of the paired rounds: enough for libgomp's idle threads, on
 either side, to stop spinning before the next query starts."""
 ROUNDS = 200
-"""Paired rounds: with 50, the p50s of one machine's runs a few minutes apart differed by more
-than a millisecond."""
+"""Paired rounds, each side first in every other one: whichever went first in every round was
+up to a millisecond slower or faster (the same client against itself, in a fixed order)."""
 TURNS = 3
 """Throughput runs of each side, in turns: the best of each is compared."""
 
@@ -195,8 +195,8 @@ async def remote(server, models: Models, ref: dict, queries: int, clients: int, 
     """``clients`` runtime clients at once (each verified the index, model and chunk table on
     its first query, not timed), in turns with ``local`` (:func:`in_process`): the best
     throughput of each side; then rounds of one query in-process and the same query by one
-    client alone, in turns: the two latencies of a round are taken under the same conditions,
-    whatever the machine does meanwhile."""
+    client alone, in turns (each first in every other round): the two latencies of a round are
+    taken under the same conditions, whatever the machine does meanwhile."""
     local_run, local_one = local
 
     async def client_run(tools, count: int):
@@ -219,14 +219,15 @@ async def remote(server, models: Models, ref: dict, queries: int, clients: int, 
             throughput = max(throughput, (queries // clients * clients) / (time.perf_counter() - start))
         local, latencies = [], []
         for i in range(ROUNDS):
-            start = time.perf_counter()
-            local_one(i)
-            local.append(time.perf_counter() - start)
-            await anyio.sleep(PAUSE)
-            start = time.perf_counter()
-            await tools[0].query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
-            latencies.append(time.perf_counter() - start)
-            await anyio.sleep(PAUSE)
+            for remote_side in (False, True) if i % 2 else (True, False):
+                start = time.perf_counter()
+                if remote_side:
+                    await tools[0].query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    local_one(i)
+                    local.append(time.perf_counter() - start)
+                await anyio.sleep(PAUSE)
     return local_qps, throughput, latencies, local, first
 
 
