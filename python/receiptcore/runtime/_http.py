@@ -60,9 +60,11 @@ class _Connection:
         self.http = h11.Connection(h11.CLIENT, max_incomplete_event_size=1 << 16)
 
     def closed_meanwhile(self) -> bool:
-        """An idle connection with something to read: the server closed it (or broke it)."""
-        sock = self.stream.extra(SocketAttribute.raw_socket)
-        return bool(select.select([sock], [], [], 0)[0])
+        """An idle connection with something to read: the server closed it (or broke it). Asked
+        with poll, not select: select cannot watch a descriptor numbered past 1023."""
+        poller = select.poll()
+        poller.register(self.stream.extra(SocketAttribute.raw_socket).fileno(), select.POLLIN)
+        return bool(poller.poll(0))
 
     async def next_event(self):
         while True:
