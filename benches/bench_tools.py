@@ -8,10 +8,10 @@
   this project's ``docs/`` embedded with the packaged MiniLM and indexed with faiss; with index
   and model verified and cached, 8 concurrent clients over HTTP vs the same encode + search
   done in-process by 8 threads, and one client over stdio (a stdio server has one client: its
-  pipe) vs one in-process thread (target ≥ 0.8× the throughput), the added p50 latency of one
-  client over stdio and over HTTP (target ≤ 3 ms), both from rounds of one in-process query and
-  one remote query in turns (the machine's drift between two separate runs was larger than the
-  target), and the first query of a server that was just started vs hashing the index, chunk
+  pipe) vs one in-process thread, queries back to back, in turns (target ≥ 0.8× the
+  throughput); the added p50 latency of one client over stdio and over HTTP (target ≤ 3 ms),
+  from rounds of one in-process query and one remote query in turns (the machine's drift
+  between two separate runs was larger than the target); and the first query of a server that was just started vs hashing the index, chunk
   table and model files plus loading them alone (≤ 1.2×).
 
     python benches/bench_tools.py [--size-mib 1024] [--queries 200] [--skip rag,fetch]
@@ -158,13 +158,24 @@ either side, to stop spinning before the next query starts."""
 ROUNDS = 200
 """Paired rounds, each side first in every other one: whichever went first in every round was
 up to a millisecond slower or faster (the same client against itself, in a fixed order)."""
-TURNS = 3
-"""Throughput runs of each side, in turns: the best of each is compared."""
+TURNS = 5
+"""Throughput runs of each side, in turns (each first in every other turn): the turn whose
+ratio is the median is shown. The machine's speed drifts by a third within minutes here, so
+only the two runs of one turn are compared with each other."""
+
+
+def _median_ratio(turns: list[tuple[float, float]]) -> float:
+    return sorted(remote / local for local, remote in turns)[len(turns) // 2]
 
 
 def in_process(models: Models, ref: dict):
-    """The same encode + search without a server: ``run(queries)`` (8 threads, queries/s); and
-    ``one(i)``, one query, to be paired with a remote client's (:func:`remote`)."""
+    """The same encode + search without a server: ``run(queries, threads)`` (queries/s); and
+    ``one(i)``, one query, to be paired with a remote client's (:func:`remote`).
+
+    One thread does it all, this one, which built the index (as the server's engine thread
+    does all of its own): torch's OpenMP team belongs to the thread that calls it, and a thread
+    of a pool started after this one had a team ran at half its speed on 2 cores (104 -> 60
+    queries/s here). ``threads`` > 1 are that many threads, each with its own team."""
     from concurrent.futures import ThreadPoolExecutor
 
     from pipelines.serving import RagEngine
@@ -182,10 +193,14 @@ def in_process(models: Models, ref: dict):
     def one(i: int):
         return search(encode([QUESTIONS[i % len(QUESTIONS)]]), 3)
 
-    def run(queries: int) -> float:
+    def run(queries: int, threads: int) -> float:
         start = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(one, range(queries)))
+        if threads == 1:
+            for i in range(queries):
+                one(i)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(one, range(queries)))
         return queries / (time.perf_counter() - start)
 
     return run, one
@@ -193,8 +208,8 @@ def in_process(models: Models, ref: dict):
 
 async def remote(server, models: Models, ref: dict, queries: int, clients: int, local):
     """``clients`` runtime clients at once (each verified the index, model and chunk table on
-    its first query, not timed), in turns with ``local`` (:func:`in_process`): the best
-    throughput of each side; then rounds of one query in-process and the same query by one
+    its first query, not timed) against as many threads in-process (``local``,
+    :func:`in_process`), queries back to back, in turns: the turn with the median ratio; then rounds of one query in-process and the same query by one
     client alone, in turns (each first in every other round): the two latencies of a round are
     taken under the same conditions, whatever the machine does meanwhile."""
     local_run, local_one = local
@@ -209,14 +224,20 @@ async def remote(server, models: Models, ref: dict, queries: int, clients: int, 
         first = None
         for t in tools:
             first = await t.query(ref, QUESTIONS[0], 3)
-        local_qps = throughput = 0.0
-        for _ in range(TURNS if queries else 0):
-            local_qps = max(local_qps, local_run(queries))
-            start = time.perf_counter()
-            async with anyio.create_task_group() as group:
-                for t in tools:
-                    group.start_soon(client_run, t, queries // clients)
-            throughput = max(throughput, (queries // clients * clients) / (time.perf_counter() - start))
+        turns = []  # (in-process, remote) queries/s, each side first in every other turn
+        for turn in range(TURNS):
+            rates = {}
+            for remote_side in (False, True) if turn % 2 else (True, False):
+                if not remote_side:
+                    rates[remote_side] = local_run(queries, clients)
+                    continue
+                start = time.perf_counter()
+                async with anyio.create_task_group() as group:
+                    for t in tools:
+                        group.start_soon(client_run, t, queries // clients)
+                rates[remote_side] = (queries // clients * clients) / (time.perf_counter() - start)
+            turns.append((rates[False], rates[True]))
+        local_qps, throughput = min(turns, key=lambda t: abs(t[1] / t[0] - _median_ratio(turns)))
         local, latencies = [], []
         for i in range(ROUNDS):
             for remote_side in (False, True) if i % 2 else (True, False):
@@ -296,24 +317,24 @@ def bench_rag(queries: int) -> None:
         with http_server(models.argv()) as url:
             local_qps, http_qps, http_lat, http_local, http_answer = anyio.run(
                 remote, url, models, ref, queries, 8, local)
-        *_, stdio_lat, stdio_local, stdio_answer = anyio.run(  # its one client: rounds only
-            remote, models.argv(), models, ref, 0, 1, local)
+        one_local, one_stdio, stdio_lat, stdio_local, stdio_answer = anyio.run(  # its one client
+            remote, models.argv(), models, ref, queries // 2, 1, local)
     right = [h[0] for h in local_answer]
     ok_http = [h.row for h in http_answer.hits] == right
     ok_stdio = [h.row for h in stdio_answer.hits] == right
     print("\n## rag.query on loopback (index and model cached)\n")
-    print(f"8 clients at once against 8 threads, best of {TURNS} runs of each in turns; then {ROUNDS} rounds")
-    print("of one query in-process and the same query by one client alone, in turns (p50s, and one")
-    print("client's rate, from those rounds)\n")
+    print("Throughput: 8 clients at once against 8 threads (HTTP), one client against one thread")
+    print(f"(stdio), queries back to back, {TURNS} turns of both (the median turn). p50: {ROUNDS} rounds")
+    print(f"of one query in-process and the same query by one client alone, {PAUSE * 1e3:.0f} ms apart, each side")
+    print("first in every other round.\n")
     print("| path | queries/s | vs in-process | p50 ms | added p50 ms | right answer |")
     print("|---|---:|---:|---:|---:|---|")
     print(f"| in-process encode+search, 8 threads | {local_qps:.1f} | 1.00x | {p50(http_local) * 1e3:.2f} | - | True |")
     print(f"| rag.query over HTTP, 8 clients, {queries} queries | {http_qps:.1f} | "
           f"{http_qps / local_qps:.2f}x | {p50(http_lat) * 1e3:.2f} | "
           f"{(p50(http_lat) - p50(http_local)) * 1e3:.2f} | {ok_http} |")
-    one_local, one_stdio = len(stdio_local) / sum(stdio_local), len(stdio_lat) / sum(stdio_lat)
     print(f"| in-process encode+search, 1 thread | {one_local:.1f} | 1.00x | {p50(stdio_local) * 1e3:.2f} | - | True |")
-    print(f"| rag.query over stdio, its one client | {one_stdio:.1f} | "
+    print(f"| rag.query over stdio, its one client, {queries // 2} queries | {one_stdio:.1f} | "
           f"{one_stdio / one_local:.2f}x | {p50(stdio_lat) * 1e3:.2f} | "
           f"{(p50(stdio_lat) - p50(stdio_local)) * 1e3:.2f} | {ok_stdio} |")
     print("\n| first query after start | seconds | vs hash + load alone |\n|---|---:|---:|")
