@@ -11,8 +11,9 @@
   pipe) vs one in-process thread, queries back to back, in turns (target ≥ 0.8× the
   throughput); the added p50 latency of one client over stdio and over HTTP (target ≤ 3 ms),
   from rounds of one in-process query and one remote query in turns (the machine's drift
-  between two separate runs was larger than the target); and the first query of a server that was just started vs hashing the index, chunk
-  table and model files plus loading them alone (≤ 1.2×).
+  between two separate runs was larger than the target); and the first query of a server that
+  was just started vs hashing the index, chunk table and model files plus loading them alone
+  (≤ 1.2×).
 
     python benches/bench_tools.py [--size-mib 1024] [--queries 200] [--skip rag,fetch]
 """
@@ -209,9 +210,10 @@ def in_process(models: Models, ref: dict):
 async def remote(server, models: Models, ref: dict, queries: int, clients: int, local):
     """``clients`` runtime clients at once (each verified the index, model and chunk table on
     its first query, not timed) against as many threads in-process (``local``,
-    :func:`in_process`), queries back to back, in turns: the turn with the median ratio; then rounds of one query in-process and the same query by one
-    client alone, in turns (each first in every other round): the two latencies of a round are
-    taken under the same conditions, whatever the machine does meanwhile."""
+    :func:`in_process`), queries back to back, in turns: the turn with the median ratio; then
+    rounds of one query in-process and the same query by one client alone, in turns (each
+    first in every other round): the two latencies of a round are taken under the same
+    conditions, whatever the machine does meanwhile."""
     local_run, local_one = local
 
     async def client_run(tools, count: int):
@@ -224,19 +226,21 @@ async def remote(server, models: Models, ref: dict, queries: int, clients: int, 
         first = None
         for t in tools:
             first = await t.query(ref, QUESTIONS[0], 3)
+        async def remote_run() -> float:
+            start = time.perf_counter()
+            async with anyio.create_task_group() as group:
+                for t in tools:
+                    group.start_soon(client_run, t, queries // clients)
+            return (queries // clients * clients) / (time.perf_counter() - start)
+
         turns = []  # (in-process, remote) queries/s, each side first in every other turn
         for turn in range(TURNS):
-            rates = {}
-            for remote_side in (False, True) if turn % 2 else (True, False):
-                if not remote_side:
-                    rates[remote_side] = local_run(queries, clients)
-                    continue
-                start = time.perf_counter()
-                async with anyio.create_task_group() as group:
-                    for t in tools:
-                        group.start_soon(client_run, t, queries // clients)
-                rates[remote_side] = (queries // clients * clients) / (time.perf_counter() - start)
-            turns.append((rates[False], rates[True]))
+            if turn % 2:
+                in_process_rate = local_run(queries, clients)
+                turns.append((in_process_rate, await remote_run()))
+            else:
+                remote_rate = await remote_run()
+                turns.append((local_run(queries, clients), remote_rate))
         local_qps, throughput = min(turns, key=lambda t: abs(t[1] / t[0] - _median_ratio(turns)))
         local, latencies = [], []
         for i in range(ROUNDS):
