@@ -78,6 +78,31 @@ async def test_a_valid_query_returns_hits_with_provenance(host, transport, kind)
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_queries_at_once_each_get_their_own_answer(host, transport):
+    # queries that wait for the engine together are embedded in one batch: each still gets the
+    # hits it gets alone (the scores to float precision: a batch pads the shorter queries)
+    import anyio
+
+    models, commits = host
+    questions = [QUESTION, "What keeps every receipt?", "What is a DSSE envelope?", "ledger"] * 3
+    with server_address(transport, models.argv()) as server:
+        async with ToolClient(server, **models.client_options()) as client:
+            alone = {q: await client.query(index_ref(commits), q, 3) for q in questions[:4]}
+            together: list = [None] * len(questions)
+
+            async def ask(i: int) -> None:
+                together[i] = await client.query(index_ref(commits), questions[i], 3)
+
+            async with anyio.create_task_group() as group:
+                for i in range(len(questions)):
+                    group.start_soon(ask, i)
+    for question, answer in zip(questions, together, strict=True):
+        expected = alone[question].hits
+        assert [(h.path, h.chunk) for h in answer.hits] == [(h.path, h.chunk) for h in expected]
+        assert [h.score for h in answer.hits] == pytest.approx([h.score for h in expected], abs=1e-5)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize(
     ("override", "reason"),
     [({"index_id": "nodocs"}, "ToolUnavailable"), ({"commit": "ab" * 32}, "DigestMismatch")],

@@ -38,6 +38,7 @@ from receiptcore.contracts import BuildManifest, validate
 from receiptcore.contracts.tools import IndexRef
 from receiptcore.contracts.tools_v2 import RagQueryRequest, RagQueryResponse, ToolError
 from receiptcore.errors import ToolUnavailable
+from receiptcore.tools.batches import Batches
 from receiptcore.verify import Verdict
 
 ENGINE_GROUP = "receiptcore.engines"
@@ -90,6 +91,7 @@ class RagIndexes:
         self._guard = threading.Lock()
         self._engine: Future | None = None
         self._engine_thread = ThreadPoolExecutor(1, "receiptcore-rag-engine")
+        self._batches = Batches(self._engine_thread, self._search_loaded)
         # Frozen objects (_load, and the CLI's entry before it exits) are never collected;
         # at exit triton's bindings, loaded through torch, then report them as leaks on
         # stderr: the last lines a client reads from a stdio server that stopped.
@@ -98,33 +100,38 @@ class RagIndexes:
     async def query(self, request: RagQueryRequest) -> RagQueryResponse:
         """The answer, from the event loop: while the index is loaded and nothing it rests on
         changed, the check, the encode and the search are one trip to the engine's thread (the
-        hop through a worker thread that waited on it cost two thread wake-ups per query);
+        hop through a worker thread that waited on it cost two thread wake-ups per query),
+        with the queries that waited for it meanwhile (:mod:`receiptcore.tools.batches`);
         otherwise a worker thread (re)verifies and (re)loads it first, as the first query does.
         Both servers run on asyncio (``anyio.run``'s default), which awaits the engine's future."""
         kind = _index_kind(request.index)  # an unknown index id is refused before anything is read
         key = (request.index.index_id, request.index.artifact_id, request.index.commit)
-        ready = await asyncio.wrap_future(self._engine_thread.submit(self._search_loaded, key, request))
+        ready = await asyncio.wrap_future(self._batches.submit(key, request))
         if ready is None:
             ready = await anyio.to_thread.run_sync(self._search_loading, key, kind, request)
         return _response(request, *ready)
 
-    def _search_loaded(self, key, request: RagQueryRequest):
-        """On the engine's thread: ``(loaded, found)`` if ``key`` is loaded and unchanged, else
-        None. Never loads or verifies (that would hold up every other query) and takes no lock
-        (a loader holds its lock while it waits for this thread)."""
+    def _search_loaded(self, key, requests: list[RagQueryRequest]) -> list:
+        """On the engine's thread: ``(loaded, found)`` for each request if ``key`` is loaded and
+        unchanged (one check for all of them), else None for each. Never loads or verifies
+        (that would hold up every other query) and takes no lock (a loader holds its lock while
+        it waits for this thread)."""
         loaded = self._loaded.get(key)
         if loaded is None or not self._unchanged(loaded):
-            return None
-        return loaded, self._search(loaded, request)
+            return [None] * len(requests)
+        return [(loaded, found) for found in self._search(loaded, requests)]
 
     def _search_loading(self, key, kind: str, request: RagQueryRequest):
         """On a worker thread: ``(loaded, found)``, verifying and loading the index first."""
         loaded = self._get(request.index, key, kind)
-        return loaded, self._on_engine(self._search, loaded, request)
+        return loaded, self._on_engine(self._search, loaded, [request])[0]
 
     @staticmethod
-    def _search(loaded: _Loaded, request: RagQueryRequest) -> list[tuple[int, float]]:
-        return loaded.search(loaded.encode([request.query]), min(request.top_k, len(loaded.rows)))
+    def _search(loaded: _Loaded, requests: list[RagQueryRequest]) -> list[list[tuple[int, float]]]:
+        """The hits of each request: their queries embedded in one batch, each searched alone."""
+        vectors = loaded.encode([r.query for r in requests])
+        return [loaded.search(vectors[i : i + 1], min(r.top_k, len(loaded.rows)))
+                for i, r in enumerate(requests)]
 
     # --- loading, once per commit -------------------------------------------------------------
 
