@@ -6,14 +6,14 @@
   ``artifact.fetch`` chunks over stdio (no HTTP endpoint) is printed beside it.
 - ``rag.query`` (needs the models side, ``pip install ./pipelines``):
   this project's ``docs/`` embedded with the packaged MiniLM and indexed with faiss; with index
-  and model verified and cached, 8 concurrent clients over HTTP vs the same encode + search
-  done in-process by 8 threads, and one client over stdio (a stdio server has one client: its
-  pipe) vs one in-process thread, queries back to back, in turns (target ≥ 0.8× the
-  throughput); the added p50 latency of one client over stdio and over HTTP (target ≤ 3 ms),
-  from rounds of one in-process query and one remote query in turns (the machine's drift
-  between two separate runs was larger than the target); and the first query of a server that
-  was just started vs hashing the index, chunk table and model files plus loading them alone
-  (≤ 1.2×).
+  and model verified and cached, 8 callers at once (over HTTP a client each, over stdio its one
+  connection) vs the same encode + search done in-process by 8 threads, queries back to back,
+  in turns (target ≥ 0.8× the throughput; p50 added latency ≤ 3 ms, each query's latency
+  taken meanwhile); one stdio caller vs one in-process thread beside it (the stricter
+  reading); a lone query's added p50 over stdio and over HTTP, from rounds of one in-process
+  query and one remote query in turns (the machine's drift between two separate runs was
+  larger than the target); and the first query of a server that was just started vs hashing
+  the index, chunk table and model files plus loading them alone (≤ 1.2×).
 
     python benches/bench_tools.py [--size-mib 1024] [--queries 200] [--skip rag,fetch]
 """
@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -153,6 +154,9 @@ def build_docs_index(models: Models):
     return {"index_id": "docs", "artifact_id": "docs.faiss", "commit": commits["docs.faiss"]}
 
 
+CALLERS = 8
+"""Callers at once: the issue's 8 concurrent clients (over HTTP a connection each; over stdio the
+one connection a stdio server has, as a runtime's concurrent agents share it)."""
 PAUSE = 0.02
 """Seconds between the queries of the paired rounds: enough for libgomp's idle threads, on
 either side, to stop spinning before the next query starts."""
@@ -165,13 +169,10 @@ ratio is the median is shown. The machine's speed drifts by a third within minut
 only the two runs of one turn are compared with each other."""
 
 
-def _median_ratio(turns: list[tuple[float, float]]) -> float:
-    return sorted(remote / local for local, remote in turns)[len(turns) // 2]
-
-
 def in_process(models: Models, ref: dict):
-    """The same encode + search without a server: ``run(queries, threads)`` (queries/s); and
-    ``one(i)``, one query, to be paired with a remote client's (:func:`remote`).
+    """The same encode + search without a server: ``run(queries, threads)`` (queries/s and each
+    query's latency); and ``one(i)``, one query, to be paired with a remote client's
+    (:func:`remote`).
 
     One thread does it all, this one, which built the index (as the server's engine thread
     does all of its own): torch's OpenMP team belongs to the thread that calls it, and a thread
@@ -194,66 +195,98 @@ def in_process(models: Models, ref: dict):
     def one(i: int):
         return search(encode([QUESTIONS[i % len(QUESTIONS)]]), 3)
 
-    def run(queries: int, threads: int) -> float:
+    def timed(i: int) -> float:
+        start = time.perf_counter()
+        one(i)
+        return time.perf_counter() - start
+
+    def run(queries: int, threads: int) -> tuple[float, list[float]]:
         start = time.perf_counter()
         if threads == 1:
-            for i in range(queries):
-                one(i)
+            latencies = [timed(i) for i in range(queries)]
         else:
             with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(one, range(queries)))
-        return queries / (time.perf_counter() - start)
+                latencies = list(pool.map(timed, range(queries)))
+        return queries / (time.perf_counter() - start), latencies
 
     return run, one
 
 
-async def remote(server, models: Models, ref: dict, queries: int, clients: int, local):
-    """``clients`` runtime clients at once (each verified the index, model and chunk table on
-    its first query, not timed) against as many threads in-process (``local``,
-    :func:`in_process`), queries back to back, in turns: the turn with the median ratio; then
-    rounds of one query in-process and the same query by one client alone, in turns (each
+@dataclass
+class Side:
+    """One side of a throughput comparison: queries/s, and each query's latency meanwhile."""
+
+    qps: float
+    latencies: list[float]
+
+
+async def throughput(tools: list, ref: dict, queries: int, callers: int, local) -> tuple[Side, Side]:
+    """``callers`` at once, spread over the connections ``tools``, against as many threads
+    in-process (``local``, :func:`in_process`), queries back to back, in turns (each side first
+    in every other): the turn with the median ratio."""
+    local_run, _ = local
+
+    async def caller(tools, k: int, count: int, latencies: list[float]) -> None:
+        for i in range(count):  # callers at once ask different questions, as threads do
+            start = time.perf_counter()
+            await tools.query(ref, QUESTIONS[(k + i) % len(QUESTIONS)], 3)
+            latencies.append(time.perf_counter() - start)
+
+    async def remote_run() -> Side:
+        latencies: list[float] = []
+        start = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for k in range(callers):
+                group.start_soon(caller, tools[k % len(tools)], k, queries // callers, latencies)
+        return Side(len(latencies) / (time.perf_counter() - start), latencies)
+
+    turns = []  # (in-process, remote), each side first in every other turn
+    for turn in range(TURNS):
+        if turn % 2:
+            here = Side(*local_run(queries, callers))
+            turns.append((here, await remote_run()))
+        else:
+            there = await remote_run()
+            turns.append((Side(*local_run(queries, callers)), there))
+    ratios = [(r.qps / h.qps) for h, r in turns]
+    median = sorted(ratios)[len(ratios) // 2]
+    return turns[ratios.index(median)]
+
+
+async def lone_latency(tools, ref: dict, local) -> tuple[list[float], list[float]]:
+    """Rounds of one query in-process and the same query by one client alone, in turns (each
     first in every other round): the two latencies of a round are taken under the same
     conditions, whatever the machine does meanwhile."""
-    local_run, local_one = local
+    _, local_one = local
+    here: list[float] = []
+    there: list[float] = []
+    for i in range(ROUNDS):
+        for remote_side in (False, True) if i % 2 else (True, False):
+            start = time.perf_counter()
+            if remote_side:
+                await tools.query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
+                there.append(time.perf_counter() - start)
+            else:
+                local_one(i)
+                here.append(time.perf_counter() - start)
+            await anyio.sleep(PAUSE)
+    return here, there
 
-    async def client_run(tools, count: int):
-        for i in range(count):
-            await tools.query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
 
+async def remote(server, models: Models, ref: dict, queries: int, connections: int, local):
+    """Over ``connections`` runtime clients (each verified the index, model and chunk table on
+    its first query, not timed): 8 callers at once against 8 threads in-process; over stdio
+    also one caller against one thread; then a lone query's latency (:func:`lone_latency`)."""
     async with contextlib.AsyncExitStack() as stack:
         tools = [await stack.enter_async_context(ToolClient(server, **models.client_options()))
-                 for _ in range(clients)]
+                 for _ in range(connections)]
         first = None
         for t in tools:
             first = await t.query(ref, QUESTIONS[0], 3)
-        async def remote_run() -> float:
-            start = time.perf_counter()
-            async with anyio.create_task_group() as group:
-                for t in tools:
-                    group.start_soon(client_run, t, queries // clients)
-            return (queries // clients * clients) / (time.perf_counter() - start)
-
-        turns = []  # (in-process, remote) queries/s, each side first in every other turn
-        for turn in range(TURNS):
-            if turn % 2:
-                in_process_rate = local_run(queries, clients)
-                turns.append((in_process_rate, await remote_run()))
-            else:
-                remote_rate = await remote_run()
-                turns.append((local_run(queries, clients), remote_rate))
-        local_qps, throughput = min(turns, key=lambda t: abs(t[1] / t[0] - _median_ratio(turns)))
-        local, latencies = [], []
-        for i in range(ROUNDS):
-            for remote_side in (False, True) if i % 2 else (True, False):
-                start = time.perf_counter()
-                if remote_side:
-                    await tools[0].query(ref, QUESTIONS[i % len(QUESTIONS)], 3)
-                    latencies.append(time.perf_counter() - start)
-                else:
-                    local_one(i)
-                    local.append(time.perf_counter() - start)
-                await anyio.sleep(PAUSE)
-    return local_qps, throughput, latencies, local, first
+        loaded = await throughput(tools, ref, queries, CALLERS, local)
+        alone = await throughput(tools[:1], ref, queries // 2, 1, local) if connections == 1 else None
+        lone = await lone_latency(tools[0], ref, local)
+    return loaded, alone, lone, first
 
 
 def p50(latencies: list[float]) -> float:
@@ -319,28 +352,31 @@ def bench_rag(queries: int) -> None:
         local = in_process(models, ref)
         local_answer = local[1](0)
         with http_server(models.argv()) as url:
-            local_qps, http_qps, http_lat, http_local, http_answer = anyio.run(
-                remote, url, models, ref, queries, 8, local)
-        one_local, one_stdio, stdio_lat, stdio_local, stdio_answer = anyio.run(  # its one client
-            remote, models.argv(), models, ref, queries // 2, 1, local)
+            http_loaded, _, http_lone, http_answer = anyio.run(remote, url, models, ref, queries, 8, local)
+        stdio_loaded, stdio_alone, stdio_lone, stdio_answer = anyio.run(  # its one connection
+            remote, models.argv(), models, ref, queries, 1, local)
     right = [h[0] for h in local_answer]
-    ok_http = [h.row for h in http_answer.hits] == right
-    ok_stdio = [h.row for h in stdio_answer.hits] == right
+    ok = {"HTTP": [h.row for h in http_answer.hits] == right,
+          "stdio": [h.row for h in stdio_answer.hits] == right}
     print("\n## rag.query on loopback (index and model cached)\n")
-    print("Throughput: 8 clients at once against 8 threads (HTTP), one client against one thread")
-    print(f"(stdio), queries back to back, {TURNS} turns of both (the median turn). p50: {ROUNDS} rounds")
-    print(f"of one query in-process and the same query by one client alone, {PAUSE * 1e3:.0f} ms apart, each side")
-    print("first in every other round.\n")
-    print("| path | queries/s | vs in-process | p50 ms | added p50 ms | right answer |")
-    print("|---|---:|---:|---:|---:|---|")
-    print(f"| in-process encode+search, 8 threads | {local_qps:.1f} | 1.00x | {p50(http_local) * 1e3:.2f} | - | True |")
-    print(f"| rag.query over HTTP, 8 clients, {queries} queries | {http_qps:.1f} | "
-          f"{http_qps / local_qps:.2f}x | {p50(http_lat) * 1e3:.2f} | "
-          f"{(p50(http_lat) - p50(http_local)) * 1e3:.2f} | {ok_http} |")
-    print(f"| in-process encode+search, 1 thread | {one_local:.1f} | 1.00x | {p50(stdio_local) * 1e3:.2f} | - | True |")
-    print(f"| rag.query over stdio, its one client, {queries // 2} queries | {one_stdio:.1f} | "
-          f"{one_stdio / one_local:.2f}x | {p50(stdio_lat) * 1e3:.2f} | "
-          f"{(p50(stdio_lat) - p50(stdio_local)) * 1e3:.2f} | {ok_stdio} |")
+    print(f"Throughput: {CALLERS} callers at once (HTTP: a client each; stdio: its one connection) against")
+    print(f"{CALLERS} threads in-process, and one stdio caller against one thread; queries back to back, {TURNS}")
+    print("turns of both sides (the median turn shown); p50 of each query's latency meanwhile.\n")
+    print("| path | queries/s | vs in-process | p50 ms | added p50 ms |")
+    print("|---|---:|---:|---:|---:|")
+    rows = [(f"in-process encode+search, {CALLERS} threads", f"rag.query over HTTP, {CALLERS} clients", http_loaded),
+            (f"in-process encode+search, {CALLERS} threads", f"rag.query over stdio, {CALLERS} callers", stdio_loaded),
+            ("in-process encode+search, 1 thread", "rag.query over stdio, 1 caller", stdio_alone)]
+    for baseline, path, (here, there) in rows:
+        print(f"| {baseline} | {here.qps:.1f} | 1.00x | {p50(here.latencies) * 1e3:.2f} | - |")
+        print(f"| {path} | {there.qps:.1f} | {there.qps / here.qps:.2f}x | "
+              f"{p50(there.latencies) * 1e3:.2f} | {(p50(there.latencies) - p50(here.latencies)) * 1e3:.2f} |")
+    print(f"\nA lone query: {ROUNDS} rounds of one query in-process and the same query by one client,")
+    print(f"{PAUSE * 1e3:.0f} ms apart, each side first in every other round.\n")
+    print("| path | p50 ms | in-process p50 ms | added p50 ms | right answer |\n|---|---:|---:|---:|---|")
+    for name, (here, there) in (("HTTP", http_lone), ("stdio", stdio_lone)):
+        print(f"| rag.query over {name} | {p50(there) * 1e3:.2f} | {p50(here) * 1e3:.2f} | "
+              f"{(p50(there) - p50(here)) * 1e3:.2f} | {ok[name]} |")
     print("\n| first query after start | seconds | vs hash + load alone |\n|---|---:|---:|")
     print(f"| hash index + model files, import and load them (anchor) | {anchor:.2f} | 1.00x |")
     print(f"| server's first rag.query (verify index, chunks, model; load; search) | {first:.2f} | "
