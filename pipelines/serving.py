@@ -22,6 +22,16 @@ Search = Callable[[Any, int], list[tuple[int, float]]]
 class RagEngine:
     """Loads a sentence-transformers model folder and a faiss or usearch index."""
 
+    def __init__(self) -> None:
+        """Imports the ML stack now, not at the first load: importing torch is most of a
+        server's first query, and the server builds its engine on a thread of its own while
+        it verifies the model and the chunk table."""
+        from pipelines.model import offline
+
+        offline()  # before transformers is first imported
+        import faiss  # noqa: F401
+        import sentence_transformers  # noqa: F401
+
     def encoder(self, folder: str, normalize: bool) -> Encode:
         from pipelines.model import load_model
 

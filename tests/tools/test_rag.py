@@ -139,6 +139,23 @@ async def test_a_tampered_index_is_refused_and_served_with_a_warning_in_warn_mod
     assert [w["reason"] for w in served.structured_content["warnings"]] == ["DigestMismatch"]
 
 
+async def test_an_index_that_did_not_verify_never_costs_the_engine_import(host):
+    # the engine (torch, the index readers) is imported while the rest of the lineage is hashed,
+    # but only once the index itself verified
+    from receiptcore.contracts.tools_v2 import RagQueryRequest
+    from receiptcore.tools.rag import RagIndexes
+    from receiptcore.tools.service import ServerConfig, ToolService
+
+    models, commits = host
+    _tamper_object(models, commits["docs.faiss"])
+    indexes = RagIndexes(ToolService(ServerConfig(home=models.home, state=models.server_state)))
+    request = RagQueryRequest(index=index_ref(commits), query=QUESTION, top_k=1)
+    with pytest.raises(ReceiptcoreError) as refused:
+        await indexes.query(request)
+    assert refused.value.check == "digest"
+    assert indexes._engine is None
+
+
 async def test_a_tampered_model_is_refused(host):
     models, commits = host
     with server_address("stdio", models.argv()) as server:

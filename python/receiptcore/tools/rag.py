@@ -154,8 +154,9 @@ class RagIndexes:
         return kept[0] is index and kept[1] is chunks and _stamp(loaded.folder) == loaded.stamp
 
     def _engine_future(self) -> Future:
-        """The engine, imported on its thread: importing torch and the index readers overlaps
-        with hashing the artifacts (nothing is loaded before it verified)."""
+        """The engine, built on its thread (it imports torch and the index readers) while the
+        rest of the index's lineage is hashed: nothing is loaded before it verified, and an
+        index that did not verify never costs the import."""
         with self._guard:
             if self._engine is None:
                 self._engine = self._engine_thread.submit(load_engine)
@@ -174,9 +175,9 @@ class RagIndexes:
     def _load(self, ref: IndexRef, kind: str) -> _Loaded:
         from receiptcore.lineage import input_refs, read_stored_manifest
 
-        engine = self._engine_future()
         home, store = self.service.config.home, self.service.config.store
         index = self.service.verified(ref.artifact_id, ref.commit)
+        engine = self._engine_future()
         build = read_stored_manifest(index.build_manifest_commit, BuildManifest, home=home,
                                      store=store)
         inputs = input_refs(build, index.build_manifest_commit)
