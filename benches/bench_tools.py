@@ -251,9 +251,12 @@ async def throughput(tools: list, ref: dict, queries: int, callers: int, local) 
         else:
             there = await remote_run()
             turns.append((Side(*local_run(queries, callers)), there))
-    ratios = [(r.qps / h.qps) for h, r in turns]
-    median = sorted(ratios)[len(ratios) // 2]
-    return turns[ratios.index(median)]
+    return median_turn(turns, lambda turn: turn[1].qps / turn[0].qps)
+
+
+def median_turn(turns: list[tuple], ratio) -> tuple:
+    """The turn whose ``ratio`` is the median: only the two runs of one turn are compared."""
+    return sorted(turns, key=ratio)[len(turns) // 2]
 
 
 async def lone_latency(tools, ref: dict, local) -> tuple[list[float], list[float]]:
@@ -323,8 +326,7 @@ def start_turns(models: Models, ref: dict) -> tuple[float, float]:
             anchor = hash_and_load_alone(models, ref)
             first = first_query(models, ref)
         turns.append((anchor, first))
-    turns.sort(key=lambda t: t[1] / t[0])
-    return turns[len(turns) // 2]
+    return median_turn(turns, lambda turn: turn[1] / turn[0])
 
 
 ANCHOR = """
